@@ -1,0 +1,43 @@
+import type { CostBreakdown } from '../price/pricer.js';
+import type { TokenUsage, UsageFormat } from '../usage/types.js';
+
+/** What a capture (wrapper, callback handler, or your code) tells the tracker about one call. */
+export interface RecordInput {
+  /** Who made the call: an agent name, or the LangGraph node. Defaults to `"unknown"`. */
+  agent?: string;
+  /** The model as the provider names it (`gemini-2.5-flash`, `models/gemini-2.5-pro`, …). */
+  model: string;
+  /** Provider id or alias; inferred from the model when absent. */
+  provider?: string;
+  /** Raw usage in any supported format, or a `TokenUsage` from `normalizeUsage`. */
+  usage: unknown;
+  /** Read `usage` as this format instead of detecting it. */
+  usageFormat?: UsageFormat;
+  /** The call's id; recording the same id twice counts once. */
+  callId?: string;
+  /** The LangGraph node, when it differs from the agent. */
+  node?: string;
+  userId?: string;
+  threadId?: string;
+  metadata?: Record<string, unknown>;
+  /** When the call was made (Date, epoch ms or ISO string); defaults to now. */
+  timestamp?: Date | number | string;
+}
+
+/** One recorded call, as stored in history, exports and events. */
+export interface UsageRecord {
+  /** tollgate's id for the record (unique within the process). */
+  readonly id: string;
+  readonly callId: string | undefined;
+  readonly agent: string;
+  readonly node: string | undefined;
+  readonly model: string;
+  readonly provider: string | undefined;
+  readonly userId: string | undefined;
+  readonly threadId: string | undefined;
+  readonly metadata: Record<string, unknown> | undefined;
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+  readonly usage: TokenUsage;
+  readonly cost: CostBreakdown;
+}

@@ -1,0 +1,432 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { BudgetExceededError, ConfigurationError, InvalidUsageError } from '../errors.js';
+import { femtoToDecimal, femtoToUsd } from '../price/money.js';
+import { Pricer, type PricerOptions } from '../price/pricer.js';
+import { SessionBudget } from '../react/budget.js';
+import type { TrackerEventName, TrackerEvents } from '../react/events.js';
+import { type ListenerErrorHandler, SafeEmitter } from '../react/safe-emitter.js';
+import {
+  defaultExportPath,
+  toCsv,
+  toExportedCall,
+  type UsageExport,
+  writeFileAtomic,
+} from '../show/export.js';
+import { formatCostReport } from '../show/report.js';
+import { normalizeUsage } from '../usage/normalize.js';
+import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
+import type { RecordInput, UsageRecord } from './record.js';
+
+export interface TokenTrackerOptions {
+  /** Session budget in USD; no budget when absent. */
+  budgetLimitUsd?: number;
+  /** Warning thresholds as fractions of the budget (default `[0.9]`). */
+  warnAt?: readonly number[];
+  /**
+   * `warn` (default): budget events only. `hard`: `guard()`, which integrations call before
+   * each LLM call, throws `BudgetExceededError` once the budget is spent.
+   */
+  enforce?: 'warn' | 'hard';
+  /** Most records kept in history (default 100,000); statistics stay exact beyond it. */
+  historyLimit?: number;
+  /** How many recent call ids are remembered to drop duplicates (default 10,000). */
+  dedupeWindow?: number;
+  /** Throw `InvalidUsageError` on bad usage instead of repairing it. */
+  strictUsage?: boolean;
+  /** Price catalog options: overrides, strict pricing (unknown models throw). */
+  pricing?: PricerOptions;
+  /** A pricer shared between trackers (overrides `pricing`). */
+  pricer?: Pricer;
+  /** Where listener errors go (default: `console.error`). They never reach the LLM call. */
+  onListenerError?: ListenerErrorHandler;
+}
+
+/** Session statistics, kept incrementally. Money is exact, rounded once to a number. */
+export interface TokenUsageStats {
+  totalCalls: number;
+  totalTokens: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  totalCostUsd: number;
+  /** The exact total as a decimal string (no rounding). */
+  totalCostUsdExact: string;
+  averageTokensPerCall: number;
+  averageCostPerCall: number;
+  sessionDurationSeconds: number;
+  budgetLimitUsd: number | null;
+  budgetUtilizationPercent: number | null;
+  budgetRemainingUsd: number | null;
+  /** Calls whose model has no price: counted in tokens, not in cost. */
+  unpricedCalls: number;
+  /** Records dropped from history by `historyLimit` (still in every total). */
+  droppedFromHistory: number;
+  byAgent: Record<string, AggregateStats>;
+  byModel: Record<string, AggregateStats>;
+  byUser: Record<string, AggregateStats>;
+  byThread: Record<string, AggregateStats>;
+}
+
+const sessionStore = new AsyncLocalStorage<TokenTracker>();
+
+/**
+ * Tracks the tokens and cost of LLM calls for one session: normalizes each call's usage, prices
+ * it exactly, keeps totals per agent, model, user and thread, and fires budget events.
+ *
+ * @example
+ * const tracker = new TokenTracker({ budgetLimitUsd: 0.5 });
+ * tracker.on('budget_warning', (e) => console.log(`at ${e.utilizationPercent}%`));
+ * tracker.record({ agent: 'planner', model: 'gemini-2.5-flash', usage: response.usageMetadata });
+ * console.log(tracker.getCostBreakdownReport());
+ */
+export class TokenTracker {
+  readonly sessionId: string;
+  readonly enforce: 'warn' | 'hard';
+  private readonly pricer: Pricer;
+  private readonly strictUsage: boolean;
+  private readonly normalizeOptions: { strict: boolean };
+  private readonly historyLimit: number;
+  private readonly dedupeWindow: number;
+  private readonly events: SafeEmitter<TrackerEvents>;
+  private budget: SessionBudget | undefined;
+  private readonly warnAt: readonly number[];
+
+  private startedAt = Date.now();
+  private sequence = 0;
+  private readonly totals = new Aggregate();
+  private readonly byAgent = new AggregateMap();
+  private readonly byModel = new AggregateMap();
+  private readonly byUser = new AggregateMap();
+  private readonly byThread = new AggregateMap();
+  private history: UsageRecord[] = [];
+  private historyStart = 0;
+  private dropped = 0;
+  private readonly seenCalls = new Map<string, UsageRecord>();
+  private readonly unpricedModelsSeen = new Set<string>();
+
+  constructor(options: TokenTrackerOptions = {}) {
+    this.sessionId = randomBytes(4).toString('hex');
+    this.enforce = options.enforce ?? 'warn';
+    this.pricer = options.pricer ?? new Pricer(options.pricing);
+    this.strictUsage = options.strictUsage ?? false;
+    this.normalizeOptions = { strict: this.strictUsage };
+    this.historyLimit = positiveInt(options.historyLimit, 100_000, 'historyLimit');
+    this.dedupeWindow = positiveInt(options.dedupeWindow, 10_000, 'dedupeWindow');
+    this.warnAt = options.warnAt ?? [0.9];
+    this.budget =
+      options.budgetLimitUsd === undefined
+        ? undefined
+        : new SessionBudget(options.budgetLimitUsd, this.warnAt);
+    this.events = new SafeEmitter<TrackerEvents>(
+      options.onListenerError ??
+        ((error, event) => console.error(`[tollgate] a "${event}" listener failed:`, error)),
+    );
+  }
+
+  /** Subscribes to an event; the listener can throw or reject without harm. */
+  on<E extends TrackerEventName>(event: E, listener: TrackerEvents[E]): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  once<E extends TrackerEventName>(event: E, listener: TrackerEvents[E]): this {
+    this.events.once(event, listener);
+    return this;
+  }
+
+  off<E extends TrackerEventName>(event: E, listener?: TrackerEvents[E]): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  /**
+   * Runs `fn` with this tracker as the current one: `getTokenTracker()` anywhere inside it,
+   * across awaits, returns this tracker, so concurrent sessions never mix their numbers.
+   */
+  run<T>(fn: () => T): T {
+    return sessionStore.run(this, fn);
+  }
+
+  /**
+   * Records one call and returns the stored record, or the earlier record when `callId` was
+   * already recorded. Returns `undefined` when the usage holds no counts yet (a Vertex stream
+   * chunk with only `trafficType`): that is reported as a `usage_anomaly`, not counted as a call.
+   */
+  record(input: RecordInput): UsageRecord | undefined {
+    const model = input.model;
+    if (typeof model !== 'string' || model.trim() === '') {
+      throw new InvalidUsageError('model', model, 'a model name is required');
+    }
+    const agent = input.agent === undefined || input.agent === '' ? 'unknown' : input.agent;
+    if (typeof agent !== 'string') throw new InvalidUsageError('agent', agent, 'must be a string');
+    const callId = input.callId;
+    if (callId !== undefined) {
+      const earlier = this.seenCalls.get(callId);
+      if (earlier) return earlier;
+    }
+    const timestamp = toEpochMs(input.timestamp);
+
+    const usage = normalizeUsage(
+      input.usage,
+      input.usageFormat
+        ? { strict: this.strictUsage, format: input.usageFormat }
+        : this.normalizeOptions,
+    );
+    if (!usage) {
+      this.events.emit('usage_anomaly', {
+        type: 'usage_anomaly',
+        message: `The call reported no token usage; nothing was recorded for ${model}.`,
+        repairs: [],
+        agent,
+        model,
+        callId,
+        record: undefined,
+      });
+      return undefined;
+    }
+    const cost = this.pricer.priceCall(usage, model, input.provider, timestamp);
+
+    const record: UsageRecord = {
+      id: `${this.sessionId}-${++this.sequence}`,
+      callId,
+      agent,
+      node: input.node,
+      model,
+      provider: input.provider ?? cost.provider,
+      userId: input.userId,
+      threadId: input.threadId,
+      metadata: input.metadata,
+      timestamp,
+      usage,
+      cost,
+    };
+    this.store(record);
+    this.announce(record);
+    return record;
+  }
+
+  /** Throws `BudgetExceededError` when the session budget is spent; otherwise does nothing. */
+  checkBudget(agent?: string): void {
+    const budget = this.budget;
+    if (budget?.isSpent(this.totals.costFemto)) {
+      throw new BudgetExceededError({
+        limitUsd: budget.limitUsd,
+        spentUsd: femtoToUsd(this.totals.costFemto),
+        ...(agent ? { agent } : {}),
+        scope: 'session',
+      });
+    }
+  }
+
+  /**
+   * Called by integrations before each LLM call. With `enforce: 'hard'` it refuses the call
+   * once the budget is spent (throws `BudgetExceededError`); with `'warn'` it does nothing.
+   */
+  guard(agent?: string): void {
+    if (this.enforce === 'hard') this.checkBudget(agent);
+  }
+
+  /** Raises (or sets) the session budget; thresholds already crossed stay fired. */
+  setBudgetLimit(limitUsd: number): void {
+    this.budget = new SessionBudget(limitUsd, this.warnAt);
+    // Re-arm only thresholds above today's spend, so raising a limit warns again later.
+    this.budget.update(this.totals.costFemto);
+  }
+
+  get budgetLimitUsd(): number | undefined {
+    return this.budget?.limitUsd;
+  }
+
+  /** Exact spend so far, in USD (rounded once). */
+  get spentUsd(): number {
+    return femtoToUsd(this.totals.costFemto);
+  }
+
+  /** The session's statistics. Cost O(agents + models), never a rescan of history. */
+  getStatistics(): TokenUsageStats {
+    const totals = this.totals;
+    const calls = totals.calls;
+    const spent = totals.costFemto;
+    const budget = this.budget;
+    return {
+      totalCalls: calls,
+      totalTokens: totals.tokens,
+      inputTokens: totals.inputTokens,
+      outputTokens: totals.outputTokens,
+      cachedTokens: totals.cachedTokens,
+      reasoningTokens: totals.reasoningTokens,
+      totalCostUsd: femtoToUsd(spent),
+      totalCostUsdExact: femtoToDecimal(spent),
+      averageTokensPerCall: calls ? totals.tokens / calls : 0,
+      averageCostPerCall: calls ? femtoToUsd(spent / BigInt(calls)) : 0,
+      sessionDurationSeconds: (Date.now() - this.startedAt) / 1000,
+      budgetLimitUsd: budget ? budget.limitUsd : null,
+      budgetUtilizationPercent: budget ? budget.utilizationPercent(spent) : null,
+      budgetRemainingUsd: budget ? budget.remainingUsd(spent) : null,
+      unpricedCalls: totals.unpricedCalls,
+      droppedFromHistory: this.dropped,
+      byAgent: this.byAgent.toStats(),
+      byModel: this.byModel.toStats(),
+      byUser: this.byUser.toStats(),
+      byThread: this.byThread.toStats(),
+    };
+  }
+
+  /** The records kept in history, oldest first (at most `historyLimit`). */
+  getUsageHistory(): UsageRecord[] {
+    return this.history.slice(this.historyStart);
+  }
+
+  /** The console cost report (see README for a sample). */
+  getCostBreakdownReport(): string {
+    return formatCostReport(this.getStatistics());
+  }
+
+  /** `{ sessionId, exportedAt, statistics, usageHistory }`, as written by `exportToJson`. */
+  toJSON(): UsageExport {
+    return {
+      sessionId: this.sessionId,
+      exportedAt: new Date().toISOString(),
+      statistics: this.getStatistics(),
+      usageHistory: this.getUsageHistory().map(toExportedCall),
+    };
+  }
+
+  /**
+   * Writes statistics and every call in history as JSON, atomically, and returns the path
+   * (default `outputs/token_usage_<timestamp>.json` under the working directory).
+   */
+  exportToJson(path?: string): string {
+    const target = path ?? defaultExportPath('token_usage', 'json');
+    return writeFileAtomic(target, `${JSON.stringify(this.toJSON(), null, 2)}\n`);
+  }
+
+  /** Writes one CSV row per call in history, atomically; returns the path. */
+  exportToCsv(path?: string): string {
+    const target = path ?? defaultExportPath('token_usage', 'csv');
+    return writeFileAtomic(target, toCsv(this.getUsageHistory()));
+  }
+
+  /** Forgets every record and total, re-arms budget events, restarts the session clock. */
+  reset(): void {
+    this.startedAt = Date.now();
+    this.totals.reset();
+    for (const map of [this.byAgent, this.byModel, this.byUser, this.byThread]) map.clear();
+    this.history = [];
+    this.historyStart = 0;
+    this.dropped = 0;
+    this.seenCalls.clear();
+    this.unpricedModelsSeen.clear();
+    this.budget?.reset();
+  }
+
+  private store(record: UsageRecord): void {
+    this.totals.add(record);
+    this.byAgent.add(record.agent, record);
+    this.byModel.add(record.model, record);
+    this.byUser.add(record.userId, record);
+    this.byThread.add(record.threadId, record);
+
+    const history = this.history;
+    history.push(record);
+    if (history.length - this.historyStart > this.historyLimit) {
+      history[this.historyStart++] = undefined as unknown as UsageRecord;
+      this.dropped += 1;
+      // Compact now and then instead of shifting on every record.
+      if (this.historyStart >= this.historyLimit) {
+        this.history = history.slice(this.historyStart);
+        this.historyStart = 0;
+      }
+    }
+    if (record.callId !== undefined) {
+      const seen = this.seenCalls;
+      seen.set(record.callId, record);
+      if (seen.size > this.dedupeWindow) seen.delete(seen.keys().next().value as string);
+    }
+  }
+
+  private announce(record: UsageRecord): void {
+    const events = this.events;
+    if (record.usage.repairs && events.has('usage_anomaly')) {
+      events.emit('usage_anomaly', {
+        type: 'usage_anomaly',
+        message: `Usage reported for ${record.model} needed ${record.usage.repairs.length} repair(s): ${record.usage.repairs.map((r) => `${r.field} (${r.reason})`).join('; ')}`,
+        repairs: record.usage.repairs,
+        agent: record.agent,
+        model: record.model,
+        callId: record.callId,
+        record,
+      });
+    }
+    if (!record.cost.priced && !this.unpricedModelsSeen.has(record.model)) {
+      this.unpricedModelsSeen.add(record.model);
+      events.emit('unpriced_model', {
+        type: 'unpriced_model',
+        model: record.model,
+        provider: record.provider,
+        agent: record.agent,
+      });
+    }
+    events.emit('usage', record);
+    const budget = this.budget;
+    if (!budget) return;
+    const crossing = budget.update(this.totals.smallCostFemto ?? this.totals.costFemto);
+    if (crossing.warnings.length === 0 && !crossing.exceeded) return;
+    const spent = this.totals.costFemto;
+    const base = {
+      spentUsd: femtoToUsd(spent),
+      limitUsd: budget.limitUsd,
+      remainingUsd: budget.remainingUsd(spent),
+      utilizationPercent: budget.utilizationPercent(spent),
+      agent: record.agent,
+      model: record.model,
+      callId: record.callId,
+      recordId: record.id,
+      timestamp: record.timestamp,
+    };
+    for (const threshold of crossing.warnings) {
+      events.emit('budget_warning', { type: 'budget_warning', threshold, ...base });
+    }
+    if (crossing.exceeded) {
+      events.emit('budget_exceeded', { type: 'budget_exceeded', threshold: 1, ...base });
+    }
+  }
+}
+
+function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isInteger(value) && value > 0) && value !== Number.POSITIVE_INFINITY) {
+    throw new ConfigurationError(`${name} must be a positive integer or Infinity, got ${value}`);
+  }
+  return value;
+}
+
+function toEpochMs(value: Date | number | string | undefined): number {
+  if (value === undefined) return Date.now();
+  const ms =
+    value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
+  if (!Number.isFinite(ms)) {
+    throw new InvalidUsageError('timestamp', value, 'not a valid date');
+  }
+  return ms;
+}
+
+let processTracker: TokenTracker | undefined;
+
+/**
+ * The current tracker: inside `tracker.run(fn)` that tracker, otherwise the process-wide one
+ * (created on first use, without a budget).
+ */
+export function getTokenTracker(): TokenTracker {
+  const current = sessionStore.getStore();
+  if (current) return current;
+  processTracker ??= new TokenTracker();
+  return processTracker;
+}
+
+/** The tracker of the enclosing `tracker.run(fn)`, or undefined outside any session. */
+export function currentTokenTracker(): TokenTracker | undefined {
+  return sessionStore.getStore();
+}

@@ -1,0 +1,145 @@
+/**
+ * The tollgate error family. Every error carries a `Symbol.for` marker so that
+ * `XError.isInstance(err)` holds even when two copies of the package are loaded
+ * (a dependency bundling its own tollgate, a monorepo with two versions), where
+ * `instanceof` would fail.
+ */
+
+const MARKER = Symbol.for('tollgate.error');
+
+function markerOf(name: string): symbol {
+  return Symbol.for(`tollgate.error.${name}`);
+}
+
+/** Base class of every error tollgate throws on purpose. */
+export class TollgateError extends Error {
+  readonly [MARKER] = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TollgateError';
+  }
+
+  /** True for any tollgate error, from this copy of the package or another. */
+  static isInstance(value: unknown): value is TollgateError {
+    return typeof value === 'object' && value !== null && MARKER in value;
+  }
+}
+
+/** Declares the per-class marker and a typed `isInstance` for a subclass. */
+function brand<T extends TollgateError>(ctor: abstract new (...args: never[]) => T, name: string) {
+  const marker = markerOf(name);
+  Object.defineProperty(ctor.prototype, marker, { value: true });
+  return (value: unknown): value is T =>
+    typeof value === 'object' && value !== null && marker in value;
+}
+
+/** Thrown by strict normalization when a usage field holds a value that cannot be a token count. */
+export class InvalidUsageError extends TollgateError {
+  /** Dotted path of the offending field, e.g. `usageMetadata.promptTokenCount`. */
+  readonly field: string;
+  readonly value: unknown;
+
+  constructor(field: string, value: unknown, reason: string) {
+    super(`Invalid usage: ${field} = ${describe(value)}: ${reason}`);
+    this.name = 'InvalidUsageError';
+    this.field = field;
+    this.value = value;
+  }
+
+  static override isInstance = brand(InvalidUsageError, 'InvalidUsageError');
+}
+
+/** Thrown by strict pricing when neither the overrides nor the catalog know a model. */
+export class UnknownModelError extends TollgateError {
+  readonly model: string;
+  readonly provider: string | undefined;
+
+  constructor(model: string, provider?: string) {
+    super(
+      `Unknown model "${model}"${provider ? ` for provider "${provider}"` : ''}: no price in the catalog or the overrides`,
+    );
+    this.name = 'UnknownModelError';
+    this.model = model;
+    this.provider = provider;
+  }
+
+  static override isInstance = brand(UnknownModelError, 'UnknownModelError');
+}
+
+/** Thrown when a hard budget is spent: by `checkBudget()`, `guard()` and the integrations. */
+export class BudgetExceededError extends TollgateError {
+  readonly limitUsd: number;
+  readonly spentUsd: number;
+  /** The agent whose call was refused, when known. */
+  readonly agent: string | undefined;
+  /** Which budget: `session` for a tracker's own budget; stores add `user:<id>` and others. */
+  readonly scope: string;
+
+  constructor(details: { limitUsd: number; spentUsd: number; agent?: string; scope?: string }) {
+    const scope = details.scope ?? 'session';
+    super(
+      `Budget exceeded (${scope}): spent $${details.spentUsd.toFixed(4)} of $${details.limitUsd.toFixed(4)}` +
+        (details.agent ? `; call by "${details.agent}" refused` : ''),
+    );
+    this.name = 'BudgetExceededError';
+    this.limitUsd = details.limitUsd;
+    this.spentUsd = details.spentUsd;
+    this.agent = details.agent;
+    this.scope = scope;
+  }
+
+  static override isInstance = brand(BudgetExceededError, 'BudgetExceededError');
+}
+
+/** Thrown when a rate limit refuses a call; `retryAfterMs` says when it would pass. */
+export class RateLimitExceededError extends TollgateError {
+  readonly retryAfterMs: number;
+  readonly scope: string;
+
+  constructor(details: { retryAfterMs: number; scope: string; message?: string }) {
+    super(
+      details.message ??
+        `Rate limit exceeded (${details.scope}); retry after ${details.retryAfterMs} ms`,
+    );
+    this.name = 'RateLimitExceededError';
+    this.retryAfterMs = details.retryAfterMs;
+    this.scope = details.scope;
+  }
+
+  static override isInstance = brand(RateLimitExceededError, 'RateLimitExceededError');
+}
+
+/** Thrown when a user-supplied price override file or object does not validate. */
+export class InvalidPriceOverrideError extends TollgateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidPriceOverrideError';
+  }
+
+  static override isInstance = brand(InvalidPriceOverrideError, 'InvalidPriceOverrideError');
+}
+
+/** Thrown for invalid options passed to a tollgate constructor or function. */
+export class ConfigurationError extends TollgateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigurationError';
+  }
+
+  static override isInstance = brand(ConfigurationError, 'ConfigurationError');
+}
+
+/** A short printable form of any value, for error messages. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null)
+    return String(value);
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * tollgate: exact token and cost accounting for LLM calls.
+ * The core: normalize → price → account → react → show. No SDK, store or server dependency.
+ */
+export type { AggregateStats } from './account/aggregate.js';
+export type { RecordInput, UsageRecord } from './account/record.js';
+export {
+  currentTokenTracker,
+  getTokenTracker,
+  TokenTracker,
+  type TokenTrackerOptions,
+  type TokenUsageStats,
+} from './account/tracker.js';
+export {
+  BudgetExceededError,
+  ConfigurationError,
+  InvalidPriceOverrideError,
+  InvalidUsageError,
+  RateLimitExceededError,
+  TollgateError,
+  UnknownModelError,
+} from './errors.js';
+export { type ResolvedModel, parseModelName } from './price/catalog.js';
+export { femtoToDecimal, femtoToUsd, formatUsd, usdToFemto } from './price/money.js';
+export { loadPriceOverrides, type PriceOverrides } from './price/overrides.js';
+export {
+  type CostBreakdown,
+  type PriceOptions,
+  Pricer,
+  type PricerOptions,
+  priceUsage,
+} from './price/pricer.js';
+export { toCatalogUsage } from './price/units.js';
+export { SessionBudget } from './react/budget.js';
+export type {
+  BudgetEvent,
+  TrackerEventName,
+  TrackerEvents,
+  UnpricedModelEvent,
+  UsageAnomalyEvent,
+} from './react/events.js';
+export {
+  type ExportedCall,
+  fileTimestamp,
+  toCsv,
+  toExportedCall,
+  type UsageExport,
+  writeFileAtomic,
+} from './show/export.js';
+export { formatCostReport } from './show/report.js';
+export { detectUsageFormat, normalizeUsage } from './usage/normalize.js';
+export type {
+  Modality,
+  ModalityCounts,
+  NormalizeOptions,
+  TokenUsage,
+  UsageFormat,
+  UsageRepair,
+} from './usage/types.js';

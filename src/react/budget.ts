@@ -1,0 +1,103 @@
+import { ConfigurationError } from '../errors.js';
+import { femtoToUsd, usdToFemto } from '../price/money.js';
+
+/** What crossing happened on one spend update. */
+export interface BudgetCrossing {
+  /** Warning thresholds newly crossed, ascending (fractions such as 0.9). */
+  warnings: number[];
+  /** True the first time spend reaches the limit. */
+  exceeded: boolean;
+}
+
+const NONE: BudgetCrossing = Object.freeze({ warnings: [], exceeded: false }) as BudgetCrossing;
+
+/**
+ * A session budget in exact femto-dollars: each warning threshold fires once, and "exceeded"
+ * fires once, when spend reaches the limit (spent ≥ limit: the budget is used up).
+ */
+export class SessionBudget {
+  readonly limitUsd: number;
+  readonly limitFemto: bigint;
+  private readonly thresholds: { fraction: number; femto: bigint; femtoNumber: number; fired: boolean }[];
+  /** The limit as a number when exact (below 2^53 femto-dollars), so checks need no bigint. */
+  private readonly limitNumber: number | undefined;
+  private exceededFired = false;
+
+  constructor(limitUsd: number, warnAt: readonly number[] = [0.9]) {
+    if (typeof limitUsd !== 'number' || !Number.isFinite(limitUsd) || limitUsd <= 0) {
+      throw new ConfigurationError(
+        `budgetLimitUsd must be a finite number > 0, got ${String(limitUsd)}`,
+      );
+    }
+    for (const fraction of warnAt) {
+      if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
+        throw new ConfigurationError(
+          `warnAt values must be fractions between 0 and 1 (0.9 = 90%), got ${String(fraction)}`,
+        );
+      }
+    }
+    this.limitUsd = limitUsd;
+    this.limitFemto = usdToFemto(limitUsd);
+    if (this.limitFemto === 0n) {
+      throw new ConfigurationError(`budgetLimitUsd ${limitUsd} is below one femto-dollar`);
+    }
+    this.thresholds = [...new Set(warnAt)]
+      .sort((a, b) => a - b)
+      .map((fraction) => ({
+        fraction,
+        // limit × fraction, exactly, with the fraction to 9 decimals
+        femto: (this.limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n,
+        femtoNumber: 0,
+        fired: false,
+      }));
+    for (const threshold of this.thresholds) threshold.femtoNumber = Number(threshold.femto);
+    this.limitNumber =
+      this.limitFemto <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(this.limitFemto) : undefined;
+  }
+
+  /**
+   * Reports the thresholds that `spentFemto` newly crosses; each is reported once. Takes the
+   * spend as an exact integer number when it fits, which keeps this per-call check bigint-free.
+   */
+  update(spentFemto: bigint | number): BudgetCrossing {
+    if (this.exceededFired) return NONE;
+    if (typeof spentFemto === 'number' && this.limitNumber === undefined) {
+      spentFemto = BigInt(spentFemto);
+    }
+    const numeric = typeof spentFemto === 'number';
+    let warnings: number[] | undefined;
+    for (const threshold of this.thresholds) {
+      if (
+        !threshold.fired &&
+        (numeric ? spentFemto >= threshold.femtoNumber : spentFemto >= threshold.femto)
+      ) {
+        threshold.fired = true;
+        (warnings ??= []).push(threshold.fraction);
+      }
+    }
+    const exceeded = numeric
+      ? spentFemto >= (this.limitNumber as number)
+      : spentFemto >= this.limitFemto;
+    if (exceeded) this.exceededFired = true;
+    return warnings || exceeded ? { warnings: warnings ?? [], exceeded } : NONE;
+  }
+
+  isSpent(spentFemto: bigint): boolean {
+    return spentFemto >= this.limitFemto;
+  }
+
+  remainingUsd(spentFemto: bigint): number {
+    return spentFemto >= this.limitFemto ? 0 : femtoToUsd(this.limitFemto - spentFemto);
+  }
+
+  /** Spend as a percentage of the limit. */
+  utilizationPercent(spentFemto: bigint): number {
+    // percent with 6 decimals, exactly, then one rounding to a number
+    return Number((spentFemto * 100_000_000n) / this.limitFemto) / 1e6;
+  }
+
+  reset(): void {
+    this.exceededFired = false;
+    for (const threshold of this.thresholds) threshold.fired = false;
+  }
+}

@@ -1,0 +1,50 @@
+import type { UsageRecord } from '../account/record.js';
+import type { UsageRepair } from '../usage/types.js';
+
+/** Payload of `budget_warning` and `budget_exceeded`. */
+export interface BudgetEvent {
+  type: 'budget_warning' | 'budget_exceeded';
+  /** The fraction of the limit crossed (0.9 for the default warning; 1 when exceeded). */
+  threshold: number;
+  spentUsd: number;
+  limitUsd: number;
+  remainingUsd: number;
+  utilizationPercent: number;
+  /** The agent and model of the call that crossed the threshold. */
+  agent: string;
+  model: string;
+  callId: string | undefined;
+  recordId: string;
+  timestamp: number;
+}
+
+export interface UnpricedModelEvent {
+  type: 'unpriced_model';
+  model: string;
+  provider: string | undefined;
+  agent: string;
+}
+
+export interface UsageAnomalyEvent {
+  type: 'usage_anomaly';
+  /** What was wrong, in a sentence. */
+  message: string;
+  /** Each repair made (empty when the call reported no usage at all). */
+  repairs: UsageRepair[];
+  agent: string;
+  model: string;
+  callId: string | undefined;
+  /** The stored record, or undefined when nothing was recorded (no usage reported). */
+  record: UsageRecord | undefined;
+}
+
+/** The tracker's events and their listener signatures. */
+export interface TrackerEvents {
+  usage: (record: UsageRecord) => void;
+  budget_warning: (event: BudgetEvent) => void;
+  budget_exceeded: (event: BudgetEvent) => void;
+  unpriced_model: (event: UnpricedModelEvent) => void;
+  usage_anomaly: (event: UsageAnomalyEvent) => void;
+}
+
+export type TrackerEventName = keyof TrackerEvents;

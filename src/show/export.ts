@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { UsageRecord } from '../account/record.js';
+import type { TokenUsageStats } from '../account/tracker.js';
+
+/** One call as written to JSON and CSV exports: flat, with an ISO datetime. */
+export interface ExportedCall {
+  id: string;
+  callId: string | null;
+  datetime: string;
+  agent: string;
+  node: string | null;
+  model: string;
+  provider: string | null;
+  userId: string | null;
+  threadId: string | null;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  toolUsePromptTokens: number;
+  totalTokens: number;
+  priced: boolean;
+  inputCostUsd: number;
+  cachedInputCostUsd: number;
+  outputCostUsd: number;
+  reasoningCostUsd: number;
+  costUsd: number;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface UsageExport {
+  sessionId: string;
+  exportedAt: string;
+  statistics: TokenUsageStats;
+  usageHistory: ExportedCall[];
+}
+
+export function toExportedCall(record: UsageRecord): ExportedCall {
+  const { usage, cost } = record;
+  return {
+    id: record.id,
+    callId: record.callId ?? null,
+    datetime: new Date(record.timestamp).toISOString(),
+    agent: record.agent,
+    node: record.node ?? null,
+    model: record.model,
+    provider: record.provider ?? null,
+    userId: record.userId ?? null,
+    threadId: record.threadId ?? null,
+    inputTokens: usage.inputTokens,
+    cacheReadTokens: usage.cacheReadTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    outputTokens: usage.outputTokens,
+    reasoningTokens: usage.reasoningTokens,
+    toolUsePromptTokens: usage.toolUsePromptTokens,
+    totalTokens: usage.totalTokens,
+    priced: cost.priced,
+    inputCostUsd: cost.inputUsd,
+    cachedInputCostUsd: cost.cachedInputUsd,
+    outputCostUsd: cost.outputUsd,
+    reasoningCostUsd: cost.reasoningUsd,
+    costUsd: cost.totalUsd,
+    metadata: record.metadata ?? null,
+  };
+}
+
+export const CSV_COLUMNS: readonly (keyof ExportedCall)[] = [
+  'id',
+  'callId',
+  'datetime',
+  'agent',
+  'node',
+  'model',
+  'provider',
+  'userId',
+  'threadId',
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'toolUsePromptTokens',
+  'totalTokens',
+  'priced',
+  'inputCostUsd',
+  'cachedInputCostUsd',
+  'outputCostUsd',
+  'reasoningCostUsd',
+  'costUsd',
+  'metadata',
+];
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function toCsv(records: readonly UsageRecord[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const record of records) {
+    const call = toExportedCall(record);
+    lines.push(CSV_COLUMNS.map((column) => csvField(call[column])).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+/** `20261123_114512_123`: sortable, safe in file names. */
+export function fileTimestamp(date = new Date()): string {
+  const iso = date.toISOString(); // 2026-11-23T11:45:12.123Z
+  return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}_${iso.slice(20, 23)}`;
+}
+
+/** The default export path: `outputs/<prefix>_<timestamp>.<ext>` under the working directory. */
+export function defaultExportPath(prefix: string, extension: string): string {
+  return resolve('outputs', `${prefix}_${fileTimestamp()}.${extension}`);
+}
+
+/**
+ * Writes a file atomically: to a temporary file beside it, then renamed over the target, so a
+ * reader (or a crash) never sees half a report. Creates the folder. Returns the absolute path.
+ */
+export function writeFileAtomic(path: string, contents: string): string {
+  const target = resolve(path);
+  mkdirSync(dirname(target), { recursive: true });
+  const temporary = join(dirname(target), `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, contents, 'utf8');
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  return target;
+}

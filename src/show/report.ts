@@ -1,0 +1,68 @@
+import type { AggregateStats } from '../account/aggregate.js';
+import type { TokenUsageStats } from '../account/tracker.js';
+import { formatUsd } from '../price/money.js';
+
+const WIDTH = 64;
+const rule = (char: string) => char.repeat(WIDTH);
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (part: number, whole: number) => (whole > 0 ? (part / whole) * 100 : 0).toFixed(1);
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${Math.round(seconds % 60)}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+function section(
+  title: string,
+  groups: Record<string, AggregateStats>,
+  totalCost: number,
+): string[] {
+  const names = Object.keys(groups);
+  if (names.length === 0) return [];
+  const width = Math.max(12, ...names.map((name) => name.length));
+  const lines = ['', `${title}:`];
+  // Groups arrive sorted by cost, largest first.
+  for (const name of names) {
+    const g = groups[name] as AggregateStats;
+    const unpriced = g.unpricedCalls ? `  (${g.unpricedCalls} unpriced)` : '';
+    lines.push(
+      `  ${name.padEnd(width)}  ${formatUsd(g.costUsd).padStart(9)}  ${pct(g.costUsd, totalCost).padStart(5)}%` +
+        `  ${int(g.tokens).padStart(11)} tokens  ${String(g.calls).padStart(5)} ${g.calls === 1 ? 'call ' : 'calls'}${unpriced}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * The console cost report: overall numbers, the budget line, then cost by agent and by model,
+ * each sorted by cost with its share, tokens and calls.
+ */
+export function formatCostReport(stats: TokenUsageStats): string {
+  const lines = [
+    rule('='),
+    'TOKEN USAGE & COST REPORT',
+    rule('='),
+    'Overall:',
+    `  Total calls:            ${int(stats.totalCalls)}`,
+    `  Total tokens:           ${int(stats.totalTokens)} (input ${int(stats.inputTokens)}, output ${int(stats.outputTokens)}; cached ${int(stats.cachedTokens)}, reasoning ${int(stats.reasoningTokens)})`,
+    `  Total cost:             ${formatUsd(stats.totalCostUsd)}`,
+    `  Average cost per call:  ${formatUsd(stats.averageCostPerCall)}`,
+    `  Session duration:       ${duration(stats.sessionDurationSeconds)}`,
+  ];
+  if (stats.budgetLimitUsd !== null) {
+    lines.push(
+      `  Budget:                 ${formatUsd(stats.totalCostUsd)} / ${formatUsd(stats.budgetLimitUsd)} (${(stats.budgetUtilizationPercent ?? 0).toFixed(1)}% used, ${formatUsd(stats.budgetRemainingUsd ?? 0)} remaining)`,
+    );
+  }
+  if (stats.unpricedCalls > 0) {
+    lines.push(
+      `  Unpriced calls:         ${stats.unpricedCalls} (unknown model; tokens counted, cost not included)`,
+    );
+  }
+  lines.push(...section('Cost by agent', stats.byAgent, stats.totalCostUsd));
+  lines.push(...section('Cost by model', stats.byModel, stats.totalCostUsd));
+  lines.push(rule('='));
+  return lines.join('\n');
+}

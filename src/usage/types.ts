@@ -1,0 +1,70 @@
+/** The content kinds providers itemise usage by. */
+export type Modality = 'text' | 'image' | 'audio' | 'video' | 'document';
+
+export const MODALITIES: readonly Modality[] = ['text', 'image', 'audio', 'video', 'document'];
+
+/** Token counts per modality; only the modalities a provider reported are present. */
+export type ModalityCounts = Partial<Record<Modality, number>>;
+
+/** Which provider format a raw usage object was read as. */
+export type UsageFormat = 'gemini' | 'langchain' | 'openai' | 'anthropic' | 'canonical';
+
+/** One repair the lenient normalizer made to a raw usage object. */
+export interface UsageRepair {
+  /** Dotted path of the field, e.g. `candidatesTokenCount`. */
+  field: string;
+  /** The value as received. */
+  received: unknown;
+  /** The value used instead. */
+  used: number;
+  /** Why, in a sentence. */
+  reason: string;
+}
+
+/**
+ * The one canonical usage shape every provider's usage is normalized into.
+ *
+ * Invariants (hold for every value `normalizeUsage` returns):
+ * - every count is a non-negative safe integer;
+ * - `inputTokens` is all billed input: cached and tool-use prompt tokens included;
+ * - `outputTokens` is all billed output: reasoning (thinking) tokens included;
+ * - `cacheReadTokens + cacheWriteTokens <= inputTokens`, `toolUsePromptTokens <= inputTokens`,
+ *   `reasoningTokens <= outputTokens`;
+ * - `totalTokens === inputTokens + outputTokens`.
+ */
+export interface TokenUsage {
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  toolUsePromptTokens: number;
+  totalTokens: number;
+  /** Input tokens per modality, where the provider itemised them (need not add up). */
+  inputByModality?: ModalityCounts;
+  /** Output tokens per modality, where the provider itemised them (need not add up). */
+  outputByModality?: ModalityCounts;
+  /** Cache-read tokens per modality, where reported. */
+  cacheReadByModality?: ModalityCounts;
+  /** Gemini `trafficType` (ON_DEMAND, PROVISIONED_THROUGHPUT, ...), where reported. */
+  trafficType?: string;
+  /** The format the raw object was read as. */
+  format: UsageFormat;
+  /** Repairs the lenient normalizer made; absent when the input was clean. */
+  repairs?: UsageRepair[];
+  /** The raw object as received. */
+  raw?: unknown;
+}
+
+/** Options of `normalizeUsage`. */
+export interface NormalizeOptions {
+  /** Read the object as this format instead of detecting it. */
+  format?: UsageFormat;
+  /**
+   * Strict mode throws `InvalidUsageError` for any value that needs repair.
+   * The default (lenient) mode repairs what is unambiguous and lists each repair in `usage.repairs`.
+   */
+  strict?: boolean;
+  /** Keep the raw object on `usage.raw` (default true). */
+  keepRaw?: boolean;
+}
