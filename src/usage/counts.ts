@@ -17,8 +17,8 @@ import type { UsageRepair } from './types.js';
  * - negative number: 0;
  * - NaN, ±Infinity, numbers above 2^53 - 1, and anything else (objects, booleans, text): absent.
  *
- * The happy path allocates nothing: field paths are only built when a repair is recorded,
- * and the repair list is only created for the first repair.
+ * Reading a clean value allocates nothing: field paths are only built when a repair is
+ * recorded, and the repair list is only created for the first repair.
  */
 export class CountReader {
   /** The reader whose list holds the repairs (itself, or the reader `nested()` came from). */

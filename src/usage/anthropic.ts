@@ -1,0 +1,92 @@
+import type { CountReader } from './counts.js';
+import { type FieldNames, finish } from './finish.js';
+import type { TokenUsage } from './types.js';
+
+const NAMES: FieldNames = {
+  input: 'input_tokens',
+  output: 'output_tokens',
+  total: 'input_tokens',
+  cacheRead: 'cache_read_input_tokens',
+  cacheWrite: 'cache_creation_input_tokens',
+  reasoning: 'output_tokens',
+  toolUse: 'input_tokens',
+};
+
+/**
+ * Normalizes an Anthropic Messages API `usage`: `{input_tokens, cache_creation_input_tokens,
+ * cache_read_input_tokens, output_tokens, cache_creation?: {ephemeral_5m_input_tokens,
+ * ephemeral_1h_input_tokens}}`. Returns `null` when no count is present.
+ *
+ * Anthropic's `input_tokens` EXCLUDES the cache, so:
+ * - `inputTokens = input_tokens + cache_creation_input_tokens + cache_read_input_tokens`;
+ * - `cacheWriteTokens = cache_creation_input_tokens`, `cacheReadTokens = cache_read_input_tokens`;
+ * - `outputTokens = output_tokens` (Anthropic does not itemise thinking: `reasoningTokens = 0`).
+ *
+ * `cache_creation_input_tokens` absent: the sum of the `cache_creation` TTL buckets. A TTL sum
+ * above `cache_creation_input_tokens` is used instead, with a repair (never under-charge).
+ * `TokenUsage` has no field for the 5m/1h split; price 1h writes separately if they matter.
+ *
+ * @example
+ * normalizeAnthropic({ input_tokens: 50, cache_creation_input_tokens: 1000,
+ *   cache_read_input_tokens: 3000, output_tokens: 200 }, reader);
+ * // → inputTokens 4050, cacheWriteTokens 1000, cacheReadTokens 3000, outputTokens 200,
+ * //   totalTokens 4250
+ */
+export function normalizeAnthropic(
+  raw: Record<string, unknown>,
+  reader: CountReader,
+): TokenUsage | null {
+  if (
+    raw.input_tokens == null &&
+    raw.output_tokens == null &&
+    raw.cache_creation_input_tokens == null &&
+    raw.cache_read_input_tokens == null &&
+    raw.cache_creation == null
+  ) {
+    return null;
+  }
+  const uncached = reader.read(raw.input_tokens, 'input_tokens') ?? 0;
+  const cacheRead = reader.read(raw.cache_read_input_tokens, 'cache_read_input_tokens') ?? 0;
+  let cacheWrite = reader.read(raw.cache_creation_input_tokens, 'cache_creation_input_tokens');
+  const output = reader.read(raw.output_tokens, 'output_tokens') ?? 0;
+
+  const buckets = reader.object(raw.cache_creation, 'cache_creation');
+  if (buckets !== undefined) {
+    const fiveMinutes = reader.read(
+      buckets.ephemeral_5m_input_tokens,
+      'ephemeral_5m_input_tokens',
+      'cache_creation',
+    );
+    const oneHour = reader.read(
+      buckets.ephemeral_1h_input_tokens,
+      'ephemeral_1h_input_tokens',
+      'cache_creation',
+    );
+    if (fiveMinutes !== undefined || oneHour !== undefined) {
+      const sum = (fiveMinutes ?? 0) + (oneHour ?? 0);
+      if (cacheWrite === undefined) {
+        cacheWrite = sum;
+      } else if (sum > cacheWrite) {
+        cacheWrite = reader.repair(
+          'cache_creation_input_tokens',
+          cacheWrite,
+          sum,
+          `less than the sum of the cache_creation TTL buckets (${sum}); the sum is used`,
+        );
+      }
+    }
+  }
+  const write = cacheWrite ?? 0;
+
+  const usage: TokenUsage = {
+    inputTokens: uncached + write + cacheRead,
+    cacheReadTokens: cacheRead,
+    cacheWriteTokens: write,
+    outputTokens: output,
+    reasoningTokens: 0,
+    toolUsePromptTokens: 0,
+    totalTokens: 0,
+    format: 'anthropic',
+  };
+  return finish(usage, reader, NAMES);
+}

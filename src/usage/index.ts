@@ -1,0 +1,16 @@
+export { normalizeAnthropic } from './anthropic.js';
+export { normalizeCanonical } from './canonical.js';
+export { CountReader, isRecord } from './counts.js';
+export { normalizeGemini } from './gemini.js';
+export { normalizeLangChain } from './langchain.js';
+export { detectUsageFormat, normalizeUsage } from './normalize.js';
+export { normalizeOpenAI } from './openai.js';
+export {
+  MODALITIES,
+  type Modality,
+  type ModalityCounts,
+  type NormalizeOptions,
+  type TokenUsage,
+  type UsageFormat,
+  type UsageRepair,
+} from './types.js';

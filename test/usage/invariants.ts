@@ -1,0 +1,75 @@
+import { expect } from 'vitest';
+import { MODALITIES, type ModalityCounts, type TokenUsage } from '../../src/usage/types.js';
+
+const COUNTS = [
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'toolUsePromptTokens',
+  'totalTokens',
+] as const;
+
+const FORMATS = new Set(['gemini', 'langchain', 'openai', 'anthropic', 'canonical']);
+
+function isCount(value: unknown): boolean {
+  return (
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && !Object.is(value, -0)
+  );
+}
+
+function modalityViolations(
+  name: string,
+  counts: ModalityCounts | undefined,
+  max: number,
+): string[] {
+  if (counts === undefined) return [];
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(counts)) {
+    if (!(MODALITIES as readonly string[]).includes(key)) out.push(`${name} has key ${key}`);
+    if (!isCount(value)) out.push(`${name}.${key} = ${String(value)} is not a count`);
+    else if ((value as number) > max) out.push(`${name}.${key} = ${value} > ${max}`);
+  }
+  return out;
+}
+
+/** Every documented `TokenUsage` invariant that `usage` breaks (empty when it holds them all). */
+export function invariantViolations(usage: TokenUsage): string[] {
+  const out: string[] = [];
+  for (const key of COUNTS) {
+    if (!isCount(usage[key])) out.push(`${key} = ${String(usage[key])} is not a count`);
+  }
+  if (out.length > 0) return out;
+  if (usage.cacheReadTokens + usage.cacheWriteTokens > usage.inputTokens) {
+    out.push('cacheRead + cacheWrite > input');
+  }
+  if (usage.toolUsePromptTokens > usage.inputTokens) out.push('toolUse > input');
+  if (usage.reasoningTokens > usage.outputTokens) out.push('reasoning > output');
+  if (usage.totalTokens !== usage.inputTokens + usage.outputTokens) out.push('total != in + out');
+  if (!FORMATS.has(usage.format)) out.push(`format ${usage.format}`);
+  out.push(...modalityViolations('inputByModality', usage.inputByModality, usage.inputTokens));
+  out.push(...modalityViolations('outputByModality', usage.outputByModality, usage.outputTokens));
+  out.push(
+    ...modalityViolations('cacheReadByModality', usage.cacheReadByModality, usage.cacheReadTokens),
+  );
+  if ('repairs' in usage) {
+    if (!Array.isArray(usage.repairs) || usage.repairs.length === 0) {
+      out.push('repairs present but empty');
+    } else {
+      for (const repair of usage.repairs) {
+        if (typeof repair.field !== 'string' || repair.field === '') out.push('repair field');
+        if (typeof repair.used !== 'number') out.push('repair used');
+        if (typeof repair.reason !== 'string' || repair.reason === '') out.push('repair reason');
+      }
+    }
+  }
+  if ('trafficType' in usage && typeof usage.trafficType !== 'string') out.push('trafficType');
+  return out;
+}
+
+/** Asserts every `TokenUsage` invariant. */
+export function expectInvariants(usage: TokenUsage | null): asserts usage is TokenUsage {
+  expect(usage).not.toBeNull();
+  expect(invariantViolations(usage as TokenUsage)).toEqual([]);
+}
