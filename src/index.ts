@@ -20,7 +20,7 @@ export {
   TollgateError,
   UnknownModelError,
 } from './errors.js';
-export { type ResolvedModel, parseModelName } from './price/catalog.js';
+export { parseModelName, type ResolvedModel } from './price/catalog.js';
 export { femtoToDecimal, femtoToUsd, formatUsd, usdToFemto } from './price/money.js';
 export { loadPriceOverrides, type PriceOverrides } from './price/overrides.js';
 export {
@@ -39,6 +39,7 @@ export type {
   UnpricedModelEvent,
   UsageAnomalyEvent,
 } from './react/events.js';
+export { costBreakdownSvg } from './show/chart.js';
 export {
   type ExportedCall,
   fileTimestamp,

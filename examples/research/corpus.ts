@@ -96,7 +96,8 @@ export const PAPERS: readonly Paper[] = [
   },
   {
     id: 'fedus2022',
-    title: 'Switch Transformers: Scaling to Trillion Parameter Models with Simple and Efficient Sparsity',
+    title:
+      'Switch Transformers: Scaling to Trillion Parameter Models with Simple and Efficient Sparsity',
     authors: 'Fedus et al.',
     year: 2022,
     venue: 'JMLR',

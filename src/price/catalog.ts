@@ -71,7 +71,9 @@ export function compilePrice(price: ModelPrice): CompiledPrice {
     const toFemto = (usd: number) => {
       const femto = decimalToScaled(usd, scale);
       if (femto > BigInt(MAX_EXACT_PRICE)) {
-        throw new RangeError(`price ${usd} for ${unit.priceKey} is beyond what tollgate can price exactly`);
+        throw new RangeError(
+          `price ${usd} for ${unit.priceKey} is beyond what tollgate can price exactly`,
+        );
       }
       return Number(femto);
     };

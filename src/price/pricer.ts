@@ -13,7 +13,6 @@ import { femtoToUsd } from './money.js';
 import { loadPriceOverrides, type PriceOverrides } from './overrides.js';
 import { U, usageVector } from './units.js';
 
-
 /** The cost of one call. USD fields are the exact amounts rounded once; `exact` holds them. */
 export interface CostBreakdown {
   /** False when the model is unknown: every amount is then 0 and must not be read as free. */
@@ -306,7 +305,17 @@ function computeCostExactly(
     reasoning += thinking * outputPrice;
   }
   const total = input + cachedInput + output + reasoning;
-  return new CallCost(true, input, cachedInput, output, reasoning, total, tierStart, model.modelId, model.providerId);
+  return new CallCost(
+    true,
+    input,
+    cachedInput,
+    output,
+    reasoning,
+    total,
+    tierStart,
+    model.modelId,
+    model.providerId,
+  );
 }
 
 let defaultPricer: Pricer | undefined;

@@ -18,7 +18,12 @@ const NONE: BudgetCrossing = Object.freeze({ warnings: [], exceeded: false }) as
 export class SessionBudget {
   readonly limitUsd: number;
   readonly limitFemto: bigint;
-  private readonly thresholds: { fraction: number; femto: bigint; femtoNumber: number; fired: boolean }[];
+  private readonly thresholds: {
+    fraction: number;
+    femto: bigint;
+    femtoNumber: number;
+    fired: boolean;
+  }[];
   /** The limit as a number when exact (below 2^53 femto-dollars), so checks need no bigint. */
   private readonly limitNumber: number | undefined;
   private exceededFired = false;
@@ -65,21 +70,21 @@ export class SessionBudget {
       spentFemto = BigInt(spentFemto);
     }
     const numeric = typeof spentFemto === 'number';
-    let warnings: number[] | undefined;
+    const warnings: number[] = [];
     for (const threshold of this.thresholds) {
       if (
         !threshold.fired &&
         (numeric ? spentFemto >= threshold.femtoNumber : spentFemto >= threshold.femto)
       ) {
         threshold.fired = true;
-        (warnings ??= []).push(threshold.fraction);
+        warnings.push(threshold.fraction);
       }
     }
     const exceeded = numeric
       ? spentFemto >= (this.limitNumber as number)
       : spentFemto >= this.limitFemto;
     if (exceeded) this.exceededFired = true;
-    return warnings || exceeded ? { warnings: warnings ?? [], exceeded } : NONE;
+    return warnings.length > 0 || exceeded ? { warnings, exceeded } : NONE;
   }
 
   isSpent(spentFemto: bigint): boolean {
