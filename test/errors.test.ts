@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BudgetExceededError,
+  ConfigurationError,
+  InvalidPriceOverrideError,
+  InvalidUsageError,
+  RateLimitExceededError,
+  TollgateError,
+  UnknownModelError,
+} from '../src/errors.js';
+
+describe('error family', () => {
+  it('carries structured fields and a message that says what happened', () => {
+    const budget = new BudgetExceededError({ limitUsd: 0.5, spentUsd: 0.52, agent: 'coder' });
+    expect(budget).toMatchObject({
+      limitUsd: 0.5,
+      spentUsd: 0.52,
+      agent: 'coder',
+      scope: 'session',
+    });
+    expect(budget.message).toBe(
+      'Budget exceeded (session): spent $0.5200 of $0.5000; call by "coder" refused',
+    );
+    expect(new InvalidUsageError('usageMetadata.promptTokenCount', -3, 'negative').message).toBe(
+      'Invalid usage: usageMetadata.promptTokenCount = -3: negative',
+    );
+    expect(new RateLimitExceededError({ retryAfterMs: 250, scope: 'user:u1' }).retryAfterMs).toBe(
+      250,
+    );
+    expect(new UnknownModelError('acme', 'google').message).toContain(
+      '"acme" for provider "google"',
+    );
+  });
+
+  it('isInstance holds across two copies of the package, where instanceof does not', async () => {
+    // A second evaluation of the same module: what a second copy in node_modules would be.
+    const copy = (await import(
+      '../src/errors.js?second-copy'
+    )) as typeof import('../src/errors.js');
+    expect(copy.BudgetExceededError).not.toBe(BudgetExceededError);
+    const foreign = new copy.BudgetExceededError({ limitUsd: 1, spentUsd: 2 });
+    expect(foreign instanceof BudgetExceededError).toBe(false);
+    expect(BudgetExceededError.isInstance(foreign)).toBe(true);
+    expect(TollgateError.isInstance(foreign)).toBe(true);
+    expect(UnknownModelError.isInstance(foreign)).toBe(false);
+  });
+
+  it('isInstance tells the subclasses apart and rejects look-alikes', () => {
+    const errors = [
+      new InvalidUsageError('f', 1, 'r'),
+      new UnknownModelError('m'),
+      new BudgetExceededError({ limitUsd: 1, spentUsd: 1 }),
+      new RateLimitExceededError({ retryAfterMs: 1, scope: 's' }),
+      new InvalidPriceOverrideError('x'),
+      new ConfigurationError('x'),
+    ];
+    const classes = [
+      InvalidUsageError,
+      UnknownModelError,
+      BudgetExceededError,
+      RateLimitExceededError,
+      InvalidPriceOverrideError,
+      ConfigurationError,
+    ];
+    errors.forEach((error, i) => {
+      classes.forEach((cls, j) => expect(cls.isInstance(error)).toBe(i === j));
+      expect(TollgateError.isInstance(error)).toBe(true);
+      expect(error).toBeInstanceOf(Error);
+    });
+    expect(TollgateError.isInstance(new Error('plain'))).toBe(false);
+    expect(TollgateError.isInstance({ name: 'BudgetExceededError' })).toBe(false);
+    expect(TollgateError.isInstance(null)).toBe(false);
+  });
+});
