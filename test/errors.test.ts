@@ -34,9 +34,8 @@ describe('error family', () => {
 
   it('isInstance holds across two copies of the package, where instanceof does not', async () => {
     // A second evaluation of the same module: what a second copy in node_modules would be.
-    const copy = (await import(
-      '../src/errors.js?second-copy'
-    )) as typeof import('../src/errors.js');
+    const specifier = new URL('../src/errors.ts?second-copy', import.meta.url).href;
+    const copy = (await import(/* @vite-ignore */ specifier)) as typeof import('../src/errors.js');
     expect(copy.BudgetExceededError).not.toBe(BudgetExceededError);
     const foreign = new copy.BudgetExceededError({ limitUsd: 1, spentUsd: 2 });
     expect(foreign instanceof BudgetExceededError).toBe(false);
@@ -63,7 +62,9 @@ describe('error family', () => {
       ConfigurationError,
     ];
     errors.forEach((error, i) => {
-      classes.forEach((cls, j) => expect(cls.isInstance(error)).toBe(i === j));
+      classes.forEach((cls, j) => {
+        expect(cls.isInstance(error)).toBe(i === j);
+      });
       expect(TollgateError.isInstance(error)).toBe(true);
       expect(error).toBeInstanceOf(Error);
     });
