@@ -18,6 +18,8 @@ export interface RecordInput {
   /** The LangGraph node, when it differs from the agent. */
   node?: string;
   userId?: string;
+  /** The tenant (organisation, workspace) the user belongs to, for tenant budgets and scoping. */
+  tenantId?: string;
   threadId?: string;
   metadata?: Record<string, unknown>;
   /** When the call was made (Date, epoch ms or ISO string); defaults to now. */
@@ -34,6 +36,7 @@ export interface UsageRecord {
   readonly model: string;
   readonly provider: string | undefined;
   readonly userId: string | undefined;
+  readonly tenantId: string | undefined;
   readonly threadId: string | undefined;
   readonly metadata: Record<string, unknown> | undefined;
   /** Epoch milliseconds. */

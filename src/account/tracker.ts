@@ -196,6 +196,7 @@ export class TokenTracker {
       model,
       provider: input.provider ?? cost.provider,
       userId: input.userId,
+      tenantId: input.tenantId,
       threadId: input.threadId,
       metadata: input.metadata,
       timestamp,

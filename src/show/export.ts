@@ -14,6 +14,7 @@ export interface ExportedCall {
   model: string;
   provider: string | null;
   userId: string | null;
+  tenantId: string | null;
   threadId: string | null;
   inputTokens: number;
   cacheReadTokens: number;
@@ -49,6 +50,7 @@ export function toExportedCall(record: UsageRecord): ExportedCall {
     model: record.model,
     provider: record.provider ?? null,
     userId: record.userId ?? null,
+    tenantId: record.tenantId ?? null,
     threadId: record.threadId ?? null,
     inputTokens: usage.inputTokens,
     cacheReadTokens: usage.cacheReadTokens,
@@ -76,6 +78,7 @@ export const CSV_COLUMNS: readonly (keyof ExportedCall)[] = [
   'model',
   'provider',
   'userId',
+  'tenantId',
   'threadId',
   'inputTokens',
   'cacheReadTokens',

@@ -1,0 +1,190 @@
+/**
+ * The ledger contract: what every store driver (memory, SQLite, Redis) provides.
+ *
+ * Required: `append`, `query`, `summarize`, `close`. Everything else is an optional capability,
+ * announced by its presence (and listed in `capabilities`), as in unjs/unstorage. One conformance
+ * suite (test/keep/conformance.ts) runs against every driver.
+ *
+ * Money in the ledger is exact: `costFemto` is an integer number of femto-dollars (10^-15 USD),
+ * as a bigint. Drivers that cannot sum 64-bit integers past 2^63 (SQLite) or 2^53 (Lua in Redis)
+ * split or scale amounts internally; the interface always speaks femto-dollars.
+ */
+
+/** One recorded call as stored in the ledger. */
+export interface LedgerRecord {
+  /** tollgate's record id. */
+  id: string;
+  /** The call's id: the ledger holds each call id once (appending it again is a no-op). */
+  callId: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  sessionId: string;
+  agent: string;
+  node?: string | undefined;
+  model: string;
+  provider?: string | undefined;
+  userId?: string | undefined;
+  tenantId?: string | undefined;
+  threadId?: string | undefined;
+  inputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  toolUsePromptTokens: number;
+  totalTokens: number;
+  priced: boolean;
+  /** Exact cost in femto-dollars (0 when unpriced). */
+  costFemto: bigint;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** Which records a query or summary covers: time in [from, to), and equality filters. */
+export interface RecordFilter {
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  userId?: string;
+  tenantId?: string;
+  threadId?: string;
+  agent?: string;
+  model?: string;
+  sessionId?: string;
+}
+
+export interface QueryOptions extends RecordFilter {
+  /** Most records returned (default 100, at most 10,000). */
+  limit?: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  /** Default 'asc' (oldest first). */
+  order?: 'asc' | 'desc';
+}
+
+export interface QueryPage {
+  records: LedgerRecord[];
+  /** Present when more records follow. */
+  nextCursor?: string;
+}
+
+/** What a summary groups by; `none` gives one row for the whole filter. */
+export type GroupBy = 'none' | 'user' | 'tenant' | 'thread' | 'agent' | 'model' | 'hour' | 'day';
+
+export interface SummaryOptions extends RecordFilter {
+  groupBy: GroupBy;
+  /** IANA time zone for `hour` / `day` buckets (default UTC). */
+  timeZone?: string;
+  /** Most groups returned, largest cost first for non-time groupings (default all). */
+  limit?: number;
+}
+
+export interface SummaryRow {
+  /** The group's key: a user id, model…, an ISO bucket start for hour/day, or '' for none. */
+  key: string;
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  totalTokens: number;
+  unpricedCalls: number;
+  costFemto: bigint;
+}
+
+/** One budget counter that a reservation must fit in, e.g. user alice's spend today. */
+export interface BudgetCounter {
+  /**
+   * The counter's key, which includes its window, e.g. `user:alice:day:2026-11-23`.
+   * Built by the budget engine; drivers treat it as opaque.
+   */
+  key: string;
+  /** Limit of the counter in femto-dollars. A soft budget still counts but never refuses. */
+  limitFemto: bigint;
+  hard: boolean;
+  /** When the window ends (epoch ms): drivers may drop the counter some time after. */
+  expiresAt: number;
+}
+
+export interface ReserveRequest {
+  /** The call being reserved for; settle and release name it again. */
+  callId: string;
+  /** The estimated cost, held against every counter until settled or released. */
+  amountFemto: bigint;
+  counters: BudgetCounter[];
+  /** After this (epoch ms) an unsettled reservation no longer holds budget: no leak. */
+  holdUntil: number;
+  /** Now, epoch ms (injected for tests). */
+  now: number;
+}
+
+export type ReserveResult =
+  | { ok: true }
+  | {
+      ok: false;
+      /** The first hard counter that would overflow. */
+      key: string;
+      limitFemto: bigint;
+      /** Settled spend plus live reservations, before this request. */
+      usedFemto: bigint;
+    };
+
+export interface CounterState {
+  key: string;
+  settledFemto: bigint;
+  reservedFemto: bigint;
+}
+
+/** A rate limit check: `cost` units (1 per request, or tokens) against `limit` per `windowMs`. */
+export interface RateRequest {
+  key: string;
+  limit: number;
+  windowMs: number;
+  cost: number;
+  now: number;
+}
+
+export type RateResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
+
+/** Optional capabilities, each a group of methods a driver provides together. */
+export interface StoreCapabilities {
+  /** reserve / settle / release / counters: atomic budgets shared by every user of the store. */
+  budgets: boolean;
+  /** consumeRate: rate limits shared by every user of the store. */
+  rateLimits: boolean;
+  /** markAlert: once-per-window alert bookkeeping. */
+  alerts: boolean;
+  /** The data outlives the process. */
+  persistent: boolean;
+}
+
+export interface Store {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Appends records; a record whose callId is already stored is skipped. Returns how many were new. */
+  append(records: readonly LedgerRecord[]): Promise<number>;
+  query(options?: QueryOptions): Promise<QueryPage>;
+  summarize(options: SummaryOptions): Promise<SummaryRow[]>;
+  close(): Promise<void>;
+
+  /**
+   * Check and reserve in ONE atomic step: succeeds only if, for every hard counter,
+   * settled + live reservations + amount ≤ limit; then holds `amount` on every counter.
+   * Reserving a callId that already holds a reservation returns the same answer and holds once.
+   */
+  reserve?(request: ReserveRequest): Promise<ReserveResult>;
+  /**
+   * Replaces the call's reservation by its actual cost on the same counters (atomic, idempotent
+   * by callId). Settling without a reservation adds the cost to the given counters.
+   */
+  settle?(callId: string, actualFemto: bigint, counters: BudgetCounter[], now: number): Promise<void>;
+  /** Drops the call's reservation (failed or abandoned call). Idempotent. */
+  release?(callId: string, now: number): Promise<void>;
+  counters?(keys: readonly string[], now: number): Promise<CounterState[]>;
+
+  consumeRate?(request: RateRequest): Promise<RateResult>;
+
+  /** Returns true exactly once per (key, threshold): the caller then sends the alert. */
+  markAlert?(key: string, threshold: number, expiresAt: number): Promise<boolean>;
+}
