@@ -1,8 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { BudgetExceededError, ConfigurationError, InvalidUsageError } from '../errors.js';
+import {
+  BudgetExceededError,
+  ConfigurationError,
+  InvalidUsageError,
+  UnknownModelError,
+} from '../errors.js';
 import { femtoToDecimal, femtoToUsd } from '../price/money.js';
-import { Pricer, type PricerOptions } from '../price/pricer.js';
+import { type CostBreakdown, Pricer, type PricerOptions, UNPRICED_COST } from '../price/pricer.js';
 import { SessionBudget } from '../react/budget.js';
 import type { TrackerEventName, TrackerEvents } from '../react/events.js';
 import { type ListenerErrorHandler, SafeEmitter } from '../react/safe-emitter.js';
@@ -155,10 +160,11 @@ export class TokenTracker {
    * chunk with only `trafficType`): that is reported as a `usage_anomaly`, not counted as a call.
    */
   record(input: RecordInput): UsageRecord | undefined {
-    const model = input.model;
-    if (typeof model !== 'string' || model.trim() === '') {
-      throw new InvalidUsageError('model', model, 'a model name is required');
+    if (typeof input.model !== 'string' || input.model.trim() === '') {
+      throw new InvalidUsageError('model', input.model, 'a model name is required');
     }
+    // Gemini's resource prefix: `models/x` and `x` are one model in every report.
+    const model = input.model.startsWith('models/') ? input.model.slice(7) : input.model;
     const agent = input.agent === undefined || input.agent === '' ? 'unknown' : input.agent;
     if (typeof agent !== 'string') throw new InvalidUsageError('agent', agent, 'must be a string');
     const callId = input.callId;
@@ -186,7 +192,16 @@ export class TokenTracker {
       });
       return undefined;
     }
-    const cost = this.pricer.priceCall(usage, model, input.provider, timestamp);
+    let cost: CostBreakdown;
+    let pricingError: UnknownModelError | undefined;
+    try {
+      cost = this.pricer.priceCall(usage, model, input.provider, timestamp);
+    } catch (error) {
+      if (!UnknownModelError.isInstance(error)) throw error;
+      // Strict pricing: the call is still counted (unpriced, with its tokens), then refused.
+      cost = UNPRICED_COST;
+      pricingError = error;
+    }
 
     const record: UsageRecord = {
       id: `${this.sessionId}-${++this.sequence}`,
@@ -205,6 +220,7 @@ export class TokenTracker {
     };
     this.store(record);
     this.announce(record);
+    if (pricingError) throw pricingError;
     return record;
   }
 

@@ -125,7 +125,7 @@ export class Pricer {
     const resolved = this.resolve(model, options.provider);
     if (!resolved) {
       if (this.strict) throw new UnknownModelError(model, options.provider);
-      return UNPRICED;
+      return UNPRICED_COST;
     }
     const at =
       options.timestamp === undefined
@@ -141,7 +141,7 @@ export class Pricer {
     const resolved = this.resolve(model, provider);
     if (!resolved) {
       if (this.strict) throw new UnknownModelError(model, provider);
-      return UNPRICED;
+      return UNPRICED_COST;
     }
     return computeCost(usage, resolved.priceAt(at), resolved);
   }
@@ -208,7 +208,8 @@ export class CallCost implements CostBreakdown {
   }
 }
 
-const UNPRICED = new CallCost(false, 0, 0, 0, 0, 0, 0);
+/** The cost of a call whose model has no price: every amount 0, `priced: false`. */
+export const UNPRICED_COST = new CallCost(false, 0, 0, 0, 0, 0, 0);
 
 function computeCost(usage: TokenUsage, compiled: CompiledPrice, model: ResolvedModel): CallCost {
   const values = usageVector(usage);

@@ -169,11 +169,23 @@ describe('unpriced models', () => {
     expect(tracker.getCostBreakdownReport()).toMatch(/Unpriced calls: +3/);
   });
 
-  it('throw UnknownModelError with strict pricing', () => {
+  it('throw UnknownModelError with strict pricing, after counting the call unpriced', () => {
     const tracker = new TokenTracker({ pricing: { strict: true } });
     expect(() => tracker.record({ agent: 'a', model: 'acme-llm', usage: flash(1, 1) })).toThrow(
       /acme-llm/,
     );
+    expect(tracker.getStatistics()).toMatchObject({
+      totalCalls: 1,
+      unpricedCalls: 1,
+      totalTokens: 2,
+    });
+  });
+
+  it('treat models/x and x as one model', () => {
+    const tracker = new TokenTracker();
+    tracker.record({ agent: 'a', model: 'models/gemini-2.5-flash', usage: flash(1, 1) });
+    tracker.record({ agent: 'a', model: 'gemini-2.5-flash', usage: flash(1, 1) });
+    expect(Object.keys(tracker.getStatistics().byModel)).toEqual(['gemini-2.5-flash']);
   });
 });
 
