@@ -1,0 +1,105 @@
+/**
+ * `runWorkflow(topic, options)`: the research workflow in its own tracking session, with the
+ * console feed, the cost report, and the files it writes (report, token usage JSON, cost chart).
+ */
+import { join, resolve } from 'node:path';
+import { costBreakdownSvg, TokenTracker, type TokenUsageStats, writeFileAtomic } from 'tollgate';
+import { runWithTracking } from 'tollgate/langgraph';
+import type { GeminiStandIn } from 'tollgate/testing';
+import { buildResearchGraph, type Depth, geminiModels, type ResearchStateType } from './graph.js';
+import { startOfflineGemini } from './offline.js';
+
+export interface RunWorkflowOptions {
+  /** Session budget in USD (default 0.50). */
+  budgetLimitUsd?: number;
+  /** Warning thresholds as fractions of the budget (default [0.9]). */
+  warnAt?: number[];
+  /** Stop the run when the budget is spent (default false: warnings only). */
+  hardLimit?: boolean;
+  /** Print the streamed feed and the cost report (default true). */
+  streamOutput?: boolean;
+  /** Critic revision rounds at most (default 2). */
+  maxIterations?: number;
+  depth?: Depth;
+  /** Gemini API key; defaults to GEMINI_API_KEY. Without one, the offline stand-in answers. */
+  apiKey?: string;
+  fastModel?: string;
+  standardModel?: string;
+  /** Where files are written (default `outputs` under the working directory). */
+  outputDir?: string;
+}
+
+export interface WorkflowResult extends ResearchStateType {
+  tokenUsageStats: TokenUsageStats;
+  /** outputs/token_usage_<timestamp>.json */
+  tokenUsagePath: string;
+  /** outputs/cost_breakdown.svg */
+  chartPath: string;
+  /** True when the offline stand-in answered instead of the Gemini API. */
+  offline: boolean;
+}
+
+function timestamp(): string {
+  const iso = new Date().toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}_${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+/**
+ * Runs the research workflow on a topic.
+ *
+ * @example
+ * const result = await runWorkflow('RAG systems', { budgetLimitUsd: 0.5 });
+ * console.log(result.reportPath, result.tokenUsageStats.totalCostUsd);
+ */
+export async function runWorkflow(
+  topic: string,
+  options: RunWorkflowOptions = {},
+): Promise<WorkflowResult> {
+  const outputDir = resolve(options.outputDir ?? 'outputs');
+  const apiKey = options.apiKey ?? process.env.GEMINI_API_KEY ?? '';
+  let standIn: GeminiStandIn | undefined;
+  if (!apiKey) standIn = await startOfflineGemini();
+  const tracker = new TokenTracker({
+    budgetLimitUsd: options.budgetLimitUsd ?? 0.5,
+    warnAt: options.warnAt ?? [0.9],
+    enforce: options.hardLimit ? 'hard' : 'warn',
+  });
+  const tokenUsagePath = join(outputDir, `token_usage_${timestamp()}.json`);
+  const chartPath = join(outputDir, 'cost_breakdown.svg');
+  const graph = buildResearchGraph({
+    modelFor: geminiModels({
+      apiKey: apiKey || 'offline',
+      ...(standIn ? { baseUrl: standIn.baseUrl } : {}),
+      fastModel: options.fastModel ?? 'gemini-2.5-flash-lite',
+      standardModel: options.standardModel ?? 'gemini-2.5-flash',
+    }),
+    outputDir,
+  });
+  try {
+    const state = await runWithTracking(
+      graph,
+      { topic, depth: options.depth ?? 'standard', maxIterations: options.maxIterations ?? 2 },
+      {
+        tracker,
+        workflowName: topic,
+        streamOutput: options.streamOutput ?? true,
+        printReport: options.streamOutput ?? true,
+        reportPath: tokenUsagePath,
+        // Every model call goes through trackGemini: no LangChain callback handler needed.
+        langchainCallbacks: false,
+        config: { configurable: { thread_id: `research-${timestamp()}` } },
+      },
+    );
+    return {
+      ...(state as ResearchStateType),
+      tokenUsageStats: state.tokenUsageStats,
+      tokenUsagePath,
+      chartPath,
+      offline: Boolean(standIn),
+    };
+  } finally {
+    // Also after a hard stop: the chart shows the partial spend.
+    writeFileAtomic(chartPath, costBreakdownSvg(tracker.getStatistics(), `Research: ${topic}`));
+    await standIn?.close();
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * `agentStarted` / `agentCompleted`: a node announces an agent's step on the token feed, and the
+ * completion carries what that step cost.
+ *
+ * A step is identified by its agent and the node task it runs in (`checkpoint_ns`), so steps of
+ * one agent that run at once (parallel branches, `Send` fan-out) each get their own numbers: a
+ * call counts for every open step whose task contains it. A call's task is the namespace the
+ * callback handler recorded with it, or, for captures that run inside the node (wrappers,
+ * manual `record()`), the namespace current when it is recorded.
+ */
+import { femtoToUsd, getTokenTracker, type TokenTracker, type UsageRecord } from '../index.js';
+import { currentNamespace } from './context.js';
+import { budgetNumbers, deliver, type TokenFeedChunk } from './feed.js';
+
+/** One open step: what its calls have cost so far. */
+interface Step {
+  agent: string;
+  /** The task's checkpoint namespace; undefined outside a graph (then: the agent's calls). */
+  ns: string | undefined;
+  femto: bigint;
+  tokens: number;
+}
+
+interface Steps {
+  open: Set<Step>;
+  unsubscribe: () => void;
+}
+
+const stepsByTracker = new WeakMap<TokenTracker, Steps>();
+
+function namespaceOf(record: UsageRecord): string | undefined {
+  const recorded = record.metadata?.checkpointNs;
+  return typeof recorded === 'string' ? recorded : currentNamespace();
+}
+
+function contains(step: Step, record: UsageRecord, ns: string | undefined): boolean {
+  if (step.ns === undefined) return record.agent === step.agent;
+  return ns !== undefined && (ns === step.ns || ns.startsWith(`${step.ns}|`));
+}
+
+function openSteps(tracker: TokenTracker): Steps {
+  let steps = stepsByTracker.get(tracker);
+  if (!steps) {
+    const open = new Set<Step>();
+    const onUsage = (record: UsageRecord) => {
+      const ns = namespaceOf(record);
+      for (const step of open) {
+        if (!contains(step, record, ns)) continue;
+        step.tokens += record.usage.totalTokens;
+        if (record.cost.priced) step.femto += BigInt(record.cost.totalFemto);
+      }
+    };
+    tracker.on('usage', onUsage);
+    steps = { open, unsubscribe: () => tracker.off('usage', onUsage) };
+    stepsByTracker.set(tracker, steps);
+  }
+  return steps;
+}
+
+/** The open step `agentCompleted` closes: same agent and task, else the agent's latest. */
+function findStep(steps: Steps, agent: string, ns: string | undefined): Step | undefined {
+  let latest: Step | undefined;
+  for (const step of steps.open) {
+    if (step.agent !== agent) continue;
+    if (step.ns === ns) return step;
+    latest = step;
+  }
+  return latest;
+}
+
+/** Options of `agentStarted` / `agentCompleted`. */
+export interface AgentFeedOptions {
+  /** The tracker whose numbers the chunk carries (default: `getTokenTracker()`). */
+  tracker?: TokenTracker;
+}
+
+/**
+ * Announces that an agent starts a step: writes an `agent_started` chunk to the graph's stream
+ * and starts counting the step's calls for `agentCompleted`. Call it from a node, or any helper
+ * a node calls, in parallel branches and `Send` tasks too.
+ *
+ * @example
+ * async function planner(state) {
+ *   agentStarted('planner', 'Breaking down task into subtasks');
+ *   const plan = await model.invoke(state.messages);
+ *   agentCompleted('planner', 'Created 5 subtasks');
+ *   return { messages: [plan], ...tokenUsageUpdate() };
+ * }
+ */
+export function agentStarted(
+  agent: string,
+  message: string,
+  options: AgentFeedOptions = {},
+): TokenFeedChunk {
+  const tracker = options.tracker ?? getTokenTracker();
+  openSteps(tracker).open.add({ agent, ns: currentNamespace(), femto: 0n, tokens: 0 });
+  const chunk: TokenFeedChunk = {
+    source: 'tollgate',
+    type: 'agent_started',
+    agent,
+    ...budgetNumbers(tracker),
+    message,
+    timestamp: Date.now(),
+  };
+  deliver(tracker, chunk);
+  return chunk;
+}
+
+/**
+ * Announces that an agent finished its step: writes an `agent_completed` chunk carrying the cost
+ * and tokens of the calls made in the step since `agentStarted` (the agent's session totals when
+ * it was never started).
+ *
+ * @example
+ * agentCompleted('planner', 'Created 5 subtasks');
+ * // console: [agent_completed] planner: Created 5 subtasks ($0.0021, 2,340 tokens)
+ */
+export function agentCompleted(
+  agent: string,
+  message: string,
+  options: AgentFeedOptions = {},
+): TokenFeedChunk {
+  const tracker = options.tracker ?? getTokenTracker();
+  const steps = stepsByTracker.get(tracker);
+  const step = steps && findStep(steps, agent, currentNamespace());
+  let costUsd: number;
+  let tokens: number;
+  if (step && steps) {
+    steps.open.delete(step);
+    if (steps.open.size === 0) {
+      steps.unsubscribe();
+      stepsByTracker.delete(tracker);
+    }
+    costUsd = femtoToUsd(step.femto);
+    tokens = step.tokens;
+  } else {
+    const totals = tracker.getStatistics().byAgent[agent];
+    costUsd = totals?.costUsd ?? 0;
+    tokens = totals?.tokens ?? 0;
+  }
+  const chunk: TokenFeedChunk = {
+    source: 'tollgate',
+    type: 'agent_completed',
+    agent,
+    ...budgetNumbers(tracker),
+    costUsd,
+    tokens,
+    message,
+    timestamp: Date.now(),
+  };
+  deliver(tracker, chunk);
+  return chunk;
+}

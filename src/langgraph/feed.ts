@@ -1,0 +1,221 @@
+/**
+ * The token feed: tollgate events as LangGraph "custom" stream chunks.
+ *
+ * Chunks travel through the graph's own stream writer (`config.writer`, as `getWriter()` finds
+ * it). LangGraph delivers them when `streamMode` includes "custom", from any node, helper,
+ * parallel branch, `Send` task or subgraph. The `writer` exported by @langchain/langgraph is a
+ * silent no-op in 1.7 and `dispatchCustomEvent` never reaches the "custom" stream, so neither is
+ * used. Inside a callback handler no writer is reachable (`getConfig()` is undefined there): the
+ * handler passes the writer it captured from its node (`withFeedWriter`), and events that find
+ * no writer at all go to the fallback sink given to `attachStreamFeed`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import {
+  type BudgetEvent,
+  getTokenTracker,
+  type TokenTracker,
+  type UsageRecord,
+} from '../index.js';
+import { budgetMessage } from './format.js';
+
+/** Kinds of feed chunks. */
+export type TokenFeedChunkType =
+  | 'llm_call'
+  | 'budget_warning'
+  | 'budget_exceeded'
+  | 'agent_started'
+  | 'agent_completed';
+
+/** One chunk of the token feed, as it arrives in the graph's "custom" stream. */
+export interface TokenFeedChunk {
+  /** Always `tollgate`: tells feed chunks from a graph's own custom chunks. */
+  source: 'tollgate';
+  type: TokenFeedChunkType;
+  agent: string;
+  /** The model, for `llm_call` and budget chunks. */
+  model?: string;
+  /** Session spend after the event, in USD. */
+  spentUsd: number;
+  limitUsd: number | null;
+  utilizationPercent: number | null;
+  /** `llm_call`: the call's cost; `agent_completed`: the agent's cost since `agentStarted`. */
+  costUsd?: number;
+  /** `llm_call`: the call's tokens; `agent_completed`: the agent's tokens since `agentStarted`. */
+  tokens?: number;
+  /** The agent's message, or the budget sentence (`Budget warning: $0.47 / $0.50 (94.0%)`). */
+  message?: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+}
+
+/** A stream writer, as LangGraph passes it in `config.writer`. */
+export type ChunkWriter = (chunk: unknown) => void;
+
+/** Options of `attachStreamFeed`. */
+export interface StreamFeedOptions {
+  /**
+   * Receives the chunks no stream writer can take: events fired outside any node, or from a
+   * callback handler that could not capture its node's writer. `runWithTracking` prints them.
+   */
+  fallback?: (chunk: TokenFeedChunk) => void;
+}
+
+interface FeedState {
+  refs: number;
+  fallbacks: ((chunk: TokenFeedChunk) => void)[];
+  unsubscribe: () => void;
+}
+
+const feeds = new WeakMap<TokenTracker, FeedState>();
+
+/**
+ * The writer a callback handler captured from its node, set for the synchronous duration of a
+ * `record()` (tracker events fire synchronously), since `getWriter()` is undefined there.
+ */
+const handlerWriter = new AsyncLocalStorage<ChunkWriter | undefined>();
+
+/** Runs `fn` with `writer` as the feed's writer; used by the callback handler. @internal */
+export function withFeedWriter<T>(writer: ChunkWriter | undefined, fn: () => T): T {
+  return handlerWriter.run(writer, fn);
+}
+
+/** True for chunks of the token feed. */
+export function isTokenFeedChunk(value: unknown): value is TokenFeedChunk {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { source?: unknown }).source === 'tollgate' &&
+    typeof (value as { type?: unknown }).type === 'string'
+  );
+}
+
+/**
+ * The current node's writer, as `getWriter()` finds it, but undefined outside a graph, where
+ * `getWriter()` throws.
+ */
+function nodeWriter(): ChunkWriter | undefined {
+  const config = AsyncLocalStorageProviderSingleton.getRunnableConfig() as
+    | LangGraphRunnableConfig
+    | undefined;
+  const writer = config?.writer ?? config?.configurable?.writer;
+  return typeof writer === 'function' ? (writer as ChunkWriter) : undefined;
+}
+
+/** Writes a chunk to the current node's stream, else to the tracker's fallback sink. @internal */
+export function deliver(tracker: TokenTracker, chunk: TokenFeedChunk): void {
+  const writer = handlerWriter.getStore() ?? nodeWriter();
+  if (writer) {
+    try {
+      writer(chunk);
+    } catch {
+      // A feed must never break the node that fired it.
+    }
+    return;
+  }
+  const fallback = feeds.get(tracker)?.fallbacks.at(-1);
+  if (fallback) {
+    try {
+      fallback(chunk);
+    } catch {
+      // same as above
+    }
+  }
+}
+
+/** Spend, limit and utilization of a tracker now, as chunks carry them. @internal */
+export function budgetNumbers(tracker: TokenTracker) {
+  const spentUsd = tracker.spentUsd;
+  const limitUsd = tracker.budgetLimitUsd ?? null;
+  return {
+    spentUsd,
+    limitUsd,
+    utilizationPercent: limitUsd === null ? null : round6((spentUsd / limitUsd) * 100),
+  };
+}
+
+function round6(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+function callChunk(tracker: TokenTracker, record: UsageRecord): TokenFeedChunk {
+  return {
+    source: 'tollgate',
+    type: 'llm_call',
+    agent: record.agent,
+    model: record.model,
+    ...budgetNumbers(tracker),
+    costUsd: record.cost.totalUsd,
+    tokens: record.usage.totalTokens,
+    timestamp: record.timestamp,
+  };
+}
+
+function budgetChunk(event: BudgetEvent): TokenFeedChunk {
+  return {
+    source: 'tollgate',
+    type: event.type,
+    agent: event.agent,
+    model: event.model,
+    spentUsd: event.spentUsd,
+    limitUsd: event.limitUsd,
+    utilizationPercent: event.utilizationPercent,
+    message: budgetMessage(event.type, event.spentUsd, event.limitUsd, event.utilizationPercent),
+    timestamp: Date.now(),
+  };
+}
+
+/**
+ * Streams a tracker's events as "custom" chunks: an `llm_call` chunk for every recorded call,
+ * and `budget_warning` / `budget_exceeded` chunks when a threshold is crossed. Attaching twice
+ * to one tracker subscribes once. Returns a function that detaches.
+ *
+ * @example
+ * const tracker = new TokenTracker({ budgetLimitUsd: 0.5 });
+ * const detach = attachStreamFeed(tracker);
+ * const handler = new TokenTrackingCallbackHandler({ tracker });
+ * for await (const [mode, chunk] of await graph.stream(input, {
+ *   streamMode: ['values', 'custom'], callbacks: [handler] })) {
+ *   if (mode === 'custom' && isTokenFeedChunk(chunk)) console.log(formatFeedChunk(chunk));
+ * }
+ * detach();
+ */
+export function attachStreamFeed(
+  tracker: TokenTracker = getTokenTracker(),
+  options: StreamFeedOptions = {},
+): () => void {
+  let state = feeds.get(tracker);
+  if (!state) {
+    const onUsage = (record: UsageRecord) => deliver(tracker, callChunk(tracker, record));
+    const onBudget = (event: BudgetEvent) => deliver(tracker, budgetChunk(event));
+    tracker.on('usage', onUsage);
+    tracker.on('budget_warning', onBudget);
+    tracker.on('budget_exceeded', onBudget);
+    state = {
+      refs: 0,
+      fallbacks: [],
+      unsubscribe: () => {
+        tracker.off('usage', onUsage);
+        tracker.off('budget_warning', onBudget);
+        tracker.off('budget_exceeded', onBudget);
+      },
+    };
+    feeds.set(tracker, state);
+  }
+  const current = state;
+  current.refs += 1;
+  const fallback = options.fallback;
+  if (fallback) current.fallbacks.push(fallback);
+  let attached = true;
+  return () => {
+    if (!attached) return;
+    attached = false;
+    if (fallback) current.fallbacks.splice(current.fallbacks.lastIndexOf(fallback), 1);
+    current.refs -= 1;
+    if (current.refs === 0) {
+      current.unsubscribe();
+      feeds.delete(tracker);
+    }
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * tollgate/langgraph: token and cost tracking for LangGraph.js workflows.
+ *
+ * - `TokenTrackingCallbackHandler` records every LangChain model call, attributed to its agent,
+ *   and refuses calls once a hard budget is spent (or pauses for approval).
+ * - `attachStreamFeed`, `agentStarted`, `agentCompleted`: tollgate events as "custom" stream
+ *   chunks, from any node, helper, parallel branch, `Send` task or subgraph.
+ * - `TokenUsageAnnotation` / `tokenUsageUpdate()`: the statistics in the graph's state, merged
+ *   idempotently so subgraphs never double count.
+ * - `runWithTracking` / `resumeWithTracking`: all of it for one run, with console lines and reports.
+ */
+
+export { type AgentFeedOptions, agentCompleted, agentStarted } from './agents.js';
+export {
+  mergeTokenUsage,
+  snapshotTokenUsage,
+  TokenUsageAnnotation,
+  type TokenUsageSnapshot,
+  tokenUsageUpdate,
+} from './annotation.js';
+export {
+  AGENT_METADATA_KEY,
+  type Attribution,
+  agentFromNamespace,
+  attributeRun,
+} from './attribution.js';
+export {
+  attachStreamFeed,
+  type ChunkWriter,
+  isTokenFeedChunk,
+  type StreamFeedOptions,
+  type TokenFeedChunk,
+  type TokenFeedChunkType,
+} from './feed.js';
+export { budgetMessage, formatFeedChunk } from './format.js';
+export {
+  TokenTrackingCallbackHandler,
+  type TokenTrackingCallbackHandlerOptions,
+} from './handler.js';
+export { type BudgetApproval, type BudgetInterruptValue, isBudgetInterrupt } from './interrupt.js';
+export {
+  type RunWithTrackingOptions,
+  resumeWithTracking,
+  runWithTracking,
+  type TrackableGraph,
+  type TrackedRunFailure,
+  type TrackedRunResult,
+} from './run.js';

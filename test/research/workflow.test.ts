@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
+import { searchPapers } from '../../examples/research/corpus.js';
+import { slugify } from '../../examples/research/graph.js';
+import { runWorkflow } from '../../examples/research/run.js';
+import { BudgetExceededError, type UsageExport } from '../../src/index.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const outputDir = () => mkdtempSync(join(tmpdir(), 'tollgate-research-'));
+const quietly = <T>(fn: () => Promise<T>) => {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+  return fn().finally(() => log.mockRestore());
+};
+
+describe('research workflow, offline through the real SDK and the Gemini stand-in', () => {
+  it('runs every agent, tiers the models, and writes the report, the JSON and the chart', async () => {
+    const dir = outputDir();
+    const result = await quietly(() =>
+      runWorkflow('RAG systems', { apiKey: '', outputDir: dir, streamOutput: false }),
+    );
+    const stats = result.tokenUsageStats;
+    expect(result.offline).toBe(true);
+    expect(Object.keys(stats.byAgent).sort()).toEqual(
+      ['coder', 'critic', 'planner', 'researcher', 'synthesizer', 'tester'].sort(),
+    );
+    // planner 1, researcher 5 (one per subtask), coder/tester/critic twice (one revision), synthesizer 1
+    expect(stats.byAgent.researcher?.calls).toBe(5);
+    expect(stats.byAgent.coder?.calls).toBe(2);
+    expect(stats.totalCalls).toBe(13);
+    expect(stats.byModel['gemini-2.5-flash-lite']?.calls).toBe(7); // researcher + tester
+    expect(stats.byModel['gemini-2.5-flash']?.calls).toBe(6);
+    expect(stats.reasoningTokens).toBeGreaterThan(0); // 2.5 models think
+    const agentSum = Object.values(stats.byAgent).reduce((sum, a) => sum + a.costUsd, 0);
+    expect(agentSum).toBeCloseTo(stats.totalCostUsd, 12);
+
+    expect(result.reportPath).toBe(join(dir, 'report_rag_systems.md'));
+    expect(readFileSync(result.reportPath, 'utf8')).toMatch(/^# RAG systems: research report/);
+    const exported = JSON.parse(readFileSync(result.tokenUsagePath, 'utf8')) as UsageExport;
+    expect(exported.statistics.totalCostUsdExact).toBe(stats.totalCostUsdExact);
+    expect(exported.usageHistory).toHaveLength(13);
+    expect(readFileSync(result.chartPath, 'utf8')).toContain('Cost by agent');
+  });
+
+  it('puts budget warnings and the exceeded line in the feed with a tiny budget', async () => {
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    try {
+      await runWorkflow('RAG systems', {
+        apiKey: '',
+        outputDir: outputDir(),
+        budgetLimitUsd: 0.001,
+      });
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines[0]).toBe('[workflow_started] Starting workflow: RAG systems');
+    expect(lines).toContain('[agent_started] planner: Breaking down task into subtasks');
+    expect(
+      lines.some((l) =>
+        /^\[agent_completed\] planner: Created 5 subtasks \(\$\d\.\d{4}, [\d,]+ tokens\)$/.test(l),
+      ),
+    ).toBe(true);
+    expect(lines.filter((l) => l.startsWith('[budget_warning] Budget warning: $'))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('[budget_exceeded] BUDGET EXCEEDED: $'))).toHaveLength(
+      1,
+    );
+  });
+
+  it('stops at a hard limit with BudgetExceededError and still writes the partial report', async () => {
+    const dir = outputDir();
+    const error = await quietly(() =>
+      runWorkflow('RAG systems', {
+        apiKey: '',
+        outputDir: dir,
+        budgetLimitUsd: 0.002,
+        hardLimit: true,
+        streamOutput: false,
+      }),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BudgetExceededError);
+    const partial = (error as { reportPath?: string }).reportPath;
+    expect(partial && existsSync(partial)).toBe(true);
+    const exported = JSON.parse(readFileSync(partial as string, 'utf8')) as UsageExport;
+    expect(exported.statistics.totalCostUsd).toBeGreaterThanOrEqual(0.002);
+    expect(exported.statistics.totalCalls).toBeLessThan(13);
+    expect(existsSync(join(dir, 'cost_breakdown.svg'))).toBe(true);
+  });
+});
+
+describe('research CLI', () => {
+  const cli = (args: string[]) =>
+    promisify(execFile)(
+      join(root, 'node_modules/.bin/tsx'),
+      ['--tsconfig', join(root, 'tsconfig.json'), join(root, 'examples/research/cli.ts'), ...args],
+      { cwd: outputDir(), env: { ...process.env, GEMINI_API_KEY: '' }, timeout: 60_000 },
+    ).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+
+  it('exits 2 with a one-line error on wrong arguments', async () => {
+    for (const args of [['--budget', 'abc'], ['--depth', 'huge'], ['--nope'], ['a', 'b']]) {
+      const result = await cli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^error: /);
+    }
+  });
+
+  it('prints help', async () => {
+    const result = await cli(['--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('--hard-limit');
+  });
+
+  it('stops with exit code 1 and a one-line message at a hard limit', async () => {
+    const result = await cli(['RAG systems', '--budget', '0.002', '--hard-limit', '--quiet']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^Stopped: budget exceeded, \$0\.\d{4} spent of \$0\.0020 .*partial report: .*\.json$/,
+    );
+  });
+});
+
+describe('research helpers', () => {
+  it('searches the offline corpus by title and abstract', () => {
+    const titles = searchPapers('retrieval augmented generation', 3).map((p) => p.title);
+    // Both RAG papers match every term; the newer ranks first.
+    expect(titles.slice(0, 2)).toEqual([
+      'Retrieval-Augmented Generation for Large Language Models: A Survey',
+      'Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks',
+    ]);
+    expect(searchPapers('', 3)).toEqual([]);
+  });
+
+  it('slugifies topics for file names', () => {
+    expect(slugify('RAG systems: 2026 / v2!')).toBe('rag_systems_2026_v2');
+    expect(slugify('???')).toBe('topic');
+  });
+});
