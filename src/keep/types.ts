@@ -178,7 +178,12 @@ export interface Store {
    * Replaces the call's reservation by its actual cost on the same counters (atomic, idempotent
    * by callId). Settling without a reservation adds the cost to the given counters.
    */
-  settle?(callId: string, actualFemto: bigint, counters: BudgetCounter[], now: number): Promise<void>;
+  settle?(
+    callId: string,
+    actualFemto: bigint,
+    counters: BudgetCounter[],
+    now: number,
+  ): Promise<void>;
   /** Drops the call's reservation (failed or abandoned call). Idempotent. */
   release?(callId: string, now: number): Promise<void>;
   counters?(keys: readonly string[], now: number): Promise<CounterState[]>;
