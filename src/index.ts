@@ -20,6 +20,7 @@ export {
   TollgateError,
   UnknownModelError,
 } from './errors.js';
+export * from './keep/index.js';
 export { parseModelName, type ResolvedModel } from './price/catalog.js';
 export { femtoToDecimal, femtoToUsd, formatUsd, usdToFemto } from './price/money.js';
 export { loadPriceOverrides, type PriceOverrides } from './price/overrides.js';
@@ -32,13 +33,24 @@ export {
 } from './price/pricer.js';
 export { toCatalogUsage } from './price/units.js';
 export { SessionBudget } from './react/budget.js';
+export * from './react/budgets/index.js';
 export type {
   BudgetEvent,
+  StoreErrorEvent,
   TrackerEventName,
   TrackerEvents,
   UnpricedModelEvent,
   UsageAnomalyEvent,
 } from './react/events.js';
+export {
+  type RateCheckInput,
+  type RateCheckResult,
+  type RateLimit,
+  type RateLimitedEvent,
+  RateLimiter,
+  type RateLimiterEvents,
+  type RateLimiterOptions,
+} from './react/rate-limit.js';
 export { costBreakdownSvg } from './show/chart.js';
 export {
   type ExportedCall,

@@ -6,8 +6,16 @@ import {
   InvalidUsageError,
   UnknownModelError,
 } from '../errors.js';
+import { toUsageRecord } from '../keep/record.js';
+import type { Store } from '../keep/types.js';
 import { femtoToDecimal, femtoToUsd } from '../price/money.js';
-import { type CostBreakdown, Pricer, type PricerOptions, UNPRICED_COST } from '../price/pricer.js';
+import {
+  type CostBreakdown,
+  defaultPricer,
+  Pricer,
+  type PricerOptions,
+  UNPRICED_COST,
+} from '../price/pricer.js';
 import { SessionBudget } from '../react/budget.js';
 import type { TrackerEventName, TrackerEvents } from '../react/events.js';
 import { type ListenerErrorHandler, SafeEmitter } from '../react/safe-emitter.js';
@@ -21,9 +29,10 @@ import {
 import { formatCostReport } from '../show/report.js';
 import { normalizeUsage } from '../usage/normalize.js';
 import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
+import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
 import type { RecordInput, UsageRecord } from './record.js';
 
-export interface TokenTrackerOptions {
+export interface TokenTrackerOptions extends LedgerWriterOptions {
   /** Session budget in USD; no budget when absent. */
   budgetLimitUsd?: number;
   /** Warning thresholds as fractions of the budget (default `[0.9]`). */
@@ -45,6 +54,15 @@ export interface TokenTrackerOptions {
   pricer?: Pricer;
   /** Where listener errors go (default: `console.error`). They never reach the LLM call. */
   onListenerError?: ListenerErrorHandler;
+  /**
+   * A ledger (`tollgate/sqlite`, `tollgate/redis`, …) that receives every recorded call, in
+   * batches (see `flushIntervalMs`, `flushBatchSize`, `maxPendingRecords`). A failing store
+   * never breaks `record()`: it emits `store_error` and the batch is retried. The flush timer
+   * does not keep the process alive: `await tracker.close()` before exiting writes the rest.
+   */
+  store?: Store;
+  /** The session id (default: random). `TokenTracker.resume` sets it to continue a session. */
+  sessionId?: string;
 }
 
 /** Session statistics, kept incrementally. Money is exact, rounded once to a number. */
@@ -110,11 +128,13 @@ export class TokenTracker {
   private dropped = 0;
   private readonly seenCalls = new Map<string, UsageRecord>();
   private readonly unpricedModelsSeen = new Set<string>();
+  private readonly ledger: LedgerWriter | undefined;
 
   constructor(options: TokenTrackerOptions = {}) {
-    this.sessionId = randomBytes(4).toString('hex');
+    this.sessionId = options.sessionId ?? randomBytes(4).toString('hex');
     this.enforce = options.enforce ?? 'warn';
-    this.pricer = options.pricer ?? new Pricer(options.pricing);
+    this.pricer =
+      options.pricer ?? (options.pricing ? new Pricer(options.pricing) : defaultPricer());
     this.strictUsage = options.strictUsage ?? false;
     this.normalizeOptions = { strict: this.strictUsage };
     this.historyLimit = positiveInt(options.historyLimit, 100_000, 'historyLimit');
@@ -128,6 +148,46 @@ export class TokenTracker {
       options.onListenerError ??
         ((error, event) => console.error(`[tollgate] a "${event}" listener failed:`, error)),
     );
+    this.ledger = options.store
+      ? new LedgerWriter(options.store, this.sessionId, options, (event) => {
+          if (this.events.has('store_error')) this.events.emit('store_error', event);
+          else console.error(`[tollgate] store "${event.store}" failed; will retry:`, event.error);
+        })
+      : undefined;
+  }
+
+  /**
+   * Rebuilds a session from the ledger, so a restarted process goes on with exact totals, budget
+   * state (thresholds already crossed stay fired) and call-id deduplication. New records keep
+   * landing in `store` under the same session id.
+   *
+   * @example
+   * const tracker = await TokenTracker.resume(createSqliteStore(), 'a1b2c3d4', { budgetLimitUsd: 5 });
+   */
+  static async resume(
+    store: Store,
+    sessionId: string,
+    options: TokenTrackerOptions = {},
+  ): Promise<TokenTracker> {
+    const tracker = new TokenTracker({ ...options, store: options.store ?? store, sessionId });
+    let cursor: string | undefined;
+    do {
+      const page = await store.query({ sessionId, limit: 10_000, ...(cursor ? { cursor } : {}) });
+      for (const record of page.records) tracker.restore(toUsageRecord(record, tracker.pricer));
+      cursor = page.nextCursor;
+    } while (cursor);
+    tracker.budget?.update(tracker.totals.costFemto);
+    return tracker;
+  }
+
+  /** Writes every buffered record to the store; true when all were written (no store: true). */
+  flush(): Promise<boolean> {
+    return this.ledger ? this.ledger.flush() : Promise.resolve(true);
+  }
+
+  /** Flushes and stops the flush timer. The store stays open: it belongs to the caller. */
+  close(): Promise<boolean> {
+    return this.ledger ? this.ledger.close() : Promise.resolve(true);
   }
 
   /** Subscribes to an event; the listener can throw or reject without harm. */
@@ -219,6 +279,7 @@ export class TokenTracker {
       cost,
     };
     this.store(record);
+    this.ledger?.push(record);
     this.announce(record);
     if (pricingError) throw pricingError;
     return record;
@@ -337,6 +398,21 @@ export class TokenTracker {
     this.seenCalls.clear();
     this.unpricedModelsSeen.clear();
     this.budget?.reset();
+  }
+
+  /** Adds a record read back from the ledger: counted, not announced, not written again. */
+  private restore(record: UsageRecord): void {
+    if (record.callId !== undefined && this.seenCalls.has(record.callId)) return;
+    if (this.totals.calls === 0 || record.timestamp < this.startedAt) {
+      this.startedAt = record.timestamp;
+    }
+    const prefix = `${this.sessionId}-`;
+    if (record.id.startsWith(prefix)) {
+      const sequence = Number(record.id.slice(prefix.length));
+      if (sequence > this.sequence) this.sequence = sequence;
+    }
+    if (!record.cost.priced) this.unpricedModelsSeen.add(record.model);
+    this.store(record);
   }
 
   private store(record: UsageRecord): void {

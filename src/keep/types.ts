@@ -34,7 +34,7 @@ export interface LedgerRecord {
   toolUsePromptTokens: number;
   totalTokens: number;
   priced: boolean;
-  /** Exact cost in femto-dollars (0 when unpriced). */
+  /** Exact cost in femto-dollars, ≥ 0 (0 when unpriced). */
   costFemto: bigint;
   metadata?: Record<string, unknown> | undefined;
 }
@@ -54,9 +54,9 @@ export interface RecordFilter {
 }
 
 export interface QueryOptions extends RecordFilter {
-  /** Most records returned (default 100, at most 10,000). */
+  /** Most records returned (default 100; a larger value is capped at 10,000, not an error). */
   limit?: number;
-  /** Opaque cursor from a previous page. */
+  /** Opaque cursor from a previous page, valid only with the same `order`. */
   cursor?: string;
   /** Default 'asc' (oldest first). */
   order?: 'asc' | 'desc';
@@ -79,6 +79,13 @@ export interface SummaryOptions extends RecordFilter {
   limit?: number;
 }
 
+/**
+ * One group of a summary. Rules every driver follows (checked by the conformance suite):
+ * records missing the grouped field are summed under the key `''`; groups are ordered by cost
+ * descending, then by key ascending (time groupings: by time); a summary that matches nothing
+ * is `[]`, also for `groupBy: 'none'`; hour and day keys are the `toISOString()` of the
+ * window's start instant.
+ */
 export interface SummaryRow {
   /** The group's key: a user id, model…, an ISO bucket start for hour/day, or '' for none. */
   key: string;
@@ -144,6 +151,7 @@ export interface RateRequest {
   now: number;
 }
 
+/** A cost above the limit can never pass: `retryAfterMs` is then `Infinity`. */
 export type RateResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
 
 /** Optional capabilities, each a group of methods a driver provides together. */
@@ -171,12 +179,15 @@ export interface Store {
   /**
    * Check and reserve in ONE atomic step: succeeds only if, for every hard counter,
    * settled + live reservations + amount ≤ limit; then holds `amount` on every counter.
-   * Reserving a callId that already holds a reservation returns the same answer and holds once.
+   * Reserving a callId that already holds a reservation returns the same answer and holds once;
+   * reserving a callId already settled returns `{ ok: true }` and holds nothing. A reservation
+   * holds while `now < holdUntil` (so `holdUntil <= now` only checks).
    */
   reserve?(request: ReserveRequest): Promise<ReserveResult>;
   /**
-   * Replaces the call's reservation by its actual cost on the same counters (atomic, idempotent
-   * by callId). Settling without a reservation adds the cost to the given counters.
+   * Replaces the call's reservation by its actual cost (atomic, idempotent by callId): on the
+   * given counters, or on the reservation's counters when given none. Settling without a live
+   * reservation adds the cost to the given counters: real spend is always counted.
    */
   settle?(
     callId: string,
@@ -190,6 +201,9 @@ export interface Store {
 
   consumeRate?(request: RateRequest): Promise<RateResult>;
 
-  /** Returns true exactly once per (key, threshold): the caller then sends the alert. */
+  /**
+   * Returns true exactly once per (key, threshold) until `expiresAt`, after which it may fire
+   * again: the caller then sends the alert.
+   */
   markAlert?(key: string, threshold: number, expiresAt: number): Promise<boolean>;
 }

@@ -319,7 +319,17 @@ function computeCostExactly(
   );
 }
 
-let defaultPricer: Pricer | undefined;
+let sharedPricer: Pricer | undefined;
+
+/**
+ * The process-wide catalog pricer (no overrides, lenient), shared by `priceUsage` and every
+ * tracker created without pricing options, so each model is resolved once per process rather
+ * than once per tracker: a workflow run that creates a fresh tracker costs no catalog lookup.
+ */
+export function defaultPricer(): Pricer {
+  sharedPricer ??= new Pricer();
+  return sharedPricer;
+}
 
 /**
  * Prices one call's usage from the bundled catalog (see `Pricer.price` for the rules).
@@ -334,6 +344,5 @@ export function priceUsage(
   model: string,
   options?: PriceOptions,
 ): CostBreakdown {
-  defaultPricer ??= new Pricer();
-  return defaultPricer.price(usage, model, options);
+  return defaultPricer().price(usage, model, options);
 }

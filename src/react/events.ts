@@ -38,6 +38,22 @@ export interface UsageAnomalyEvent {
   record: UsageRecord | undefined;
 }
 
+/**
+ * Payload of `store_error`: the tracker's store failed to take a batch. Tracking goes on; the
+ * batch stays buffered and is retried at the next flush.
+ */
+export interface StoreErrorEvent {
+  type: 'store_error';
+  /** The store's name (`sqlite`, `redis`, …). */
+  store: string;
+  operation: 'append';
+  error: unknown;
+  /** Records waiting for the next flush, the failed batch included. */
+  pendingRecords: number;
+  /** Records left out of the ledger so far because the buffer was full (`maxPendingRecords`). */
+  droppedRecords: number;
+}
+
 /** The tracker's events and their listener signatures. */
 export interface TrackerEvents {
   usage: (record: UsageRecord) => void;
@@ -45,6 +61,7 @@ export interface TrackerEvents {
   budget_exceeded: (event: BudgetEvent) => void;
   unpriced_model: (event: UnpricedModelEvent) => void;
   usage_anomaly: (event: UsageAnomalyEvent) => void;
+  store_error: (event: StoreErrorEvent) => void;
 }
 
 export type TrackerEventName = keyof TrackerEvents;

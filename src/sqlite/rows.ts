@@ -1,0 +1,158 @@
+/**
+ * Ledger rows: a record to its INSERT parameters and back, and summary sums to summary rows.
+ * Integers are read as bigints (safeIntegers): money columns may sum past 2^53.
+ */
+import type { LedgerRecord, SummaryRow } from '../keep/types.js';
+import { joinFemto, splitFemto } from './money.js';
+
+export const INSERT = `INSERT INTO records (id, call_id, ts, session_id, agent, node, model, provider,
+  user_id, tenant_id, thread_id, input_tokens, cache_read_tokens, cache_write_tokens,
+  output_tokens, reasoning_tokens, tool_use_prompt_tokens, total_tokens, priced, cost_micro,
+  cost_rem, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (call_id) DO NOTHING`;
+
+export interface RecordRow {
+  seq: bigint;
+  id: string;
+  call_id: string;
+  ts: bigint | number;
+  session_id: string;
+  agent: string;
+  node: string | null;
+  model: string;
+  provider: string | null;
+  user_id: string | null;
+  tenant_id: string | null;
+  thread_id: string | null;
+  input_tokens: bigint;
+  cache_read_tokens: bigint;
+  cache_write_tokens: bigint;
+  output_tokens: bigint;
+  reasoning_tokens: bigint;
+  tool_use_prompt_tokens: bigint;
+  total_tokens: bigint;
+  priced: bigint;
+  cost_micro: bigint;
+  cost_rem: bigint;
+  metadata: string | null;
+}
+
+export interface SumRow {
+  k: string | bigint | null;
+  calls: bigint;
+  input: bigint | null;
+  output: bigint | null;
+  cached: bigint | null;
+  reasoning: bigint | null;
+  total: bigint | null;
+  unpriced: bigint | null;
+  micro: bigint | null;
+  rem: bigint | null;
+}
+
+/** The INSERT parameters of a record, written into `row` (in INSERT's column order). */
+export function fillRow(row: unknown[], record: LedgerRecord): unknown[] {
+  const [micro, rem] = splitFemto(record.costFemto);
+  row[0] = record.id;
+  row[1] = record.callId;
+  row[2] = record.timestamp;
+  row[3] = record.sessionId;
+  row[4] = record.agent;
+  row[5] = record.node ?? null;
+  row[6] = record.model;
+  row[7] = record.provider ?? null;
+  row[8] = record.userId ?? null;
+  row[9] = record.tenantId ?? null;
+  row[10] = record.threadId ?? null;
+  row[11] = record.inputTokens;
+  row[12] = record.cacheReadTokens;
+  row[13] = record.cacheWriteTokens;
+  row[14] = record.outputTokens;
+  row[15] = record.reasoningTokens;
+  row[16] = record.toolUsePromptTokens;
+  row[17] = record.totalTokens;
+  row[18] = record.priced ? 1 : 0;
+  row[19] = micro;
+  row[20] = rem;
+  row[21] = record.metadata === undefined ? null : jsonOf(record.metadata);
+  return row;
+}
+
+/** Metadata as JSON; bigints become strings and an unserializable value never fails a batch. */
+function jsonOf(metadata: Record<string, unknown>): string | null {
+  try {
+    return JSON.stringify(metadata, (_, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+  } catch {
+    return JSON.stringify({ unserializable: true });
+  }
+}
+
+export function fromRow(row: RecordRow): LedgerRecord {
+  const record: LedgerRecord = {
+    id: row.id,
+    callId: row.call_id,
+    timestamp: Number(row.ts),
+    sessionId: row.session_id,
+    agent: row.agent,
+    model: row.model,
+    inputTokens: Number(row.input_tokens),
+    cacheReadTokens: Number(row.cache_read_tokens),
+    cacheWriteTokens: Number(row.cache_write_tokens),
+    outputTokens: Number(row.output_tokens),
+    reasoningTokens: Number(row.reasoning_tokens),
+    toolUsePromptTokens: Number(row.tool_use_prompt_tokens),
+    totalTokens: Number(row.total_tokens),
+    priced: row.priced === 1n,
+    costFemto: joinFemto(row.cost_micro, row.cost_rem),
+  };
+  if (row.node !== null) record.node = row.node;
+  if (row.provider !== null) record.provider = row.provider;
+  if (row.user_id !== null) record.userId = row.user_id;
+  if (row.tenant_id !== null) record.tenantId = row.tenant_id;
+  if (row.thread_id !== null) record.threadId = row.thread_id;
+  if (row.metadata !== null) record.metadata = JSON.parse(row.metadata);
+  return record;
+}
+
+export function toSummaryRow(key: string, sum: SumRow): SummaryRow {
+  return {
+    key,
+    calls: Number(sum.calls),
+    inputTokens: Number(sum.input ?? 0),
+    outputTokens: Number(sum.output ?? 0),
+    cachedTokens: Number(sum.cached ?? 0),
+    reasoningTokens: Number(sum.reasoning ?? 0),
+    totalTokens: Number(sum.total ?? 0),
+    unpricedCalls: Number(sum.unpriced ?? 0),
+    costFemto: joinFemto(sum.micro, sum.rem),
+  };
+}
+
+/** Folds SQL slots into local buckets (several 15-minute slots make one hour or day). */
+export function mergeBuckets(sums: SumRow[], keyOf: (slot: number) => string): SummaryRow[] {
+  const buckets = new Map<string, SummaryRow>();
+  for (const sum of sums) {
+    const row = toSummaryRow(keyOf(Number(sum.k)), sum);
+    const bucket = buckets.get(row.key);
+    if (!bucket) {
+      buckets.set(row.key, row);
+      continue;
+    }
+    bucket.calls += row.calls;
+    bucket.inputTokens += row.inputTokens;
+    bucket.outputTokens += row.outputTokens;
+    bucket.cachedTokens += row.cachedTokens;
+    bucket.reasoningTokens += row.reasoningTokens;
+    bucket.totalTokens += row.totalTokens;
+    bucket.unpricedCalls += row.unpricedCalls;
+    bucket.costFemto += row.costFemto;
+  }
+  return [...buckets.values()];
+}
+
+export function byCostDesc(a: SummaryRow, b: SummaryRow): number {
+  if (a.costFemto !== b.costFemto) return a.costFemto > b.costFemto ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}

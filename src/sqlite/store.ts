@@ -1,0 +1,277 @@
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ConfigurationError } from '../errors.js';
+import type {
+  BudgetCounter,
+  CounterState,
+  GroupBy,
+  LedgerRecord,
+  QueryOptions,
+  QueryPage,
+  RateRequest,
+  RateResult,
+  ReserveRequest,
+  ReserveResult,
+  Store,
+  StoreCapabilities,
+  SummaryOptions,
+  SummaryRow,
+} from '../keep/types.js';
+import { SqliteBudgets } from './budgets.js';
+import {
+  byCostDesc,
+  fillRow,
+  fromRow,
+  INSERT,
+  mergeBuckets,
+  type RecordRow,
+  type SumRow,
+  toSummaryRow,
+} from './rows.js';
+import { migrate } from './schema.js';
+import { decodeCursor, encodeCursor, whereOf } from './sql.js';
+import { bucketKeys, checkTimeZone, slotMs } from './time.js';
+
+export interface SqliteStoreOptions {
+  /**
+   * The database file, created with its folder when missing. Default: `TOLLGATE_DB`, else
+   * `outputs/tollgate.db` under the working directory. `':memory:'` keeps a private ledger.
+   */
+  path?: string;
+  /** How long a write waits for another process's lock before failing (default 5,000 ms). */
+  busyTimeoutMs?: number;
+  /** Most memory SQLite's page cache may take, in MiB (default 64). */
+  cacheSizeMb?: number;
+}
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 10_000;
+
+/** The columns summaries group by, for the non-time groupings. */
+const GROUP_COLUMNS: Partial<Record<GroupBy, string>> = {
+  user: 'user_id',
+  tenant: 'tenant_id',
+  thread: 'thread_id',
+  agent: 'agent',
+  model: 'model',
+};
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+/**
+ * The SQLite ledger: the embedded default store, with every capability (budgets, rate limits,
+ * alerts) shared by all processes that open the same file.
+ *
+ * - WAL journal with `synchronous = NORMAL`: readers never block the writer, and a commit that
+ *   returned survives a crash of the process (a power loss may lose the last commits).
+ * - `append` is one transaction per batch, so 10,000 records cost one commit.
+ * - Check-and-reserve is one `BEGIN IMMEDIATE` transaction, serialized across processes.
+ * - Money is exact: costs are stored as micro-dollars plus a remainder (see schema.ts).
+ *
+ * @example
+ * import { createSqliteStore } from 'tollgate/sqlite';
+ * const store = createSqliteStore({ path: 'outputs/ledger.db' });
+ * const tracker = new TokenTracker({ store });
+ * // …
+ * await tracker.close();
+ * const byUser = await store.summarize({ groupBy: 'user', from: Date.now() - 86_400_000 });
+ */
+export class SqliteStore implements Store {
+  readonly name = 'sqlite';
+  readonly capabilities: StoreCapabilities;
+  /** The resolved database path (`':memory:'` for an in-memory ledger). */
+  readonly path: string;
+  /** The better-sqlite3 connection, for inspection (PRAGMAs, backups). */
+  readonly database: BetterSqlite3.Database;
+  private readonly insert: Statement;
+  private readonly appendAll: (records: readonly LedgerRecord[]) => number;
+  private readonly statements = new Map<string, Statement>();
+  private readonly budgets: SqliteBudgets;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    // An empty TOLLGATE_DB counts as unset, as shells leave it.
+    const path = options.path ?? (process.env.TOLLGATE_DB || 'outputs/tollgate.db');
+    if (path === '') throw new ConfigurationError('path must name a file, or be ":memory:"');
+    const memory = path === ':memory:';
+    this.path = memory ? ':memory:' : resolve(path);
+    if (!memory) mkdirSync(dirname(this.path), { recursive: true });
+    const Database = loadDriver();
+    const db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    this.database = db;
+    try {
+      // Call ids are random (UUIDs), so each batch inserts all over the call-id index. 16 KiB
+      // pages (set only when the file is new) make that tree shallower and denser: +25% ingest.
+      db.pragma('page_size = 16384');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma(`cache_size = ${-Math.round((options.cacheSizeMb ?? 64) * 1024)}`);
+      // Checkpoint every ~40 MB of WAL rather than every 4 MB: the index pages a batch dirties
+      // are then copied back once per many batches, not once per batch (+20% ingest). The WAL
+      // file is cut back to 64 MB after a checkpoint.
+      db.pragma(`wal_autocheckpoint = ${(40 * 1024 * 1024) / 16384}`);
+      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.capabilities = { budgets: true, rateLimits: true, alerts: true, persistent: !memory };
+    this.insert = db.prepare(INSERT);
+    const insertAll = db.transaction((records: readonly LedgerRecord[]) => {
+      let added = 0;
+      // One parameter array, refilled per record: no garbage per row on the ingest path.
+      const row: unknown[] = new Array(22);
+      for (const record of records) added += this.insert.run(fillRow(row, record)).changes;
+      return added;
+    });
+    this.appendAll = (records) => insertAll.immediate(records);
+    this.budgets = new SqliteBudgets(db);
+  }
+
+  /** Appends a batch in one transaction; a call id already stored is skipped. */
+  async append(records: readonly LedgerRecord[]): Promise<number> {
+    return records.length ? this.appendAll(records) : 0;
+  }
+
+  /**
+   * One page of records in time order (ties in insertion order). The cursor is the position of
+   * the last record returned, so records appended while paging never shift a page.
+   */
+  async query(options: QueryOptions = {}): Promise<QueryPage> {
+    const limit = pageLimit(options.limit);
+    const order = options.order ?? 'asc';
+    const desc = order === 'desc';
+    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor, order);
+    const where = whereOf(options, after ? [`(ts, seq) ${desc ? '<' : '>'} (?, ?)`] : []);
+    const dir = desc ? 'DESC' : 'ASC';
+    const sql = `SELECT * FROM records ${where.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT ?`;
+    const params: unknown[] = after ? [...where.params, after.ts, after.seq] : where.params;
+    const rows = this.statement(sql).all(...params, limit + 1) as RecordRow[];
+    const more = rows.length > limit;
+    if (more) rows.length = limit;
+    const last = rows[rows.length - 1];
+    return {
+      records: rows.map(fromRow),
+      ...(more && last
+        ? { nextCursor: encodeCursor(order, Number(last.ts), Number(last.seq)) }
+        : {}),
+    };
+  }
+
+  /**
+   * Totals per group, computed in SQL. Records without the grouped field (no user id, say) form
+   * the group `''`. Hour and day keys are the ISO instants at which each local bucket starts in
+   * `timeZone`. Nothing matching gives no rows, even for `none`.
+   */
+  async summarize(options: SummaryOptions): Promise<SummaryRow[]> {
+    const { groupBy } = options;
+    const timeZone = options.timeZone ?? 'UTC';
+    const time = groupBy === 'hour' || groupBy === 'day';
+    const column = GROUP_COLUMNS[groupBy];
+    if (!time && column === undefined && groupBy !== 'none') {
+      throw new ConfigurationError(`unknown groupBy "${String(groupBy)}"`);
+    }
+    if (time) checkTimeZone(timeZone);
+    const slot = time ? slotMs(groupBy, timeZone, options.from, options.to) : 0;
+    const key = time ? `CAST(ts / ${slot} AS INTEGER)` : `COALESCE(${column ?? 'NULL'}, '')`;
+    const where = whereOf(options);
+    const sql = `SELECT ${key} AS k, COUNT(*) AS calls, SUM(input_tokens) AS input,
+      SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cached,
+      SUM(reasoning_tokens) AS reasoning, SUM(total_tokens) AS total, SUM(1 - priced) AS unpriced,
+      SUM(cost_micro) AS micro, SUM(cost_rem) AS rem
+      FROM records ${where.sql}${groupBy === 'none' ? '' : ' GROUP BY k ORDER BY k'}`;
+    const sums = this.statement(sql).all(...where.params) as SumRow[];
+    let rows: SummaryRow[];
+    if (time) {
+      const keyOf = bucketKeys(groupBy, timeZone);
+      rows = mergeBuckets(sums, (k) => keyOf(k * slot));
+      rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    } else {
+      rows = sums.filter((sum) => sum.calls > 0n).map((sum) => toSummaryRow(String(sum.k), sum));
+      rows.sort(byCostDesc);
+    }
+    return options.limit === undefined ? rows : rows.slice(0, Math.max(0, options.limit));
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    return this.budgets.reserve(request);
+  }
+
+  async settle(
+    callId: string,
+    actualFemto: bigint,
+    counters: BudgetCounter[],
+    now: number,
+  ): Promise<void> {
+    this.budgets.settle(callId, actualFemto, counters, now);
+  }
+
+  async release(callId: string, now: number): Promise<void> {
+    this.budgets.release(callId, now);
+  }
+
+  async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
+    return this.budgets.counters(keys, now);
+  }
+
+  async consumeRate(request: RateRequest): Promise<RateResult> {
+    return this.budgets.consumeRate(request);
+  }
+
+  async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
+    return this.budgets.markAlert(key, threshold, expiresAt);
+  }
+
+  /** Closes the connection (idempotent). Data is already on disk: every append committed. */
+  async close(): Promise<void> {
+    if (!this.database.open) return;
+    this.database.pragma('optimize');
+    this.database.close();
+  }
+
+  /**
+   * Prepared statements, one per SQL shape (which filters are set), reading integers as bigints
+   * so that money sums past 2^53 arrive exact.
+   */
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.database.prepare(sql).safeIntegers(true);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * Opens (creating and migrating as needed) a SQLite ledger.
+ *
+ * @example
+ * const store = createSqliteStore(); // TOLLGATE_DB or outputs/tollgate.db
+ * const memory = createSqliteStore({ path: ':memory:' });
+ */
+export function createSqliteStore(options: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(options);
+}
+
+/** better-sqlite3 is loaded on first use, so a missing install names itself. */
+function loadDriver(): typeof BetterSqlite3 {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  } catch (error) {
+    throw new ConfigurationError(
+      'tollgate/sqlite needs the better-sqlite3 package: npm install better-sqlite3',
+      { cause: error },
+    );
+  }
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new ConfigurationError(`limit must be a positive integer, got ${String(limit)}`);
+  }
+  return Math.min(limit, MAX_LIMIT);
+}

@@ -1,0 +1,46 @@
+import type { LedgerRecord } from '../../src/keep/types.js';
+
+/** 2026-11-23T12:00:00Z, a Monday: every conformance record is dated from here. */
+export const BASE = Date.UTC(2026, 10, 23, 12);
+
+let counter = 0;
+
+/**
+ * A ledger record with plausible defaults; each call gets a fresh id and call id.
+ * `ledgerRecord({ userId: 'alice', costFemto: 5n })`.
+ */
+export function ledgerRecord(parts: Partial<LedgerRecord> = {}): LedgerRecord {
+  const n = ++counter;
+  return {
+    id: `rec-${n}`,
+    callId: `call-${n}`,
+    timestamp: BASE + n,
+    sessionId: 'session-1',
+    agent: 'planner',
+    model: 'gemini-2.5-flash',
+    inputTokens: 100,
+    cacheReadTokens: 10,
+    cacheWriteTokens: 0,
+    outputTokens: 50,
+    reasoningTokens: 5,
+    toolUsePromptTokens: 0,
+    totalTokens: 150,
+    priced: true,
+    costFemto: 1_000_000n,
+    ...parts,
+  };
+}
+
+/** `count` records, one second apart from `from`, built by `parts(i)`. */
+export function ledgerRecords(
+  count: number,
+  parts: (i: number) => Partial<LedgerRecord> = () => ({}),
+  from = BASE,
+): LedgerRecord[] {
+  return Array.from({ length: count }, (_, i) =>
+    ledgerRecord({ timestamp: from + i * 1000, ...parts(i) }),
+  );
+}
+
+/** Call ids in order, for comparing pages. */
+export const callIds = (records: readonly LedgerRecord[]) => records.map((r) => r.callId);

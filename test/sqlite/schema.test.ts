@@ -1,0 +1,150 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  MIGRATIONS,
+  migrate,
+  SCHEMA_VERSION,
+  SqliteStore,
+  schemaVersion,
+} from '../../src/sqlite/index.js';
+import { tempDir } from './support.js';
+
+let folder: ReturnType<typeof tempDir>;
+beforeEach(() => {
+  folder = tempDir();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  folder.remove();
+});
+
+const migrations = (db: Database.Database) =>
+  db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
+
+describe('SQLite schema migrations', () => {
+  it('creates a new database at the latest version, in WAL mode with synchronous=NORMAL', async () => {
+    const store = new SqliteStore({ path: join(folder.dir, 'new.db') });
+    expect(schemaVersion(store.database)).toBe(SCHEMA_VERSION);
+    expect(migrations(store.database)).toHaveLength(MIGRATIONS.length);
+    expect(store.database.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(store.database.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(store.database.pragma('busy_timeout', { simple: true })).toBe(5000);
+    await store.close();
+  });
+
+  it('upgrades a v1 database to the latest version, keeping its records', async () => {
+    const path = join(folder.dir, 'old.db');
+    const old = new Database(path);
+    expect(migrate(old, 1)).toEqual([1]);
+    old
+      .prepare(
+        `INSERT INTO records (id, call_id, ts, session_id, agent, model, input_tokens,
+          cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+          tool_use_prompt_tokens, total_tokens, priced, cost_micro, cost_rem)
+         VALUES ('r1', 'c1', 1000, 's', 'a', 'm', 1, 0, 0, 2, 0, 0, 3, 1, 5, 7)`,
+      )
+      .run();
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(schemaVersion(store.database)).toBe(SCHEMA_VERSION);
+    const { records } = await store.query();
+    expect(records).toMatchObject([{ callId: 'c1', costFemto: 5_000_000_007n, totalTokens: 3 }]);
+    const counter = { key: 'k', limitFemto: 10n, hard: true, expiresAt: 2000 };
+    expect(
+      await store.reserve({
+        callId: 'x',
+        amountFemto: 4n,
+        counters: [counter],
+        holdUntil: 1500,
+        now: 1000,
+      }),
+    ).toEqual({ ok: true });
+    await store.close();
+  });
+
+  it('re-opening an up-to-date database changes nothing', async () => {
+    const path = join(folder.dir, 'same.db');
+    await new SqliteStore({ path }).close();
+    const db = new Database(path);
+    const before = migrations(db);
+    expect(migrate(db)).toEqual([]);
+    expect(migrations(db)).toEqual(before);
+    db.close();
+    const again = new SqliteStore({ path });
+    expect(migrations(again.database)).toEqual(before);
+    await again.close();
+  });
+
+  it('numbers migrations 1, 2, … without gaps', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('opens TOLLGATE_DB when no path is given, creating its folder', async () => {
+    const path = join(folder.dir, 'nested', 'deeper', 'env.db');
+    vi.stubEnv('TOLLGATE_DB', path);
+    const store = new SqliteStore();
+    expect(store.path).toBe(path);
+    expect(store.capabilities.persistent).toBe(true);
+    await store.close();
+    await store.close(); // idempotent
+  });
+
+  it('an in-memory ledger is not persistent', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    expect(store.capabilities).toEqual({
+      budgets: true,
+      rateLimits: true,
+      alerts: true,
+      persistent: false,
+    });
+    await store.close();
+  });
+});
+
+describe('SQLite query plans use the indexes', () => {
+  const plan = (db: Database.Database, sql: string, ...params: unknown[]) =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+      .map((row) => row.detail)
+      .join('; ');
+
+  it.each([
+    [
+      'a per-user summary',
+      'SELECT COUNT(*) FROM records WHERE user_id = ? AND ts >= ? AND ts < ?',
+      'records_user_ts',
+    ],
+    [
+      'a per-tenant summary',
+      'SELECT COUNT(*) FROM records WHERE tenant_id = ? AND ts >= ?',
+      'records_tenant_ts',
+    ],
+    [
+      'a thread history',
+      'SELECT * FROM records WHERE thread_id = ? ORDER BY ts, seq',
+      'records_thread_ts',
+    ],
+    [
+      'a session resume',
+      'SELECT * FROM records WHERE session_id = ? ORDER BY ts, seq',
+      'records_session_ts',
+    ],
+    [
+      'a time range page',
+      'SELECT * FROM records WHERE ts >= ? AND (ts, seq) > (?, ?) ORDER BY ts, seq LIMIT 10',
+      'records_ts',
+    ],
+  ])('%s', async (_, sql, index) => {
+    const store = new SqliteStore({ path: ':memory:' });
+    store.database.exec('ANALYZE');
+    const detail = plan(
+      store.database,
+      sql,
+      ...Array.from({ length: (sql.match(/\?/g) ?? []).length }, () => 1),
+    );
+    expect(detail).toContain(index);
+    expect(detail).not.toContain('TEMP B-TREE');
+    await store.close();
+  });
+});
