@@ -1,0 +1,118 @@
+/**
+ * The Redis key layout and its lifetimes. Every key starts with the store's prefix
+ * (default `tollgate:`); `<p>` below stands for it.
+ *
+ * | key                          | type   | holds                                              | lifetime                         |
+ * |------------------------------|--------|----------------------------------------------------|----------------------------------|
+ * | `<p>rec:<callId>`            | hash   | one usage record, cost as an exact femto string    | `recordTtlMs` (24 h) from write  |
+ * | `<p>seen:<callId>`           | string | the call id was appended (idempotency marker)      | longest TTL + 1 h (49 h)         |
+ * | `<p>idx`                     | zset   | every kept record by timestamp                     | trimmed with the records         |
+ * | `<p>idx:user:<userId>`       | zset   | a user's kept records by timestamp                 | trimmed with the records         |
+ * | `<p>thread:<threadId>`       | zset   | a conversation's history by timestamp              | trimmed with the records         |
+ * | `<p>exp`                     | zset   | index entries by when their record expires         | trimmed on append                |
+ * | `<p>seq`                     | string | sequence that orders equal timestamps              | none (one key)                   |
+ * | `<p>d:<YYYY-MM-DD>:<dim>`    | hash   | UTC daily totals per all/user/tenant/agent/model   | `dailyTtlMs` (48 h) from write   |
+ * | `<p>h:<YYYY-MM-DDTHH>:<dim>` | hash   | UTC hourly metrics per all/model                   | `hourlyTtlMs` (48 h) from write  |
+ * | `<p>b:<counter>`             | hash   | budget counter: `s` settled, `r` reserved, `c:<id>` | window end + `counterGraceMs`    |
+ * | `<p>bz:<counter>`            | zset   | live reservations on the counter, by holdUntil     | as its counter                   |
+ * | `<p>call:<callId>`           | hash   | a call's budget state: reserved/settled/released   | its latest counter's lifetime    |
+ * | `<p>rate:<key>`              | hash   | GCRA arrival time (`ms`, `frac`), limit, window    | until the bucket is full again   |
+ * | `<p>alert:<key>:<threshold>` | string | the alert was sent for this window                 | until `expiresAt` (≥ 1 min)      |
+ *
+ * Index members are `<16-digit sequence>:<callId>`, scored by the record's timestamp.
+ * Budget amounts are decimal strings of femto-dollars (see budgets.ts for the exact arithmetic).
+ * Aggregate hashes name their fields `<metric>:<value>`, e.g. `calls:alice`, `cost_n:alice`;
+ * `all` hashes use the empty value. Costs there are split into whole nano-dollars (`cost_n`) and
+ * the femto remainder (`cost_f`), both summed with HINCRBY, so totals stay exact without ever
+ * leaving 64-bit integers.
+ */
+
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+/** How long each kind of key lives; see the table above. */
+export interface RedisRetention {
+  /** Usage records and the indexes over them (default 24 h). */
+  recordTtlMs: number;
+  /** UTC daily totals per user, tenant, agent, model and overall (default 48 h). */
+  dailyTtlMs: number;
+  /** UTC hourly metrics per model and overall (default 48 h). */
+  hourlyTtlMs: number;
+  /** How long a budget counter outlives its window (default 24 h): yesterday stays readable. */
+  counterGraceMs: number;
+}
+
+export const DEFAULT_RETENTION: RedisRetention = {
+  recordTtlMs: DAY_MS,
+  dailyTtlMs: 2 * DAY_MS,
+  hourlyTtlMs: 2 * DAY_MS,
+  counterGraceMs: DAY_MS,
+};
+
+/**
+ * The call-id markers must outlive every aggregate a replay could count twice: the longest
+ * lifetime, plus an hour for writes in flight.
+ */
+export function seenTtlMs(retention: RedisRetention): number {
+  return Math.max(retention.recordTtlMs, retention.dailyTtlMs, retention.hourlyTtlMs) + HOUR_MS;
+}
+
+/** Builds the store's keys from its prefix. */
+export class KeyLayout {
+  constructor(readonly prefix: string) {}
+
+  record(callId: string): string {
+    return `${this.prefix}rec:${callId}`;
+  }
+  seen(callId: string): string {
+    return `${this.prefix}seen:${callId}`;
+  }
+  get index(): string {
+    return `${this.prefix}idx`;
+  }
+  userIndex(userId: string): string {
+    return `${this.prefix}idx:user:${userId}`;
+  }
+  thread(threadId: string): string {
+    return `${this.prefix}thread:${threadId}`;
+  }
+  get expiries(): string {
+    return `${this.prefix}exp`;
+  }
+  daily(day: string, dim: AggregateDim): string {
+    return `${this.prefix}d:${day}:${dim}`;
+  }
+  hourly(hour: string, dim: AggregateDim): string {
+    return `${this.prefix}h:${hour}:${dim}`;
+  }
+  counter(key: string): string {
+    return `${this.prefix}b:${key}`;
+  }
+  reservations(key: string): string {
+    return `${this.prefix}bz:${key}`;
+  }
+  call(callId: string): string {
+    return `${this.prefix}call:${callId}`;
+  }
+  rate(key: string): string {
+    return `${this.prefix}rate:${key}`;
+  }
+  alert(key: string, threshold: number): string {
+    return `${this.prefix}alert:${key}:${threshold}`;
+  }
+}
+
+/** Dimensions kept in aggregate hashes. Hourly hashes keep only `all` and `model`. */
+export type AggregateDim = 'all' | 'user' | 'tenant' | 'agent' | 'model';
+export const DAILY_DIMS: readonly AggregateDim[] = ['all', 'user', 'tenant', 'agent', 'model'];
+export const HOURLY_DIMS: readonly AggregateDim[] = ['all', 'model'];
+
+/** `2026-11-23` for the UTC day containing `ms`. */
+export function utcDay(ms: number): string {
+  return new Date(ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS)).toISOString().slice(0, 10);
+}
+
+/** `2026-11-23T14` for the UTC hour containing `ms`. */
+export function utcHour(ms: number): string {
+  return new Date(ms - (((ms % HOUR_MS) + HOUR_MS) % HOUR_MS)).toISOString().slice(0, 13);
+}

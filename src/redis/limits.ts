@@ -1,0 +1,103 @@
+/**
+ * Rate limits (GCRA, one Lua script) and once-per-window alerts (SET NX) in Redis.
+ *
+ * GCRA keeps one instant per key, the theoretical arrival time (TAT): each unit of cost pushes
+ * it `windowMs / limit` further, and a request passes while TAT stays within one window of now.
+ * The TAT is held exactly, as whole ms plus a fraction in units of 1/limit ms. A cost above
+ * `limit` can never pass: `retryAfterMs` is then Infinity, as in MemoryStore.
+ * That allows a burst of `limit` at once and then one unit every `windowMs / limit`, smoothly,
+ * with no fixed-window edge where twice the limit slips through.
+ *
+ * Clock: by default the script uses the request's `now` (deterministic, and what the tests
+ * inject), so the processes sharing a limit need synchronized clocks (NTP). With
+ * `clock: 'server'` it reads Redis `TIME` instead, and `now` is ignored.
+ */
+import type { Redis } from 'ioredis';
+import type { RateRequest, RateResult } from '../keep/types.js';
+import type { KeyLayout } from './keys.js';
+import { LuaScript } from './lua.js';
+
+// KEYS: rate key. ARGV: limit, windowMs, cost, now ('' = server TIME).
+// TAT is kept exactly as `ms + frac / limit` (integers, as MemoryStore does): no float drift.
+// A changed limit or window starts from a full bucket. Returns {1, remaining} or {0, retryAfterMs}.
+const GCRA = new LuaScript(`
+local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = tonumber(ARGV[4])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local cell = redis.call('HMGET', KEYS[1], 'ms', 'frac', 'limit', 'window')
+local ms, frac = now, 0
+if cell[1] and tonumber(cell[3]) == limit and tonumber(cell[4]) == window then
+  ms, frac = tonumber(cell[1]), tonumber(cell[2])
+end
+if ms < now then ms, frac = now, 0 end
+local units = cost * window
+local q = math.floor(units / limit)
+local r = units - q * limit
+if r < 0 then q, r = q - 1, r + limit elseif r >= limit then q, r = q + 1, r - limit end
+ms, frac = ms + q, frac + r
+if frac >= limit then ms, frac = ms + 1, frac - limit end
+local ahead = ms - now
+if ahead > window or (ahead == window and frac > 0) then
+  return {0, ahead - window + (frac > 0 and 1 or 0)}
+end
+if ahead > 0 or frac > 0 then
+  redis.call('HSET', KEYS[1], 'ms', ms, 'frac', frac, 'limit', limit, 'window', window)
+  redis.call('PEXPIRE', KEYS[1], math.max(ahead + (frac > 0 and 1 or 0), 1))
+end
+return {1, math.floor(((window - ahead) * limit - frac) / window)}
+`);
+
+export type RateClock = 'request' | 'server';
+
+/** The rate-limit capability of `RedisStore`. */
+export class RedisRateLimits {
+  constructor(
+    private readonly client: Redis,
+    private readonly keys: KeyLayout,
+    private readonly clock: RateClock,
+  ) {}
+
+  async consumeRate(request: RateRequest): Promise<RateResult> {
+    const { limit, windowMs, cost } = request;
+    if (
+      ![limit, windowMs, cost].every(Number.isSafeInteger) ||
+      limit < 1 ||
+      windowMs < 1 ||
+      cost < 0
+    ) {
+      throw new RangeError(
+        `rate limit needs integers limit ≥ 1, windowMs ≥ 1, cost ≥ 0; got ${limit}, ${windowMs}, ${cost}`,
+      );
+    }
+    // More than a whole window's worth never passes, however long one waits.
+    if (cost > limit) return { ok: false, retryAfterMs: Number.POSITIVE_INFINITY };
+    const reply = (await GCRA.run(
+      this.client,
+      [this.keys.rate(request.key)],
+      [limit, windowMs, cost, this.clock === 'server' ? '' : request.now],
+    )) as [number, number];
+    return reply[0] === 1
+      ? { ok: true, remaining: reply[1] }
+      : { ok: false, retryAfterMs: reply[1] };
+  }
+}
+
+/**
+ * Marks an alert as sent: SET NX, so exactly one caller, in any process, gets `true` per
+ * (key, threshold). The key expires when the window does (at least a minute from now, so a
+ * window that has just ended cannot fire twice).
+ */
+export async function markAlert(
+  client: Redis,
+  keys: KeyLayout,
+  key: string,
+  threshold: number,
+  expiresAt: number,
+): Promise<boolean> {
+  const ttl = Math.max(Math.ceil(expiresAt - Date.now()), 60_000);
+  const reply = await client.set(keys.alert(key, threshold), '1', 'PX', ttl, 'NX');
+  return reply === 'OK';
+}

@@ -1,0 +1,386 @@
+/**
+ * A store that survives its shared store going away. Pairs a primary (Redis, shared by every
+ * process) with a local ledger (SQLite, or memory in tests):
+ *
+ * - every append lands in the local ledger first, then in the primary;
+ * - while the primary is unreachable, appends, settles and releases queue up in order, and are
+ *   replayed when it answers again (probed every `retryIntervalMs`). Replay is idempotent by
+ *   call id: the primary skips call ids it already holds and settles each call once;
+ * - a reserve fails open (allowed, marked `degraded: true`, a `fail_open` event) or closed
+ *   (`StoreUnavailableError`), as `failMode` says; rate limits fall back to the local store
+ *   when it has them (or pass, when it does not) or fail closed likewise;
+ * - reads (`query`, `summarize`) come from the local ledger, which holds everything.
+ *
+ * The replay queue lives in memory: if this process dies while the primary is down, its records
+ * are still in the local ledger, but reach the primary only if re-appended.
+ */
+import { ConfigurationError } from '../errors.js';
+import type {
+  BudgetCounter,
+  CounterState,
+  LedgerRecord,
+  QueryOptions,
+  QueryPage,
+  RateRequest,
+  RateResult,
+  ReserveRequest,
+  ReserveResult,
+  Store,
+  StoreCapabilities,
+  SummaryOptions,
+  SummaryRow,
+} from '../keep/types.js';
+import { StoreUnavailableError } from './errors.js';
+
+export interface ResilientStoreOptions {
+  /** The shared store (a `RedisStore`). */
+  primary: Store;
+  /** The local ledger every record also lands in (a SQLite store; `MemoryStore` in tests). */
+  local: Store;
+  /** While the primary is down: `open` (default) allows calls, `closed` refuses them. */
+  failMode?: 'open' | 'closed';
+  /** How often to probe the primary and replay while it is down (default 5,000 ms). */
+  retryIntervalMs?: number;
+  /** Most records and budget operations queued for replay (default 100,000; oldest dropped). */
+  maxPending?: number;
+  /** Which errors mean "primary unavailable" (default: `StoreUnavailableError`). */
+  isUnavailable?: (error: unknown) => boolean;
+  /** Outage, recovery and fail-open notices; a throwing listener is ignored. */
+  onEvent?: (event: ResilientEvent) => void;
+}
+
+export type ResilientEvent =
+  | { type: 'unavailable'; operation: string; error: unknown }
+  | { type: 'recovered'; replayed: number; downMs: number }
+  | { type: 'fail_open'; operation: 'reserve' | 'consumeRate'; callId?: string; key?: string }
+  | { type: 'replay_error'; operation: string; error: unknown }
+  | { type: 'replay_dropped'; dropped: number };
+
+/** A reserve answer; `degraded` marks one allowed without the primary (fail-open). */
+export type ResilientReserveResult = ReserveResult & { degraded?: boolean };
+
+type Pending =
+  | { op: 'append'; records: readonly LedgerRecord[] }
+  | { op: 'settle'; callId: string; actualFemto: bigint; counters: BudgetCounter[]; now: number }
+  | { op: 'release'; callId: string; now: number };
+
+type Method<K extends keyof Store> = NonNullable<Store[K]>;
+
+/**
+ * Wraps a primary and a local store; see the module comment for the behaviour.
+ *
+ * @example
+ * const store = createResilientStore({
+ *   primary: await createRedisStore({ url: process.env.REDIS_URL, waitForConnection: false }),
+ *   local: createSqliteStore(),
+ *   failMode: 'open',
+ *   onEvent: (e) => console.warn('[tollgate]', e.type),
+ * });
+ */
+export class ResilientStore implements Store {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+  readonly failMode: 'open' | 'closed';
+  private readonly primary: Store;
+  private readonly local: Store;
+  private readonly retryIntervalMs: number;
+  private readonly maxPending: number;
+  private readonly unavailable: (error: unknown) => boolean;
+  private readonly onEvent: (event: ResilientEvent) => void;
+
+  private queue: Pending[] = [];
+  private queued = 0;
+  private replayed = 0;
+  private downSince: number | undefined;
+  private lastError: unknown;
+  private draining: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: ResilientStoreOptions) {
+    const { primary, local } = options;
+    if (!primary || !local)
+      throw new ConfigurationError('createResilientStore needs primary and local');
+    this.primary = primary;
+    this.local = local;
+    this.name = `resilient(${primary.name}+${local.name})`;
+    this.capabilities = {
+      ...primary.capabilities,
+      persistent: primary.capabilities.persistent || local.capabilities.persistent,
+    };
+    this.failMode = options.failMode ?? 'open';
+    if (this.failMode !== 'open' && this.failMode !== 'closed') {
+      throw new ConfigurationError(
+        `failMode must be 'open' or 'closed', got ${String(this.failMode)}`,
+      );
+    }
+    this.retryIntervalMs = options.retryIntervalMs ?? 5_000;
+    this.maxPending = options.maxPending ?? 100_000;
+    if (!(this.retryIntervalMs > 0) || !(this.maxPending > 0)) {
+      throw new ConfigurationError('retryIntervalMs and maxPending must be positive');
+    }
+    this.unavailable = options.isUnavailable ?? StoreUnavailableError.isInstance;
+    const listener = options.onEvent;
+    this.onEvent = (event) => {
+      try {
+        listener?.(event);
+      } catch {
+        // A listener never breaks tracking.
+      }
+    };
+  }
+
+  /** False from a failed primary operation until the replay after it has finished. */
+  get available(): boolean {
+    return this.downSince === undefined;
+  }
+
+  /** Records and budget operations waiting to be replayed to the primary. */
+  get pending(): number {
+    return this.queued;
+  }
+
+  /** Appends to the local ledger (its count is returned), then to the primary or the queue. */
+  async append(records: readonly LedgerRecord[]): Promise<number> {
+    const added = await this.local.append(records);
+    if (records.length > 0) await this.write({ op: 'append', records: [...records] });
+    return added;
+  }
+
+  query(options?: QueryOptions): Promise<QueryPage> {
+    return this.local.query(options);
+  }
+
+  summarize(options: SummaryOptions): Promise<SummaryRow[]> {
+    return this.local.summarize(options);
+  }
+
+  async reserve(request: ReserveRequest): Promise<ResilientReserveResult> {
+    const reserve = this.method('reserve');
+    if (this.available) {
+      try {
+        return await reserve(request);
+      } catch (error) {
+        this.failed('reserve', error);
+      }
+    }
+    if (this.failMode === 'closed') throw this.outage('reserve');
+    this.onEvent({ type: 'fail_open', operation: 'reserve', callId: request.callId });
+    return { ok: true, degraded: true };
+  }
+
+  async settle(callId: string, actualFemto: bigint, counters: BudgetCounter[], now: number) {
+    this.method('settle');
+    await this.write({ op: 'settle', callId, actualFemto, counters, now });
+  }
+
+  async release(callId: string, now: number): Promise<void> {
+    this.method('release');
+    await this.write({ op: 'release', callId, now });
+  }
+
+  /** The primary's counters; while it is down there is no honest answer, so this throws. */
+  async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
+    const counters = this.method('counters');
+    if (!this.available) {
+      throw this.outage('counters');
+    }
+    try {
+      return await counters(keys, now);
+    } catch (error) {
+      this.failed('counters', error);
+      throw this.outage('counters');
+    }
+  }
+
+  async consumeRate(request: RateRequest): Promise<RateResult> {
+    const consume = this.method('consumeRate');
+    if (this.available) {
+      try {
+        return await consume(request);
+      } catch (error) {
+        this.failed('consumeRate', error);
+      }
+    }
+    if (this.failMode === 'closed') throw this.outage('consumeRate');
+    this.onEvent({ type: 'fail_open', operation: 'consumeRate', key: request.key });
+    // Per-process limits are better than none while the shared ones are out of reach.
+    return this.local.consumeRate
+      ? this.local.consumeRate(request)
+      : { ok: true, remaining: request.limit };
+  }
+
+  /** Alerts fall back to the local store in both modes: then once per process, not overall. */
+  async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
+    const mark = this.method('markAlert');
+    if (this.available) {
+      try {
+        return await mark(key, threshold, expiresAt);
+      } catch (error) {
+        this.failed('markAlert', error);
+      }
+    }
+    return this.local.markAlert ? this.local.markAlert(key, threshold, expiresAt) : false;
+  }
+
+  /**
+   * Probes the primary and replays everything queued now. Resolves true when the primary is
+   * available and nothing is left to replay.
+   */
+  async replay(): Promise<boolean> {
+    await this.drain();
+    return this.available && this.queue.length === 0;
+  }
+
+  /** Replays what it can (when the primary is up), then closes both stores. */
+  async close(): Promise<void> {
+    this.stopTimer();
+    if (this.available && this.queue.length > 0) await this.drain();
+    if (this.queued > 0) this.onEvent({ type: 'replay_dropped', dropped: this.queued });
+    await Promise.allSettled([this.primary.close(), this.local.close()]);
+  }
+
+  /** Sends a write to the primary, or queues it behind earlier ones while it is down. */
+  private async write(pending: Pending): Promise<void> {
+    if (this.available && this.queue.length === 0) {
+      try {
+        await this.apply(pending);
+        return;
+      } catch (error) {
+        // Records are safe in the local ledger: a primary that rejects them is only reported.
+        if (!this.unavailable(error)) {
+          if (pending.op !== 'append') throw error;
+          this.onEvent({ type: 'replay_error', operation: pending.op, error });
+          return;
+        }
+        this.failed(pending.op, error);
+      }
+    }
+    this.enqueue(pending);
+  }
+
+  private apply(pending: Pending): Promise<unknown> {
+    switch (pending.op) {
+      case 'append':
+        return this.primary.append(pending.records);
+      case 'settle':
+        return this.method('settle')(
+          pending.callId,
+          pending.actualFemto,
+          pending.counters,
+          pending.now,
+        );
+      case 'release':
+        return this.method('release')(pending.callId, pending.now);
+    }
+  }
+
+  private enqueue(pending: Pending): void {
+    this.queue.push(pending);
+    this.queued += size(pending);
+    let dropped = 0;
+    while (this.queued > this.maxPending && this.queue.length > 1) {
+      const oldest = this.queue.shift() as Pending;
+      this.queued -= size(oldest);
+      dropped += size(oldest);
+    }
+    if (dropped > 0) this.onEvent({ type: 'replay_dropped', dropped });
+  }
+
+  /** One replay at a time; never rejects (the timer calls it unattended). */
+  private drain(): Promise<void> {
+    this.draining ??= this.replayQueue()
+      .catch((error: unknown) => {
+        this.lastError = error;
+        if (!this.unavailable(error))
+          this.onEvent({ type: 'replay_error', operation: 'probe', error });
+      })
+      .finally(() => {
+        this.draining = undefined;
+      });
+    return this.draining;
+  }
+
+  /** Replays the queue in order; on the first outage error it stops and waits for the timer. */
+  private async replayQueue(): Promise<void> {
+    if (this.queue.length === 0 && !this.available) await this.probe();
+    while (this.queue.length > 0) {
+      const next = this.takeBatch();
+      try {
+        await this.apply(next);
+      } catch (error) {
+        if (this.unavailable(error)) {
+          this.queue.unshift(next); // put back whole, in order
+          throw error;
+        }
+        this.onEvent({ type: 'replay_error', operation: next.op, error });
+      }
+      this.queued -= size(next);
+      this.replayed += size(next);
+    }
+    if (this.downSince !== undefined) {
+      const downMs = Date.now() - this.downSince;
+      const replayed = this.replayed;
+      this.downSince = undefined;
+      this.replayed = 0;
+      this.stopTimer();
+      this.onEvent({ type: 'recovered', replayed, downMs });
+    }
+  }
+
+  /** The next queued operation; consecutive appends merge into one batch of ≤ 1,000 records. */
+  private takeBatch(): Pending {
+    const first = this.queue.shift() as Pending;
+    if (first.op !== 'append') return first;
+    const records = [...first.records];
+    while (this.queue[0]?.op === 'append' && records.length < 1_000) {
+      const next = this.queue.shift() as Extract<Pending, { op: 'append' }>;
+      records.push(...next.records);
+    }
+    return { op: 'append', records };
+  }
+
+  private async probe(): Promise<void> {
+    const ping = (this.primary as { ping?: () => Promise<void> }).ping;
+    if (typeof ping === 'function') await ping.call(this.primary);
+    else await this.primary.query({ limit: 1 });
+  }
+
+  private failed(operation: string, error: unknown): void {
+    if (!this.unavailable(error)) throw error;
+    this.lastError = error;
+    if (this.downSince !== undefined) return;
+    this.downSince = Date.now();
+    this.onEvent({ type: 'unavailable', operation, error });
+    this.timer = setInterval(() => void this.drain(), this.retryIntervalMs);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private outage(operation: string): StoreUnavailableError {
+    return new StoreUnavailableError(this.primary.name, operation, { cause: this.lastError });
+  }
+
+  /** The primary's optional method, bound, or a ConfigurationError when it lacks it. */
+  private method<
+    K extends 'reserve' | 'settle' | 'release' | 'counters' | 'consumeRate' | 'markAlert',
+  >(name: K): Method<K> {
+    const method = this.primary[name];
+    if (typeof method !== 'function') {
+      throw new ConfigurationError(`the primary store "${this.primary.name}" has no ${name}()`);
+    }
+    return method.bind(this.primary) as Method<K>;
+  }
+}
+
+function size(pending: Pending): number {
+  return pending.op === 'append' ? pending.records.length : 1;
+}
+
+/** Creates a `ResilientStore`; see its documentation. */
+export function createResilientStore(options: ResilientStoreOptions): ResilientStore {
+  return new ResilientStore(options);
+}

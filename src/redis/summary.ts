@@ -1,0 +1,228 @@
+/**
+ * Summaries from what Redis keeps. Two sources, chosen per request:
+ *
+ * - the UTC aggregate hashes (daily totals per user, tenant, agent, model; hourly metrics per
+ *   model), which outlive the records (48 h by default): used when the request is a whole number
+ *   of UTC days or hours (`from` and `to` both set and aligned), in UTC, filtered by at most one
+ *   of user / tenant / agent / model, and grouped by `none`, `day`, `hour` or that same field;
+ * - otherwise the kept records themselves (24 h by default): any filter, grouping and zone.
+ *
+ * What Redis cannot answer: anything older than those lifetimes, per-thread or per-session totals
+ * past the records' lifetime, and cross-field breakdowns (tenant × model) from aggregates. That
+ * is the SQLite ledger's job; Redis is the shared counter store.
+ */
+import type { Redis } from 'ioredis';
+import { ConfigurationError, describe } from '../errors.js';
+import type { LedgerRecord, SummaryOptions, SummaryRow } from '../keep/types.js';
+import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
+import { type AggregateDim, DAY_MS, HOUR_MS, type KeyLayout, utcDay, utcHour } from './keys.js';
+import type { RedisLedger } from './ledger.js';
+
+const GROUPS = new Set(['none', 'user', 'tenant', 'thread', 'agent', 'model', 'hour', 'day']);
+/** Beyond this many buckets, the aggregates would take too many reads: scan records instead. */
+const MAX_BUCKETS = 1_000;
+
+export async function summarize(
+  client: Redis,
+  keys: KeyLayout,
+  ledger: RedisLedger,
+  options: SummaryOptions,
+): Promise<SummaryRow[]> {
+  const { groupBy } = options;
+  if (!GROUPS.has(groupBy)) {
+    throw new ConfigurationError(`unknown groupBy ${describe(groupBy)}`);
+  }
+  const timeZone = options.timeZone ?? 'UTC';
+  if (groupBy === 'hour' || groupBy === 'day') assertTimeZone(timeZone);
+  const plan = aggregatePlan(options, timeZone);
+  const groups = plan
+    ? await fromAggregates(client, keys, plan, groupBy)
+    : await fromRecords(ledger, options, timeZone);
+  return finish(groups, groupBy, options.limit);
+}
+
+class Group {
+  calls = 0;
+  inputTokens = 0;
+  outputTokens = 0;
+  cachedTokens = 0;
+  reasoningTokens = 0;
+  totalTokens = 0;
+  unpricedCalls = 0;
+  costFemto = 0n;
+
+  addRecord(record: LedgerRecord): void {
+    this.calls += 1;
+    this.inputTokens += record.inputTokens;
+    this.outputTokens += record.outputTokens;
+    this.cachedTokens += record.cacheReadTokens;
+    this.reasoningTokens += record.reasoningTokens;
+    this.totalTokens += record.totalTokens;
+    if (!record.priced) this.unpricedCalls += 1;
+    this.costFemto += record.costFemto;
+  }
+
+  addMetric(metric: string, value: string): void {
+    switch (metric) {
+      case 'calls':
+        this.calls += Number(value);
+        break;
+      case 'in':
+        this.inputTokens += Number(value);
+        break;
+      case 'out':
+        this.outputTokens += Number(value);
+        break;
+      case 'cached':
+        this.cachedTokens += Number(value);
+        break;
+      case 'reasoning':
+        this.reasoningTokens += Number(value);
+        break;
+      case 'total':
+        this.totalTokens += Number(value);
+        break;
+      case 'unpriced':
+        this.unpricedCalls += Number(value);
+        break;
+      case 'cost_n':
+        this.costFemto += BigInt(value) * 1_000_000n;
+        break;
+      case 'cost_f':
+        this.costFemto += BigInt(value);
+        break;
+    }
+  }
+}
+
+type Groups = Map<string, Group>;
+
+function groupOf(groups: Groups, key: string): Group {
+  let group = groups.get(key);
+  if (!group) {
+    group = new Group();
+    groups.set(key, group);
+  }
+  return group;
+}
+
+async function fromRecords(
+  ledger: RedisLedger,
+  options: SummaryOptions,
+  timeZone: string,
+): Promise<Groups> {
+  const groups: Groups = new Map();
+  const { groupBy } = options;
+  for await (const record of ledger.scan(options)) {
+    // Records without the grouped field form the '' group, as in MemoryStore (the reference).
+    let key = '';
+    if (groupBy === 'hour' || groupBy === 'day') {
+      key = new Date(windowAt(groupBy, record.timestamp, timeZone).start).toISOString();
+    } else if (groupBy === 'user') key = record.userId ?? '';
+    else if (groupBy === 'tenant') key = record.tenantId ?? '';
+    else if (groupBy === 'thread') key = record.threadId ?? '';
+    else if (groupBy === 'agent' || groupBy === 'model') key = record[groupBy];
+    groupOf(groups, key).addRecord(record);
+  }
+  return groups;
+}
+
+interface AggregatePlan {
+  unit: 'hour' | 'day';
+  /** Bucket starts, epoch ms. */
+  buckets: number[];
+  /** Which aggregate hash to read. */
+  dim: AggregateDim;
+  /** Only this value of `dim` (a filter); every value when undefined. */
+  value: string | undefined;
+}
+
+const FILTER_DIMS = [
+  ['userId', 'user'],
+  ['tenantId', 'tenant'],
+  ['agent', 'agent'],
+  ['model', 'model'],
+] as const;
+
+/** How to answer from aggregates, or undefined when only the records can answer exactly. */
+function aggregatePlan(options: SummaryOptions, timeZone: string): AggregatePlan | undefined {
+  const { from, to, groupBy } = options;
+  if (timeZone !== 'UTC' || from === undefined || to === undefined || from >= to) return;
+  if (options.threadId !== undefined || options.sessionId !== undefined) return;
+  if (groupBy === 'thread') return;
+  const filters = FILTER_DIMS.filter(([field]) => options[field] !== undefined);
+  if (filters.length > 1) return;
+  const filter = filters[0];
+  const unit = groupBy !== 'hour' && from % DAY_MS === 0 && to % DAY_MS === 0 ? 'day' : 'hour';
+  const width = unit === 'day' ? DAY_MS : HOUR_MS;
+  if (from % width !== 0 || to % width !== 0 || (to - from) / width > MAX_BUCKETS) return;
+
+  let dim: AggregateDim = filter ? filter[1] : 'all';
+  if (groupBy !== 'none' && groupBy !== 'hour' && groupBy !== 'day') {
+    if (filter && filter[1] !== groupBy) return;
+    dim = groupBy;
+  }
+  if (unit === 'hour' && dim !== 'all' && dim !== 'model') return;
+  const buckets: number[] = [];
+  for (let start = from; start < to; start += width) buckets.push(start);
+  return { unit, buckets, dim, value: filter ? (options[filter[0]] as string) : undefined };
+}
+
+async function fromAggregates(
+  client: Redis,
+  keys: KeyLayout,
+  plan: AggregatePlan,
+  groupBy: SummaryOptions['groupBy'],
+): Promise<Groups> {
+  const pipeline = client.pipeline();
+  for (const start of plan.buckets) {
+    pipeline.hgetall(
+      plan.unit === 'day'
+        ? keys.daily(utcDay(start), plan.dim)
+        : keys.hourly(utcHour(start), plan.dim),
+    );
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  const groups: Groups = new Map();
+  for (const [i, [error, hash]] of replies.entries()) {
+    if (error) throw error;
+    const start = plan.buckets[i] as number;
+    for (const [field, amount] of Object.entries(hash as Record<string, string>)) {
+      const colon = field.indexOf(':');
+      const metric = field.slice(0, colon);
+      const value = field.slice(colon + 1);
+      if (plan.value !== undefined && value !== plan.value) continue;
+      let key = '';
+      if (groupBy === 'day') key = new Date(start - (start % DAY_MS)).toISOString();
+      else if (groupBy === 'hour') key = new Date(start).toISOString();
+      else if (groupBy !== 'none') key = value;
+      groupOf(groups, key).addMetric(metric, amount);
+    }
+  }
+  return groups;
+}
+
+function finish(groups: Groups, groupBy: SummaryOptions['groupBy'], limit?: number): SummaryRow[] {
+  const rows: SummaryRow[] = [...groups].map(([key, g]) => ({
+    key,
+    calls: g.calls,
+    inputTokens: g.inputTokens,
+    outputTokens: g.outputTokens,
+    cachedTokens: g.cachedTokens,
+    reasoningTokens: g.reasoningTokens,
+    totalTokens: g.totalTokens,
+    unpricedCalls: g.unpricedCalls,
+    costFemto: g.costFemto,
+  }));
+  if (groupBy === 'hour' || groupBy === 'day') rows.sort((a, b) => compare(a.key, b.key));
+  else rows.sort((a, b) => byCostDesc(a, b));
+  return limit === undefined ? rows : rows.slice(0, Math.max(0, limit));
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Largest cost first; ties by key. */
+function byCostDesc(a: SummaryRow, b: SummaryRow): number {
+  if (a.costFemto !== b.costFemto) return a.costFemto > b.costFemto ? -1 : 1;
+  return compare(a.key, b.key);
+}

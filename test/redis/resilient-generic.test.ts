@@ -1,0 +1,147 @@
+/**
+ * createResilientStore is generic over any Store: here the primary is a MemoryStore behind a
+ * switch that makes it unreachable, so queueing, ordering, replay and its limits run in
+ * milliseconds without a server.
+ */
+import { expect, it } from 'vitest';
+import { MemoryStore } from '../../src/keep/memory.js';
+import type { BudgetCounter, Store } from '../../src/keep/types.js';
+import {
+  createResilientStore,
+  type ResilientEvent,
+  StoreUnavailableError,
+} from '../../src/redis/index.js';
+import { ledgerRecord, ledgerRecords } from '../keep/fixtures.js';
+
+const NOW = Date.UTC(2026, 10, 23, 12);
+const user: BudgetCounter = {
+  key: 'user:a:day',
+  limitFemto: 1_000n,
+  hard: true,
+  expiresAt: NOW + 1,
+};
+
+/** A MemoryStore that throws StoreUnavailableError from every method while `down` is true. */
+function switchable() {
+  const inner = new MemoryStore();
+  const state = { down: false, calls: [] as string[] };
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || property === 'close') return value;
+      return (...args: unknown[]) => {
+        state.calls.push(String(property));
+        if (state.down)
+          return Promise.reject(new StoreUnavailableError('memory', String(property)));
+        return value.apply(target, args);
+      };
+    },
+  }) as Store;
+  return { inner, store, state };
+}
+
+it('queues in order while down and replays once back, each call counted once', async () => {
+  const primary = switchable();
+  const events: ResilientEvent[] = [];
+  const store = createResilientStore({
+    primary: primary.store,
+    local: new MemoryStore(),
+    retryIntervalMs: 60_000, // replay only when asked
+    onEvent: (e) => events.push(e),
+  });
+  await store.reserve({
+    callId: 'a',
+    amountFemto: 600n,
+    counters: [user],
+    holdUntil: NOW + 10,
+    now: NOW,
+  });
+  primary.state.down = true;
+  await store.settle('a', 500n, [user], NOW);
+  await store.append(ledgerRecords(3));
+  await store.release('b', NOW);
+  expect(store.pending).toBe(5);
+  expect(await store.replay()).toBe(false); // still down: the probe fails, nothing is lost
+  expect(store.pending).toBe(5);
+
+  primary.state.down = false;
+  expect(await store.replay()).toBe(true);
+  expect(await primary.inner.counters([user.key], NOW)).toEqual([
+    { key: user.key, settledFemto: 500n, reservedFemto: 0n },
+  ]);
+  expect((await primary.inner.query()).records).toHaveLength(3);
+  expect(events.map((e) => e.type)).toEqual(['unavailable', 'recovered']);
+  expect(events[1]).toMatchObject({ replayed: 5 });
+  await store.close();
+});
+
+it('merges queued appends into batches and keeps the newest when over maxPending', async () => {
+  const primary = switchable();
+  const events: ResilientEvent[] = [];
+  const store = createResilientStore({
+    primary: primary.store,
+    local: new MemoryStore(),
+    retryIntervalMs: 60_000,
+    maxPending: 10,
+    onEvent: (e) => events.push(e),
+  });
+  primary.state.down = true;
+  const records = ledgerRecords(14);
+  for (const record of records) await store.append([record]);
+  expect(store.pending).toBe(10);
+  expect(events.filter((e) => e.type === 'replay_dropped')).toHaveLength(4);
+  primary.state.down = false;
+  primary.state.calls.length = 0;
+  expect(await store.replay()).toBe(true);
+  expect(primary.state.calls.filter((c) => c === 'append')).toHaveLength(1);
+  const kept = (await primary.inner.query()).records.map((r) => r.callId);
+  expect(kept).toEqual(records.slice(4).map((r) => r.callId));
+  // The local ledger kept all 14 all along.
+  expect((await store.query()).records).toHaveLength(14);
+  await store.close();
+});
+
+it('fail-closed refuses with StoreUnavailableError; a throwing listener changes nothing', async () => {
+  const primary = switchable();
+  const store = createResilientStore({
+    primary: primary.store,
+    local: new MemoryStore(),
+    failMode: 'closed',
+    onEvent: () => {
+      throw new Error('listener bug');
+    },
+  });
+  primary.state.down = true;
+  const reserve = store.reserve({
+    callId: 'x',
+    amountFemto: 1n,
+    counters: [user],
+    holdUntil: NOW,
+    now: NOW,
+  });
+  await expect(reserve).rejects.toSatisfy(StoreUnavailableError.isInstance);
+  await expect(reserve).rejects.toMatchObject({ store: 'memory', operation: 'reserve' });
+  expect(await store.append([ledgerRecord()])).toBe(1);
+  // Alerts fall back to the local store in both modes.
+  expect(await store.markAlert('k', 0.5, Date.now() + 60_000)).toBe(true);
+  expect(await store.markAlert('k', 0.5, Date.now() + 60_000)).toBe(false);
+  await store.close();
+});
+
+it('errors that are not outages pass through and do not mark the primary down', async () => {
+  const store = createResilientStore({ primary: new MemoryStore(), local: new MemoryStore() });
+  await expect(
+    store.reserve({ callId: 'x', amountFemto: 1n, counters: [user], holdUntil: NOW, now: NOW }),
+  ).resolves.toEqual({ ok: true });
+  const broken = {
+    ...new MemoryStore(),
+    name: 'broken',
+    capabilities: new MemoryStore().capabilities,
+    reserve: () => Promise.reject(new TypeError('bug')),
+  } as unknown as Store;
+  const wrapped = createResilientStore({ primary: broken, local: new MemoryStore() });
+  await expect(
+    wrapped.reserve({ callId: 'x', amountFemto: 1n, counters: [user], holdUntil: NOW, now: NOW }),
+  ).rejects.toThrow(TypeError);
+  expect(wrapped.available).toBe(true);
+});

@@ -1,0 +1,177 @@
+/**
+ * createResilientStore with a real redis-server stopped in the middle of a run: tracking goes
+ * on, records land in the local ledger, reserves fail open or closed as configured, and once
+ * Redis is back everything queued is replayed, each call counted exactly once.
+ */
+import { afterEach, expect, it, vi } from 'vitest';
+import { MemoryStore } from '../../src/keep/memory.js';
+import type { BudgetCounter, LedgerRecord } from '../../src/keep/types.js';
+import { usdToFemto } from '../../src/price/money.js';
+import {
+  createResilientStore,
+  type RedisStore,
+  type ResilientEvent,
+  type ResilientStore,
+  StoreUnavailableError,
+} from '../../src/redis/index.js';
+import { testStore } from '../keep/conformance.js';
+import { ledgerRecord } from '../keep/fixtures.js';
+import { describeRedis, openStore, useRedisServer } from './support.js';
+
+const NOW = Date.UTC(2026, 10, 23, 12);
+const user: BudgetCounter = {
+  key: 'user:alice:day:2026-11-23@UTC',
+  limitFemto: usdToFemto(100),
+  hard: true,
+  expiresAt: Date.UTC(2026, 10, 24),
+};
+
+describeRedis('createResilientStore: Redis stopped mid-run', () => {
+  // AOF on: a restarted server comes back with its data, as a real outage would.
+  const server = useRedisServer({ appendOnly: true });
+  let redis: RedisStore;
+  let store: ResilientStore;
+  let events: ResilientEvent[];
+  let ledger: { callId: string; actual: bigint }[];
+
+  async function open(failMode: 'open' | 'closed') {
+    redis = await openStore(server(), { commandTimeoutMs: 500 });
+    events = [];
+    ledger = [];
+    store = createResilientStore({
+      primary: redis,
+      local: new MemoryStore(),
+      failMode,
+      retryIntervalMs: 25,
+      onEvent: (event) => events.push(event),
+    });
+  }
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  /** One tracked call: reserve → (model call) → settle → append the record. */
+  async function call(i: number) {
+    const callId = `call-${i}`;
+    const estimate = usdToFemto(0.01) + BigInt(i);
+    const answer = await store.reserve({
+      callId,
+      amountFemto: estimate,
+      counters: [user],
+      holdUntil: NOW + 60_000,
+      now: NOW,
+    });
+    if (!answer.ok) return answer;
+    const actual = estimate - BigInt(i * 7_777);
+    await store.settle(callId, actual, [user], NOW);
+    await store.append([ledgerRecord({ callId, userId: 'alice', costFemto: actual })]);
+    ledger.push({ callId, actual });
+    return answer;
+  }
+
+  const sum = () => ledger.reduce((total, entry) => total + entry.actual, 0n);
+
+  it('fail-open: keeps tracking, flags degraded reserves, replays exactly once', async () => {
+    await open('open');
+    for (let i = 0; i < 20; i++) expect(await call(i)).toEqual({ ok: true });
+
+    await server().stop();
+    for (let i = 20; i < 40; i++) {
+      const started = performance.now();
+      expect(await call(i)).toEqual({ ok: true, degraded: true });
+      expect(performance.now() - started).toBeLessThan(600); // never hangs
+    }
+    expect(store.available).toBe(false);
+    expect(store.pending).toBe(40); // 20 settles + 20 records
+    expect((await store.query({ limit: 100 })).records).toHaveLength(40); // local ledger
+
+    await server().restart();
+    await vi.waitFor(() => expect(store.available).toBe(true), { timeout: 5_000, interval: 25 });
+    expect(store.pending).toBe(0);
+    for (let i = 40; i < 50; i++) expect(await call(i)).toEqual({ ok: true });
+
+    // Redis holds every call once, and its counter equals the ledger to the femto-dollar.
+    const [state] = await redis.counters([user.key], NOW);
+    expect(state).toEqual({ key: user.key, settledFemto: sum(), reservedFemto: 0n });
+    const kept = (await redis.query({ limit: 1_000 })).records;
+    expect(kept.map((r) => r.callId).sort()).toEqual(ledger.map((e) => e.callId).sort());
+
+    // Replaying again (a second outage, a restarted process) changes nothing.
+    const local = (await store.query({ limit: 1_000 })).records;
+    expect(await redis.append(local)).toBe(0);
+    for (const entry of ledger) await redis.settle(entry.callId, entry.actual, [user], NOW);
+    expect((await redis.counters([user.key], NOW))[0]?.settledFemto).toBe(sum());
+
+    expect(events.filter((e) => e.type === 'unavailable')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'fail_open')).toHaveLength(20);
+    expect(events.find((e) => e.type === 'recovered')).toMatchObject({ replayed: 40 });
+  });
+
+  it('fail-closed: refuses reserves and rate checks while down, still keeps every record', async () => {
+    await open('closed');
+    expect(await call(0)).toEqual({ ok: true });
+    await server().stop();
+    await expect(call(1)).rejects.toSatisfy(StoreUnavailableError.isInstance);
+    await expect(
+      store.consumeRate({ key: 'rpm', limit: 10, windowMs: 60_000, cost: 1, now: NOW }),
+    ).rejects.toSatisfy(StoreUnavailableError.isInstance);
+    await expect(store.counters([user.key], NOW)).rejects.toSatisfy(
+      StoreUnavailableError.isInstance,
+    );
+    // A call already reserved before the outage still settles (queued) and is recorded.
+    await store.settle('late', 123n, [user], NOW);
+    const record: LedgerRecord = ledgerRecord({ callId: 'late', costFemto: 123n });
+    expect(await store.append([record])).toBe(1);
+    expect(store.pending).toBe(2);
+
+    await server().restart();
+    expect(
+      await vi.waitFor(() => store.replay().then((done) => done || Promise.reject()), {
+        timeout: 5_000,
+        interval: 25,
+      }),
+    ).toBe(true);
+    const [state] = await redis.counters([user.key], NOW);
+    expect(state?.settledFemto).toBe(sum() + 123n);
+    expect((await redis.query({ limit: 10 })).records.map((r) => r.callId)).toContain('late');
+    expect(await call(2)).toEqual({ ok: true });
+  });
+
+  it('a reserve whose reply was lost in the outage frees itself: settle replaces it', async () => {
+    await open('open');
+    server().pause(); // the server hangs: the command times out, maybe after it ran
+    const answer = await store.reserve({
+      callId: 'lost',
+      amountFemto: usdToFemto(1),
+      counters: [user],
+      holdUntil: NOW + 60_000,
+      now: NOW,
+    });
+    server().resume();
+    expect(answer).toEqual({ ok: true, degraded: true });
+    await store.settle('lost', usdToFemto(0.4), [user], NOW);
+    await vi.waitFor(() => expect(store.available).toBe(true), { timeout: 5_000, interval: 25 });
+    expect(await redis.counters([user.key], NOW)).toEqual([
+      { key: user.key, settledFemto: usdToFemto(0.4), reservedFemto: 0n },
+    ]);
+  });
+});
+
+describeRedis('ResilientStore (redis + memory) passes the store conformance suite', () => {
+  const server = useRedisServer();
+  const primaries = new Map<unknown, RedisStore>();
+  testStore('resilient(redis+memory)', {
+    create: async () => {
+      const primary = await openStore(server());
+      const store = createResilientStore({ primary, local: new MemoryStore() });
+      primaries.set(store, primary);
+      return store;
+    },
+    destroy: async (store) => {
+      await primaries.get(store)?.client.flushdb();
+      primaries.delete(store);
+      await store.close();
+    },
+  });
+});
