@@ -1,14 +1,36 @@
-/** `npm run bench`: runs every benchmark and writes its figures to outputs/bench-*.json. */
+/**
+ * `npm run bench`: runs every benchmark, in this one process and run, and writes the figures
+ * to outputs/bench-*.json. `npm run bench -- core langgraph` runs only the named groups.
+ */
 import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
 import { writeResult } from './stats.js';
+import { runRedisBenchmarks } from './stores-redis.js';
+import { runSqliteBenchmarks } from './stores-sqlite.js';
 
-const core = runCoreBenchmarks();
-console.log(JSON.stringify(core.result, null, 2));
-console.log(`core benchmarks written to ${core.path}`);
+const groups: Record<string, () => Promise<string>> = {
+  core: async () => {
+    const core = runCoreBenchmarks();
+    console.log(JSON.stringify(core.result, null, 2));
+    return core.path;
+  },
+  langgraph: async () => {
+    const result = await runLangGraphBenchmark();
+    console.log(JSON.stringify(result, null, 2));
+    return writeResult('bench-langgraph', { researchGraph: result });
+  },
+  stores: async () => {
+    const sqlite = await runSqliteBenchmarks();
+    console.log(JSON.stringify(sqlite, null, 2));
+    const redis = await runRedisBenchmarks();
+    console.log(JSON.stringify(redis, null, 2));
+    return writeResult('bench-stores', { sqlite, ...redis });
+  },
+};
 
-const langgraph = await runLangGraphBenchmark();
-console.log(JSON.stringify(langgraph, null, 2));
-console.log(
-  `LangGraph benchmark written to ${writeResult('bench-langgraph', { researchGraph: langgraph })}`,
-);
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(groups)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n== ${name} ==`);
+  console.log(`written to ${await run()}`);
+}

@@ -1,0 +1,207 @@
+/**
+ * The email channel, over SMTP with nodemailer. nodemailer is an optional peer: it is imported
+ * on the first send, so `tollgate/alerts` loads without it and a webhook-only setup never needs it.
+ */
+import { z } from 'zod';
+import { ConfigurationError } from '../errors.js';
+import { type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
+import type { AlertChannel } from './channel.js';
+import { AlertDeliveryError } from './errors.js';
+import { backoffSchema, parseOptions, retriesSchema } from './options.js';
+import { type BackoffOptions, backoffDelay, resolveBackoff, sleep } from './retry.js';
+
+/** nodemailer SMTP options (see its docs); the common ones are typed, the rest pass through. */
+export interface SmtpOptions {
+  host?: string;
+  port?: number;
+  /** TLS from the start (port 465); otherwise STARTTLS when the server offers it. */
+  secure?: boolean;
+  ignoreTLS?: boolean;
+  requireTLS?: boolean;
+  auth?: { user: string; pass: string };
+  [option: string]: unknown;
+}
+
+/** One message, as nodemailer's `sendMail` takes it (the fields this channel sets). */
+export interface MailMessage {
+  from: string;
+  to: string | string[];
+  subject: string;
+  text: string;
+  html: string;
+  messageId: string;
+  headers: Record<string, string>;
+}
+
+/** A ready transport: a nodemailer `Transporter` fits. */
+export interface MailTransport {
+  sendMail(message: MailMessage): Promise<unknown>;
+  close?(): void;
+}
+
+export interface EmailChannelOptions {
+  /** SMTP options or an `smtp://` URL (a transport is made on first send), or a transport. */
+  transport: SmtpOptions | string | MailTransport;
+  from: string;
+  to: string | string[];
+  /** Starts every subject (default `[tollgate]`). */
+  subjectPrefix?: string;
+  /** Retries after the first attempt, for connection errors and SMTP 4xx (default 2). */
+  retries?: number;
+  backoff?: BackoffOptions;
+}
+
+const address = z.string().trim().min(3, 'must be an email address').includes('@');
+
+const schema = z
+  .object({
+    transport: z.union([
+      z.string().min(1),
+      z.custom<MailTransport>(
+        (value) =>
+          typeof value === 'object' &&
+          value !== null &&
+          (typeof (value as MailTransport).sendMail === 'function' || !('sendMail' in value)),
+        'must be SMTP options, an smtp:// URL or a transport with sendMail()',
+      ),
+    ]),
+    from: z.string().trim().min(1, 'must be a sender address'),
+    to: z.union([address, z.array(address).min(1)]),
+    subjectPrefix: z.string().optional(),
+    retries: retriesSchema,
+    backoff: backoffSchema,
+  })
+  .strict();
+
+/**
+ * A channel that emails each alert: plain text plus a small HTML table. The Message-ID derives
+ * from the alert id, so a mail server or client can recognise a repeat.
+ *
+ * @example
+ * emailChannel({
+ *   transport: { host: 'smtp.example.com', port: 587, auth: { user: 'alerts', pass: process.env.SMTP_PASS! } },
+ *   from: 'tollgate <alerts@example.com>',
+ *   to: ['ops@example.com'],
+ * })
+ */
+export function emailChannel(options: EmailChannelOptions): AlertChannel {
+  const config = parseOptions(schema, options, 'emailChannel');
+  const retries = config.retries ?? 2;
+  const backoff = resolveBackoff(config.backoff);
+  const prefix = config.subjectPrefix ?? '[tollgate]';
+  const given = isTransport(config.transport) ? config.transport : undefined;
+  let made: Promise<MailTransport> | undefined;
+
+  const transport = (): Promise<MailTransport> => {
+    if (given) return Promise.resolve(given);
+    made ??= createTransport(config.transport as SmtpOptions | string);
+    return made;
+  };
+
+  return {
+    name: 'email',
+    async send(alert) {
+      const mailer = await transport();
+      const message = composeMessage(alert, config.from, config.to, prefix);
+      for (let number = 1; ; number++) {
+        try {
+          await mailer.sendMail(message);
+          return;
+        } catch (error) {
+          const code = (error as { responseCode?: unknown }).responseCode;
+          const status = typeof code === 'number' ? code : undefined;
+          // SMTP 4xx is "try again later"; 5xx is final (bad recipient, refused).
+          const transient = status === undefined || (status >= 400 && status < 500);
+          if (!transient || number > retries) {
+            throw new AlertDeliveryError({
+              channel: 'email',
+              alertId: alert.id,
+              attempts: number,
+              status,
+              reason: error instanceof Error ? error.message : String(error),
+              cause: error,
+            });
+          }
+          await sleep(backoffDelay(number - 1, backoff));
+        }
+      }
+    },
+    async close() {
+      // A transport the caller passed in is theirs to close.
+      if (made) (await made.catch(() => undefined))?.close?.();
+    },
+  };
+}
+
+function isTransport(value: unknown): value is MailTransport {
+  return typeof (value as MailTransport | undefined)?.sendMail === 'function';
+}
+
+async function createTransport(options: SmtpOptions | string): Promise<MailTransport> {
+  let module: { createTransport?: unknown; default?: { createTransport?: unknown } };
+  try {
+    module = await import('nodemailer');
+  } catch (cause) {
+    throw new ConfigurationError(
+      'emailChannel needs the nodemailer package: npm install nodemailer',
+      { cause },
+    );
+  }
+  const create = (module.default?.createTransport ?? module.createTransport) as (
+    options: SmtpOptions | string,
+  ) => MailTransport;
+  return create(options);
+}
+
+/** Subject, plain text and HTML for one alert. */
+export function composeMessage(
+  alert: BudgetAlert,
+  from: string,
+  to: string | string[],
+  prefix = '[tollgate]',
+): MailMessage {
+  const rows: [string, string][] = [
+    ['Scope', alert.scope + (alert.sessionId ? ` (${alert.sessionId})` : '')],
+    ...(alert.window ? [['Window', alert.window] as [string, string]] : []),
+    ['Spent', formatAlertUsd(alert.spentUsd, alert.limitUsd)],
+    ['Limit', formatAlertUsd(alert.limitUsd, alert.limitUsd)],
+    ['Utilization', `${alert.utilizationPercent.toFixed(1)}%`],
+    ['Threshold', `${Math.round(alert.threshold * 1000) / 10}%`],
+    ...(alert.ruleId ? [['Rule', alert.ruleId] as [string, string]] : []),
+    ...(alert.agent ? [['Agent', alert.agent] as [string, string]] : []),
+    ...(alert.model ? [['Model', alert.model] as [string, string]] : []),
+    ['At', new Date(alert.timestamp).toISOString()],
+    ...(alert.resetsAt
+      ? [['Resets', new Date(alert.resetsAt).toISOString()] as [string, string]]
+      : []),
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const text = `${alert.text}\n\n${rows.map(([label, value]) => `${`${label}:`.padEnd(width + 2)}${value}`).join('\n')}\n\nAlert id: ${alert.id}\n`;
+  const html =
+    `<p><strong>${escapeHtml(alert.text)}</strong></p>\n<table>\n` +
+    rows
+      .map(
+        ([label, value]) => `<tr><th align="left">${label}</th><td>${escapeHtml(value)}</td></tr>`,
+      )
+      .join('\n') +
+    `\n</table>\n<p style="color:#888">Alert id: ${alert.id}</p>\n`;
+  const kind = alert.kind === 'exceeded' ? 'Budget exceeded' : 'Budget warning';
+  const subject = `${prefix ? `${prefix} ` : ''}${kind}: ${alert.utilizationPercent.toFixed(1)}% of ${formatAlertUsd(alert.limitUsd, alert.limitUsd)} for ${scopeLabel(alert)}${alert.window ? ` (${alert.window})` : ''}`;
+  return {
+    from,
+    to,
+    subject,
+    text,
+    html,
+    messageId: `<${alert.id}@tollgate.alerts>`,
+    headers: { 'X-Tollgate-Alert-Id': alert.id },
+  };
+}
+
+function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
+}

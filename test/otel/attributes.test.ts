@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { type RecordInput, TokenTracker } from '../../src/index.js';
+import { genAiAttributes } from '../../src/otel/index.js';
+
+/** Recorded calls → attributes, with no OpenTelemetry involved (the mapping is pure). */
+describe('genAiAttributes', () => {
+  it.each<[string, RecordInput, Record<string, unknown>]>([
+    [
+      'Anthropic with a cache write and a cache read: input counts both, as the convention asks',
+      {
+        agent: 'writer',
+        model: 'claude-sonnet-4-5',
+        provider: 'anthropic',
+        usage: {
+          input_tokens: 100,
+          cache_creation_input_tokens: 50,
+          cache_read_input_tokens: 20,
+          output_tokens: 30,
+        },
+      },
+      {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.system': 'anthropic',
+        'gen_ai.request.model': 'claude-sonnet-4-5',
+        'gen_ai.response.model': 'claude-sonnet-4-5',
+        'gen_ai.usage.input_tokens': 170,
+        'gen_ai.usage.output_tokens': 30,
+        'gen_ai.usage.cache_read.input_tokens': 20,
+        'gen_ai.usage.cache_creation.input_tokens': 50,
+        'gen_ai.agent.name': 'writer',
+        // 100 × $3/M + 50 × $3.75/M + 20 × $0.30/M + 30 × $15/M
+        'tollgate.cost.usd': 0.0009435,
+        'tollgate.cost.priced': true,
+        'tollgate.record.id': 't-1',
+      },
+    ],
+    [
+      'Gemini on Vertex, no agent, no cache',
+      {
+        model: 'gemini-2.5-flash',
+        provider: 'vertex',
+        usage: { promptTokenCount: 1000, candidatesTokenCount: 100, totalTokenCount: 1100 },
+      },
+      {
+        'gen_ai.operation.name': 'generate_content',
+        'gen_ai.provider.name': 'gcp.vertex_ai',
+        'gen_ai.system': 'gcp.vertex_ai',
+        'gen_ai.request.model': 'gemini-2.5-flash',
+        'gen_ai.response.model': 'gemini-2.5-flash',
+        'gen_ai.usage.input_tokens': 1000,
+        'gen_ai.usage.output_tokens': 100,
+        // 1,000 × $0.30/M + 100 × $2.50/M
+        'tollgate.cost.usd': 0.00055,
+        'tollgate.cost.priced': true,
+        'tollgate.record.id': 't-1',
+      },
+    ],
+  ])('%s', (_, input, attributes) => {
+    const record = new TokenTracker({ sessionId: 't' }).record(input);
+    expect(genAiAttributes(record!)).toEqual(attributes);
+  });
+});
