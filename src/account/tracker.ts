@@ -107,7 +107,8 @@ const sessionStore = new AsyncLocalStorage<TokenTracker>();
 export class TokenTracker {
   readonly sessionId: string;
   readonly enforce: 'warn' | 'hard';
-  private readonly pricer: Pricer;
+  /** The pricer this tracker prices with (its overrides), for estimates that must agree. */
+  readonly pricer: Pricer;
   private readonly strictUsage: boolean;
   private readonly normalizeOptions: { strict: boolean };
   private readonly historyLimit: number;

@@ -4,9 +4,13 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import type { UsageRecord } from '../account/record.js';
 import { getTokenTracker, type TokenTracker } from '../account/tracker.js';
 import { TollgateError } from '../errors.js';
+import type { BudgetManager } from '../react/budgets/manager.js';
+import type { RateLimiter } from '../react/rate-limit.js';
 import { isRecord } from '../usage/counts.js';
+import { admit, type Costed, type Gate, type PlannedRequest } from './budget.js';
 import { graphAttribution } from './context.js';
 
 /** Options of `trackGemini`; every field is optional. Explicit values beat the graph's. */
@@ -27,6 +31,41 @@ export interface TrackGeminiOptions {
   metadata?: Record<string, unknown>;
   /** Provider id for pricing (default `"google"`). */
   provider?: string;
+  /**
+   * Shared budgets (`BudgetManager`: per user, tenant, model, provider, agent, global; one store
+   * shared by every process). Before each request its estimated cost is reserved atomically: a
+   * hard budget without room throws `BudgetExceededError` and nothing is sent; an adaptive
+   * budget running low switches the request to its fallback model and/or lowers its
+   * `maxOutputTokens` (the record then carries the model used and `metadata.adapted`). After
+   * the response, or the end of a stream, the reservation is settled with the recorded exact
+   * cost (a stream cut midway: the cost of the usage it reported); a failed request, or a failed
+   * or abandoned stream that reported no usage, releases it. Settled with the estimate instead:
+   * a call whose model has no price (or that strict mode refused to record), and a response
+   * without usage, so budgets never under-count what they cannot price (an estimate without a
+   * price is 0: price the model with an override on the tracker, whose prices the estimate
+   * uses). The estimate is an upper bound of the actual cost when the request caps its output
+   * (`maxOutputTokens`, which also caps thinking) and the prompt estimate is not low (use
+   * `estimate: 'countTokens'` for tight budgets), so a hard limit is never overspent then.
+   * The call waits for the settlement before returning (before a stream's end).
+   */
+  budgets?: BudgetManager;
+  /** Requests and tokens per minute (`RateLimiter`), checked before each request. */
+  rateLimiter?: RateLimiter;
+  /** The tenant of the calls, for tenant budgets and records. */
+  tenantId?: string;
+  /**
+   * How budgets and rate limits estimate a prompt: `local` (default, about 4 characters a
+   * token, no request) or `countTokens` (the SDK's own `countTokens` on the same contents, an
+   * extra untracked request; the local estimate when it fails). @google/genai's Gemini API
+   * `countTokens` takes contents only: the system instruction is added by the local estimate.
+   */
+  estimate?: 'local' | 'countTokens';
+  /**
+   * The output cap assumed by the estimate when the request sets no `maxOutputTokens` (default
+   * 8192). Only estimated, never sent: set `maxOutputTokens` on the request (or the model) for
+   * the estimate to be a true upper bound of the call's cost.
+   */
+  defaultMaxOutputTokens?: number;
 }
 
 /** Everything known about a call before its request leaves. */
@@ -36,6 +75,7 @@ export interface CallScope {
   node: string | undefined;
   threadId: string | undefined;
   userId: string | undefined;
+  tenantId: string | undefined;
   metadata: Record<string, unknown> | undefined;
   provider: string;
   model: string;
@@ -54,6 +94,7 @@ export async function openScope(options: TrackGeminiOptions, model: string): Pro
     node: options.node ?? graph.node,
     threadId: options.threadId ?? graph.threadId,
     userId: options.userId,
+    tenantId: options.tenantId,
     metadata: options.metadata,
     provider: options.provider ?? 'google',
     // `models/gemini-2.5-flash` and `gemini-2.5-flash` group as one model in reports.
@@ -86,16 +127,41 @@ export function reportOnce(error: unknown): void {
   console.error('[tollgate] could not record a Gemini call (further failures are silent):', error);
 }
 
+/** True when budgets or rate limits apply: the request then goes through `admit` first. */
+export function isGated(options: TrackGeminiOptions): boolean {
+  return options.budgets !== undefined || options.rateLimiter !== undefined;
+}
+
 /** One HTTP request: observes responses or stream chunks, then records exactly once. */
-export class TrackedCall {
-  /** A fresh id per request: the tracker drops a second record with the same id. */
-  readonly callId = randomUUID();
+export class TrackedCall implements Costed {
   private usage: unknown;
   private responseId: string | undefined;
   private modelVersion: string | undefined;
+  private recorded: UsageRecord | undefined;
   private done = false;
 
-  constructor(readonly scope: CallScope) {}
+  /**
+   * @param callId A fresh id per request: the tracker drops a second record with the same id.
+   * @param gate The budget reservation this request's cost is settled against, if any.
+   */
+  constructor(
+    readonly scope: CallScope,
+    readonly gate?: Gate,
+    readonly callId: string = randomUUID(),
+  ) {}
+
+  /**
+   * Admits a request under budgets and rate limits (see `admit`); may throw a refusal, in which
+   * case nothing is sent. The call records under the adapted scope.
+   */
+  static async admit(
+    options: TrackGeminiOptions,
+    scope: CallScope,
+    plan: () => PlannedRequest | Promise<PlannedRequest>,
+  ): Promise<TrackedCall> {
+    const admitted = await admit(options, scope, randomUUID(), await plan());
+    return new TrackedCall(admitted.scope, admitted.gate, admitted.callId);
+  }
 
   /** Keeps the last usage with counts (Gemini's counts are running totals) and the ids. */
   observe(response: unknown): void {
@@ -113,12 +179,12 @@ export class TrackedCall {
   finish(extra?: Record<string, unknown>, quiet = false): void {
     if (this.done) return;
     this.done = true;
-    const { tracker, agent, node, model, provider, userId, threadId } = this.scope;
+    const { tracker, agent, node, model, provider, userId, tenantId, threadId } = this.scope;
     const metadata: Record<string, unknown> = { ...this.scope.metadata, ...extra };
     if (this.responseId !== undefined) metadata.responseId = this.responseId;
     if (this.modelVersion !== undefined) metadata.modelVersion = this.modelVersion;
     try {
-      tracker.record({
+      this.recorded = tracker.record({
         agent,
         node,
         model,
@@ -126,28 +192,109 @@ export class TrackedCall {
         usage: this.usage,
         callId: this.callId,
         userId,
+        tenantId,
         threadId,
         metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
       });
     } catch (error) {
       if (TollgateError.isInstance(error) && !quiet) throw error;
       reportOnce(error);
+    } finally {
+      this.gate?.add(this);
     }
   }
+
+  cost(estimate: bigint): bigint | undefined {
+    const record = this.recorded;
+    if (record?.cost.priced) return BigInt(record.cost.totalFemto);
+    // Usage seen but no priced record (unpriced model, strict mode refused it): the estimate.
+    return this.usage === undefined ? undefined : estimate;
+  }
+
+  /**
+   * Records the call (see `finish`) and closes its gate: settles the reservation with what the
+   * request cost, or releases it (`completed` false and no usage seen). Returns a promise only
+   * when there is a gate. Errors: the recording's first (unless `quiet`), then the settle's;
+   * both are swallowed when `quiet` (the request's own error wins).
+   */
+  end(
+    extra: Record<string, unknown> | undefined,
+    quiet: boolean,
+    completed: boolean,
+    atLeastEstimate = false,
+  ): Promise<void> | undefined {
+    const gate = this.gate;
+    if (!gate) {
+      this.finish(extra, quiet);
+      return undefined;
+    }
+    let failure: { error: unknown } | undefined;
+    try {
+      this.finish(extra, quiet);
+    } catch (error) {
+      failure = { error };
+    }
+    return closeGate(gate, completed, atLeastEstimate, quiet, failure);
+  }
+}
+
+async function closeGate(
+  gate: Gate,
+  completed: boolean,
+  atLeastEstimate: boolean,
+  quiet: boolean,
+  failure: { error: unknown } | undefined,
+): Promise<void> {
+  try {
+    await gate.close(completed, atLeastEstimate);
+  } catch (error) {
+    // A store failing under `fail-closed` (it already emitted `store_error`).
+    if (!quiet && !failure) throw error;
+  }
+  if (failure) throw failure.error;
+}
+
+/** Releases a request's reservation when the request itself failed (its error wins). */
+export async function releaseAfter(gate: Gate | undefined, error: unknown): Promise<never> {
+  await gate?.close(false).catch(() => undefined);
+  throw error;
+}
+
+/** One unary request, as `trackUnary` runs it. */
+export interface Unary<R> {
+  /** Sends the request (the adapted one, when `plan().adapt` changed it). */
+  send: () => Promise<R>;
+  responseOf: (result: R) => unknown;
+  extra?: ((result: R) => Record<string, unknown> | undefined) | undefined;
+  /** Describes the request for budgets and rate limits; only called when either is set. */
+  plan: () => PlannedRequest | Promise<PlannedRequest>;
+  /** Settle no less than the estimate (unary AFC: earlier rounds are not visible). */
+  atLeastEstimate?: ((result: R) => boolean) | undefined;
 }
 
 /** Opens a scope, sends one unary request, records its response. */
 export async function trackUnary<R>(
   options: TrackGeminiOptions,
   model: string,
-  send: () => Promise<R>,
-  responseOf: (result: R) => unknown,
-  extra?: (result: R) => Record<string, unknown> | undefined,
+  unary: Unary<R>,
 ): Promise<R> {
-  const call = new TrackedCall(await openScope(options, model));
-  const result = await send();
-  call.observe(responseOf(result));
-  call.finish(extra?.(result));
+  const scope = await openScope(options, model);
+  if (!isGated(options)) {
+    const call = new TrackedCall(scope);
+    const result = await unary.send();
+    call.observe(unary.responseOf(result));
+    call.finish(unary.extra?.(result));
+    return result;
+  }
+  const call = await TrackedCall.admit(options, scope, unary.plan);
+  let result: R;
+  try {
+    result = await unary.send();
+  } catch (error) {
+    return releaseAfter(call.gate, error);
+  }
+  call.observe(unary.responseOf(result));
+  await call.end(unary.extra?.(result), false, true, unary.atLeastEstimate?.(result));
   return result;
 }
 

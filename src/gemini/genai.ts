@@ -14,10 +14,28 @@
  * stream. Automatic continuation hops are merged into one usage by the SDK and recorded once.
  *
  * A stream is recorded when the consumer finishes, breaks out of, or fails reading it; a stream
- * that is never iterated at all is never recorded.
+ * that is never iterated at all is never recorded (and its budget reservation is held until the
+ * manager's `holdMs` runs out).
+ *
+ * Budgets adapt a request through its parameters: `model` for a fallback model,
+ * `config.maxOutputTokens` for a lower cap. Chats send through the tracked `models`, so every
+ * turn is estimated with its whole history and can be adapted the same way. Under automatic
+ * function calling, one reservation covers the whole call: a stream settles the sum of its
+ * rounds; a unary call settles no less than its estimate (earlier rounds are not visible).
  */
 
-import { openScope, overlay, TrackedCall, type TrackGeminiOptions, trackUnary } from './call.js';
+import { estimatePromptTokens } from '../react/budgets/estimate.js';
+import type { Adaptation } from '../react/budgets/events.js';
+import type { PlannedRequest } from './budget.js';
+import {
+  isGated,
+  openScope,
+  overlay,
+  releaseAfter,
+  TrackedCall,
+  type TrackGeminiOptions,
+  trackUnary,
+} from './call.js';
 import { observeStream } from './stream.js';
 
 type Send = (params: unknown, ...rest: unknown[]) => Promise<unknown>;
@@ -25,6 +43,7 @@ type Send = (params: unknown, ...rest: unknown[]) => Promise<unknown>;
 interface ModelsLike {
   generateContent: Send;
   generateContentStream: Send;
+  countTokens?: (params: unknown) => Promise<unknown>;
 }
 
 /** What `trackGemini` needs of a @google/genai `GoogleGenAI` client (checked by shape). */
@@ -61,6 +80,8 @@ export function trackGoogleGenAI<C extends GoogleGenAILike>(ai: C, options: Trac
   });
 }
 
+const itself = (response: unknown) => response;
+
 const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
 function modelOf(params: unknown): string {
@@ -69,19 +90,42 @@ function modelOf(params: unknown): string {
 }
 
 function trackModels(models: ModelsLike, options: TrackGeminiOptions): ModelsLike {
-  const generateContent: Send = (params, ...rest) =>
-    trackUnary(
-      options,
-      modelOf(params),
-      () => models.generateContent(params, ...rest),
-      (response) => response,
-      () => (usesAfc(params) ? afcUnseen() : undefined),
-    );
+  const generateContent: Send = (params, ...rest) => {
+    let sent = params;
+    return trackUnary(options, modelOf(params), {
+      send: () => models.generateContent(sent, ...rest),
+      responseOf: itself,
+      extra: () => (usesAfc(params) ? afcUnseen() : undefined),
+      plan: () =>
+        paramsPlan(models, params, (next) => {
+          sent = next;
+        }),
+      atLeastEstimate: () => usesAfc(params),
+    });
+  };
   const generateContentStream: Send = async (params, ...rest) => {
-    const scope = await openScope(options, modelOf(params));
-    const source = (await models.generateContentStream(params, ...rest)) as AsyncIterable<unknown>;
+    const opened = await openScope(options, modelOf(params));
+    let call: TrackedCall;
+    let source: AsyncIterable<unknown>;
+    if (isGated(options)) {
+      let sent = params;
+      call = await TrackedCall.admit(options, opened, () =>
+        paramsPlan(models, params, (next) => {
+          sent = next;
+        }),
+      );
+      try {
+        source = (await models.generateContentStream(sent, ...rest)) as AsyncIterable<unknown>;
+      } catch (error) {
+        return releaseAfter(call.gate, error);
+      }
+    } else {
+      call = new TrackedCall(opened);
+      source = (await models.generateContentStream(params, ...rest)) as AsyncIterable<unknown>;
+    }
+    // The adapted scope (the model actually used), shared by every AFC round, as is the gate.
+    const { scope, gate } = call;
     let round = 1;
-    let call = new TrackedCall(scope);
     let boundary = false;
     const afc = () => (round > 1 || boundary ? { afcRound: round } : {});
     return observeStream(source, {
@@ -99,9 +143,9 @@ function trackModels(models: ModelsLike, options: TrackGeminiOptions): ModelsLik
         boundary = false;
         round += 1;
         scope.tracker.guard(scope.agent);
-        call = new TrackedCall(scope);
+        call = new TrackedCall(scope, gate);
       },
-      end: (how) => call.finish({ stream: how, ...afc() }, how === 'failed'),
+      end: (how) => call.end({ stream: how, ...afc() }, how === 'failed', how === 'complete'),
     });
   };
   return overlay(models, (prop, value) => {
@@ -109,6 +153,60 @@ function trackModels(models: ModelsLike, options: TrackGeminiOptions): ModelsLik
     if (prop === 'generateContentStream') return generateContentStream;
     return value;
   });
+}
+
+interface Params {
+  model?: unknown;
+  contents?: unknown;
+  config?: { maxOutputTokens?: number; systemInstruction?: unknown; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/**
+ * A `generateContent` request for budgets: contents and system instruction for the estimate,
+ * `countTokens` on the same contents (the Gemini API takes no system instruction there: it is
+ * added by the local estimate), and adaptation through the parameters.
+ */
+function paramsPlan(
+  models: ModelsLike,
+  params: unknown,
+  apply: (next: unknown) => void,
+): PlannedRequest {
+  const p = (params ?? {}) as Params;
+  const system = p.config?.systemInstruction;
+  const countTokens = models.countTokens;
+  return {
+    prompt: [p.contents, system],
+    countTokens:
+      typeof countTokens === 'function'
+        ? async () => {
+            const counted = (await countTokens.call(models, {
+              model: p.model,
+              contents: p.contents,
+            })) as { totalTokens?: unknown } | undefined;
+            if (typeof counted?.totalTokens !== 'number') {
+              throw new Error('countTokens returned no totalTokens');
+            }
+            return counted.totalTokens + estimatePromptTokens(system);
+          }
+        : undefined,
+    maxOutputTokens: p.config?.maxOutputTokens,
+    adapt(adapt) {
+      const applied: Adaptation = {};
+      const next: Params = { ...p };
+      // Cached content belongs to the model it was made for: keep the model then.
+      if (adapt.model !== undefined && p.config?.cachedContent === undefined) {
+        next.model = adapt.model;
+        applied.model = adapt.model;
+      }
+      if (adapt.maxOutputTokens !== undefined) {
+        next.config = { ...p.config, maxOutputTokens: adapt.maxOutputTokens };
+        applied.maxOutputTokens = adapt.maxOutputTokens;
+      }
+      apply(next);
+      return applied;
+    },
+  };
 }
 
 /** The chunk @google/genai's AFC stream inserts between rounds: the tools' answers, no usage. */

@@ -7,6 +7,7 @@
  * await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' });
  * console.log(getTokenTracker().getCostBreakdownReport());
  */
+export { DEFAULT_MAX_OUTPUT_TOKENS } from './budget.js';
 export type { TrackGeminiOptions } from './call.js';
 export type { GoogleGenAILike } from './genai.js';
 export type { GenerativeModelLike } from './generative-ai.js';

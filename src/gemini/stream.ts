@@ -11,12 +11,16 @@
 
 export type StreamEnd = 'complete' | 'abandoned' | 'failed';
 
-/** What a stream wrapper reports. `end` runs once; it may throw only when `how !== 'failed'`. */
+/**
+ * What a stream wrapper reports. `end` runs once; it may throw only when `how !== 'failed'`.
+ * It may return a promise (budgets settling): the stream's end waits for it, and a rejection
+ * counts as a throw. Without one, nothing extra is awaited.
+ */
 export interface StreamObserver<T> {
   chunk(chunk: T): void;
   /** Runs when the consumer asks for the next chunk after `chunk` (may throw to stop). */
   resume?(): void;
-  end(how: StreamEnd, error?: unknown): void;
+  end(how: StreamEnd, error?: unknown): Promise<void> | undefined;
 }
 
 /**
@@ -41,10 +45,14 @@ export async function* observeStream<T>(
     how = 'complete';
   } catch (error) {
     how = 'failed';
-    observer.end('failed', error);
+    const ended = observer.end('failed', error);
+    if (ended) await ended.catch(() => undefined);
     throw error;
   } finally {
-    if (how !== 'failed') observer.end(how);
+    if (how !== 'failed') {
+      const ended = observer.end(how);
+      if (ended) await ended;
+    }
   }
 }
 
@@ -81,13 +89,15 @@ export function readAhead<T>(
         notify();
       }
     } catch (error) {
-      observer.end('failed', error);
+      const ended = observer.end('failed', error);
+      if (ended) await ended.catch(() => undefined);
       result = { failed: true, ok: false, error };
       notify();
       return result;
     }
     try {
-      observer.end('complete');
+      const ended = observer.end('complete');
+      if (ended) await ended;
       result = { failed: false, ok: true };
     } catch (error) {
       result = { failed: false, ok: false, error };

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, describe } from '../errors.js';
 import type { TrackGeminiOptions } from './call.js';
 import { type GoogleGenAILike, isGoogleGenAI, trackGoogleGenAI } from './genai.js';
 import {
@@ -25,8 +25,16 @@ const originals = new WeakMap<object, object>();
  *   usage seen so far, then the SDK's error reaches the caller unchanged. A consumer breaking
  *   early: @google/genai records the usage seen so far at the `break`; @google/generative-ai
  *   downloads the whole stream for its `response` anyway, so the full usage is recorded.
- * - Tracking never breaks the caller: only errors you opted into (strict usage, strict pricing)
- *   propagate, after the response arrived; other failures are logged once.
+ * - Shared budgets and rate limits (`budgets`, `rateLimiter`, see `TrackGeminiOptions`): before
+ *   each request, after the guard, the rate limiter is checked (prompt estimate + max output
+ *   tokens) and the estimated cost reserved atomically; a refusal (`RateLimitExceededError`,
+ *   `BudgetExceededError`) reaches the caller and nothing is sent. Adaptive budgets switch the
+ *   request to a fallback model or lower its `maxOutputTokens`. The reservation is settled with
+ *   the recorded exact cost when the response (or the stream) ends, or released when the
+ *   request fails. Without them, requests take the same path as before, with no extra await.
+ * - Tracking never breaks the caller: only errors you opted into (strict usage, strict pricing,
+ *   a `fail-closed` budget store) propagate, after the response arrived; other failures are
+ *   logged once.
  * - `countTokens`, embeddings and every other method pass through untracked.
  * - @google/genai automatic function calling: see `genai.ts` (unary AFC sees only the last round).
  *
@@ -43,11 +51,18 @@ const originals = new WeakMap<object, object>();
  * const ai = trackGemini(new GoogleGenAI({ apiKey }), { agent: 'planner', tracker });
  * const chat = ai.chats.create({ model: 'gemini-2.5-flash' });
  * await chat.sendMessage({ message: 'Plan the week.' }); // one record per turn
+ *
+ * @example
+ * const budgets = new BudgetManager({ store: createSqliteStore(), defaultDailyUserLimitUsd: 5 });
+ * const ai = trackGemini(new GoogleGenAI({ apiKey }), { budgets, userId: 'alice' });
+ * await ai.models.generateContent({ model, contents, config: { maxOutputTokens: 1024 } });
+ * // throws BudgetExceededError, sending nothing, once alice's $5 for today is spent
  */
 export function trackGemini<T extends GenerativeModelLike | GoogleGenAILike>(
   client: T,
   options: TrackGeminiOptions = {},
 ): T {
+  checkOptions(options);
   const target = (originals.get(client) ?? client) as T;
   let tracked: object;
   if (isGenerativeModel(target)) tracked = trackGenerativeModel(target, { ...options });
@@ -61,4 +76,27 @@ export function trackGemini<T extends GenerativeModelLike | GoogleGenAILike>(
   }
   originals.set(tracked, target);
   return tracked as T;
+}
+
+function checkOptions(options: TrackGeminiOptions): void {
+  const { estimate, defaultMaxOutputTokens, budgets, rateLimiter } = options;
+  if (estimate !== undefined && estimate !== 'local' && estimate !== 'countTokens') {
+    throw new ConfigurationError(
+      `trackGemini: estimate must be "local" or "countTokens", got ${describe(estimate)}`,
+    );
+  }
+  if (
+    defaultMaxOutputTokens !== undefined &&
+    !(Number.isSafeInteger(defaultMaxOutputTokens) && defaultMaxOutputTokens > 0)
+  ) {
+    throw new ConfigurationError(
+      `trackGemini: defaultMaxOutputTokens must be a positive integer, got ${describe(defaultMaxOutputTokens)}`,
+    );
+  }
+  if (budgets !== undefined && typeof budgets?.reserve !== 'function') {
+    throw new ConfigurationError('trackGemini: budgets must be a BudgetManager');
+  }
+  if (rateLimiter !== undefined && typeof rateLimiter?.check !== 'function') {
+    throw new ConfigurationError('trackGemini: rateLimiter must be a RateLimiter');
+  }
 }

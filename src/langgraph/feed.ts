@@ -13,33 +13,68 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import {
+  type AdaptiveEvent,
+  type BudgetAlertEvent,
   type BudgetEvent,
+  type BudgetManager,
+  type BudgetWindow,
+  type ChargedScope,
+  currentTokenTracker,
   getTokenTracker,
   type TokenTracker,
   type UsageRecord,
 } from '../index.js';
-import { budgetMessage } from './format.js';
+import { agentFromNamespace } from './attribution.js';
+import { adaptedMessage, alertMessage, budgetMessage } from './format.js';
 
-/** Kinds of feed chunks. */
+/**
+ * Kinds of feed chunks. `budget_warning` / `budget_exceeded` are the session budget's;
+ * `budget_adapted` / `budget_alert` come from a shared `BudgetManager` (`attachStreamFeed`'s
+ * `budgets` option).
+ */
 export type TokenFeedChunkType =
   | 'llm_call'
   | 'budget_warning'
   | 'budget_exceeded'
+  | 'budget_adapted'
+  | 'budget_alert'
   | 'agent_started'
   | 'agent_completed';
+
+/** Which shared budget a `budget_adapted` / `budget_alert` chunk is about. */
+export interface FeedBudgetInfo {
+  ruleId: string;
+  /** The counter key, e.g. `user:alice:day:2026-11-23@UTC`. */
+  key: string;
+  scope: ChargedScope;
+  /** `budget_alert`: the window and the threshold crossed (0.8 = 80%), and when it resets. */
+  window?: BudgetWindow;
+  threshold?: number;
+  resetsAt?: number;
+  /** `budget_adapted`: what remains of the limit with the call's estimate held. */
+  remainingUsd?: number;
+  /** `budget_adapted`: what the budget asked of the call. */
+  adapt?: { from: string | undefined; to: string | undefined; maxOutputTokens?: number };
+}
 
 /** One chunk of the token feed, as it arrives in the graph's "custom" stream. */
 export interface TokenFeedChunk {
   /** Always `tollgate`: tells feed chunks from a graph's own custom chunks. */
   source: 'tollgate';
   type: TokenFeedChunkType;
+  /** The agent; for shared-budget chunks, the agent of the node they fired in (or `unknown`). */
   agent: string;
-  /** The model, for `llm_call` and budget chunks. */
+  /** The model, for `llm_call` and budget chunks (`budget_adapted`: the model asked for). */
   model?: string;
-  /** Session spend after the event, in USD. */
+  /**
+   * Session spend after the event, in USD. For `budget_adapted` / `budget_alert`: the spend
+   * (settled, plus held for `budget_adapted`) and limit of the shared budget in `budget`.
+   */
   spentUsd: number;
   limitUsd: number | null;
   utilizationPercent: number | null;
+  /** `budget_adapted` / `budget_alert`: the shared budget. */
+  budget?: FeedBudgetInfo;
   /** `llm_call`: the call's cost; `agent_completed`: the agent's cost since `agentStarted`. */
   costUsd?: number;
   /** `llm_call`: the call's tokens; `agent_completed`: the agent's tokens since `agentStarted`. */
@@ -60,6 +95,14 @@ export interface StreamFeedOptions {
    * callback handler that could not capture its node's writer. `runWithTracking` prints them.
    */
   fallback?: (chunk: TokenFeedChunk) => void;
+  /**
+   * Also forward this `BudgetManager`'s events: `adaptive` as `budget_adapted` chunks,
+   * `budget_alert` as `budget_alert` chunks. They fire inside the node that reserves or settles
+   * (`trackGemini` does both in the node), so they reach that node's stream. A manager shared
+   * by concurrent runs feeds each event to the run it fired in only: the run whose tracker is
+   * current (`tracker.run`, as `runWithTracking` does), else the last tracker attached with it.
+   */
+  budgets?: BudgetManager;
 }
 
 interface FeedState {
@@ -80,6 +123,14 @@ const handlerWriter = new AsyncLocalStorage<ChunkWriter | undefined>();
 export function withFeedWriter<T>(writer: ChunkWriter | undefined, fn: () => T): T {
   return handlerWriter.run(writer, fn);
 }
+
+/** Trackers fed by each BudgetManager, and how to unsubscribe from it. */
+interface BudgetFeed {
+  trackers: TokenTracker[];
+  unsubscribe: () => void;
+}
+
+const budgetFeeds = new WeakMap<BudgetManager, BudgetFeed>();
 
 /** True for chunks of the token feed. */
 export function isTokenFeedChunk(value: unknown): value is TokenFeedChunk {
@@ -152,6 +203,118 @@ function callChunk(tracker: TokenTracker, record: UsageRecord): TokenFeedChunk {
   };
 }
 
+/** The agent of the node running now, as `trackGemini` attributes it; `unknown` outside one. */
+function currentAgent(): string {
+  const config = AsyncLocalStorageProviderSingleton.getRunnableConfig() as
+    | LangGraphRunnableConfig
+    | undefined;
+  const metadata = config?.metadata as Record<string, unknown> | undefined;
+  const ns = config?.configurable?.checkpoint_ns ?? metadata?.checkpoint_ns;
+  const node = metadata?.langgraph_node;
+  return (
+    agentFromNamespace(typeof ns === 'string' ? ns : undefined) ??
+    (typeof node === 'string' && node !== '' ? node : 'unknown')
+  );
+}
+
+function percent(spentUsd: number, limitUsd: number): number {
+  return limitUsd > 0 ? round6((spentUsd / limitUsd) * 100) : 0;
+}
+
+function adaptedChunk(event: AdaptiveEvent): TokenFeedChunk {
+  const agent = currentAgent();
+  const spentUsd = Math.max(0, event.limitUsd - event.remainingUsd);
+  const adapt: NonNullable<FeedBudgetInfo['adapt']> = {
+    from: event.model,
+    to: event.adapt.model ?? event.model,
+  };
+  if (event.adapt.maxOutputTokens !== undefined)
+    adapt.maxOutputTokens = event.adapt.maxOutputTokens;
+  return {
+    source: 'tollgate',
+    type: 'budget_adapted',
+    agent,
+    ...(event.model !== undefined && { model: event.model }),
+    spentUsd,
+    limitUsd: event.limitUsd,
+    utilizationPercent: percent(spentUsd, event.limitUsd),
+    budget: {
+      ruleId: event.ruleId,
+      key: event.key,
+      scope: event.scope,
+      remainingUsd: event.remainingUsd,
+      adapt,
+    },
+    message: adaptedMessage(agent, event.model, event.adapt),
+    timestamp: Date.now(),
+  };
+}
+
+function alertChunk(event: BudgetAlertEvent): TokenFeedChunk {
+  return {
+    source: 'tollgate',
+    type: 'budget_alert',
+    agent: currentAgent(),
+    spentUsd: event.spentUsd,
+    limitUsd: event.limitUsd,
+    utilizationPercent: percent(event.spentUsd, event.limitUsd),
+    budget: {
+      ruleId: event.ruleId,
+      key: event.key,
+      scope: event.scope,
+      window: event.window,
+      threshold: event.threshold,
+      resetsAt: event.resetsAt,
+    },
+    message: alertMessage(event),
+    timestamp: Date.now(),
+  };
+}
+
+/**
+ * The tracker a shared-budget event belongs to: the current session's when it is fed by this
+ * manager (undefined when the current session is not: that run did not ask), else the last
+ * tracker attached with it.
+ */
+function feedTracker(trackers: readonly TokenTracker[]): TokenTracker | undefined {
+  const current = currentTokenTracker();
+  if (current) return trackers.includes(current) ? current : undefined;
+  return trackers.at(-1);
+}
+
+/** Subscribes `tracker`'s feed to a manager's events; returns the unsubscribe. */
+function feedBudgets(tracker: TokenTracker, budgets: BudgetManager): () => void {
+  let feed = budgetFeeds.get(budgets);
+  if (!feed) {
+    const trackers: TokenTracker[] = [];
+    const send = (chunk: () => TokenFeedChunk) => {
+      const target = feedTracker(trackers);
+      if (target) deliver(target, chunk());
+    };
+    const onAdaptive = (event: AdaptiveEvent) => send(() => adaptedChunk(event));
+    const onAlert = (event: BudgetAlertEvent) => send(() => alertChunk(event));
+    budgets.on('adaptive', onAdaptive);
+    budgets.on('budget_alert', onAlert);
+    feed = {
+      trackers,
+      unsubscribe: () => {
+        budgets.off('adaptive', onAdaptive);
+        budgets.off('budget_alert', onAlert);
+      },
+    };
+    budgetFeeds.set(budgets, feed);
+  }
+  const current = feed;
+  current.trackers.push(tracker);
+  return () => {
+    current.trackers.splice(current.trackers.lastIndexOf(tracker), 1);
+    if (current.trackers.length === 0) {
+      current.unsubscribe();
+      budgetFeeds.delete(budgets);
+    }
+  };
+}
+
 function budgetChunk(event: BudgetEvent): TokenFeedChunk {
   return {
     source: 'tollgate',
@@ -168,8 +331,9 @@ function budgetChunk(event: BudgetEvent): TokenFeedChunk {
 
 /**
  * Streams a tracker's events as "custom" chunks: an `llm_call` chunk for every recorded call,
- * and `budget_warning` / `budget_exceeded` chunks when a threshold is crossed. Attaching twice
- * to one tracker subscribes once. Returns a function that detaches.
+ * and `budget_warning` / `budget_exceeded` chunks when a threshold is crossed; with `budgets`,
+ * also `budget_adapted` and `budget_alert` chunks from that shared `BudgetManager`. Attaching
+ * twice to one tracker subscribes once. Returns a function that detaches.
  *
  * @example
  * const tracker = new TokenTracker({ budgetLimitUsd: 0.5 });
@@ -207,10 +371,12 @@ export function attachStreamFeed(
   current.refs += 1;
   const fallback = options.fallback;
   if (fallback) current.fallbacks.push(fallback);
+  const unfeedBudgets = options.budgets ? feedBudgets(tracker, options.budgets) : undefined;
   let attached = true;
   return () => {
     if (!attached) return;
     attached = false;
+    unfeedBudgets?.();
     if (fallback) current.fallbacks.splice(current.fallbacks.lastIndexOf(fallback), 1);
     current.refs -= 1;
     if (current.refs === 0) {

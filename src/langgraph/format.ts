@@ -1,5 +1,5 @@
 /** Console lines of the token feed, in the one format tollgate prints them. */
-import { formatUsd } from '../index.js';
+import { type Adaptation, type BudgetAlertEvent, formatUsd } from '../index.js';
 import type { TokenFeedChunk } from './feed.js';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -32,6 +32,56 @@ export function budgetMessage(
 }
 
 /**
+ * The sentence of a `budget_adapted` chunk: what an adaptive budget running low changes.
+ *
+ * @example
+ * adaptedMessage('planner', 'gemini-2.5-pro', { model: 'gemini-2.5-flash', maxOutputTokens: 1024 });
+ * // 'Budget low: switching planner from gemini-2.5-pro to gemini-2.5-flash, maxOutputTokens 1024'
+ * adaptedMessage('planner', 'gemini-2.5-pro', { maxOutputTokens: 256 });
+ * // 'Budget low: planner keeps gemini-2.5-pro, maxOutputTokens 256'
+ */
+export function adaptedMessage(
+  agent: string,
+  model: string | undefined,
+  adapt: Adaptation,
+): string {
+  const from = model ?? 'its model';
+  const change =
+    adapt.model !== undefined
+      ? `switching ${agent} from ${from} to ${adapt.model}`
+      : `${agent} keeps ${from}`;
+  const cap =
+    adapt.maxOutputTokens === undefined ? '' : `, maxOutputTokens ${adapt.maxOutputTokens}`;
+  return `Budget low: ${change}${cap}`;
+}
+
+const WINDOW_NAMES: Record<BudgetAlertEvent['window'], string> = {
+  request: 'per-call',
+  hour: 'hourly',
+  day: 'daily',
+  week: 'weekly',
+  month: 'monthly',
+};
+
+/**
+ * The sentence of a `budget_alert` chunk: a shared budget crossed one of its thresholds.
+ *
+ * @example
+ * alertMessage({ scope: { kind: 'user', id: 'alice' }, window: 'day', threshold: 0.8,
+ *   spentUsd: 4.02, limitUsd: 5, … });
+ * // 'Budget alert: user alice daily budget at 80% ($4.02 / $5.00)'
+ */
+export function alertMessage(
+  event: Pick<BudgetAlertEvent, 'scope' | 'window' | 'threshold' | 'spentUsd' | 'limitUsd'>,
+): string {
+  const { scope, window, threshold, spentUsd, limitUsd } = event;
+  const who = scope.id === undefined ? scope.kind : `${scope.kind} ${scope.id}`;
+  const pct = `${Math.round(threshold * 1000) / 10}%`;
+  const amounts = `${budgetUsd(spentUsd, limitUsd)} / ${budgetUsd(limitUsd, limitUsd)}`;
+  return `Budget alert: ${who} ${WINDOW_NAMES[window]} budget at ${pct} (${amounts})`;
+}
+
+/**
  * One console line for a feed chunk.
  *
  * @example
@@ -41,6 +91,8 @@ export function budgetMessage(
  * // [llm_call] planner: gemini-2.5-flash $0.0004 (1,234 tokens)
  * // [budget_warning] Budget warning: $0.47 / $0.50 (94.0%)
  * // [budget_exceeded] BUDGET EXCEEDED: $0.52 / $0.50
+ * // [budget_adapted] Budget low: switching planner from gemini-2.5-pro to gemini-2.5-flash, maxOutputTokens 1024
+ * // [budget_alert] Budget alert: user alice daily budget at 80% ($4.02 / $5.00)
  */
 export function formatFeedChunk(chunk: TokenFeedChunk): string {
   const tag = `[${chunk.type}]`;
@@ -51,6 +103,9 @@ export function formatFeedChunk(chunk: TokenFeedChunk): string {
       return `${tag} ${chunk.agent}: ${chunk.message ?? ''} (${formatUsd(chunk.costUsd ?? 0)}, ${int(chunk.tokens ?? 0)} tokens)`;
     case 'llm_call':
       return `${tag} ${chunk.agent}: ${chunk.model ?? 'unknown'} ${formatUsd(chunk.costUsd ?? 0)} (${int(chunk.tokens ?? 0)} tokens)`;
+    case 'budget_adapted':
+    case 'budget_alert':
+      return `${tag} ${chunk.message ?? ''}`;
     default:
       return `${tag} ${
         chunk.message ??

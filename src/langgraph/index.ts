@@ -4,7 +4,8 @@
  * - `TokenTrackingCallbackHandler` records every LangChain model call, attributed to its agent,
  *   and refuses calls once a hard budget is spent (or pauses for approval).
  * - `attachStreamFeed`, `agentStarted`, `agentCompleted`: tollgate events as "custom" stream
- *   chunks, from any node, helper, parallel branch, `Send` task or subgraph.
+ *   chunks, from any node, helper, parallel branch, `Send` task or subgraph; with `budgets`, a
+ *   shared `BudgetManager`'s adaptations and alerts too.
  * - `TokenUsageAnnotation` / `tokenUsageUpdate()`: the statistics in the graph's state, merged
  *   idempotently so subgraphs never double count.
  * - `runWithTracking` / `resumeWithTracking`: all of it for one run, with console lines and reports.
@@ -27,12 +28,13 @@ export {
 export {
   attachStreamFeed,
   type ChunkWriter,
+  type FeedBudgetInfo,
   isTokenFeedChunk,
   type StreamFeedOptions,
   type TokenFeedChunk,
   type TokenFeedChunkType,
 } from './feed.js';
-export { budgetMessage, formatFeedChunk } from './format.js';
+export { adaptedMessage, alertMessage, budgetMessage, formatFeedChunk } from './format.js';
 export {
   TokenTrackingCallbackHandler,
   type TokenTrackingCallbackHandlerOptions,

@@ -8,6 +8,7 @@ import type { Callbacks } from '@langchain/core/callbacks/manager';
 import { Command, isCommand, type LangGraphRunnableConfig } from '@langchain/langgraph';
 import { z } from 'zod';
 import {
+  type BudgetManager,
   ConfigurationError,
   fileTimestamp,
   TokenTracker,
@@ -49,6 +50,12 @@ export interface RunWithTrackingOptions {
   printLlmCalls?: boolean;
   /** Receives every feed chunk of the run. */
   onEvent?: (chunk: TokenFeedChunk) => void;
+  /**
+   * A shared `BudgetManager` whose events join the feed: `budget_adapted` (an adaptive budget
+   * switched a call's model or lowered its output cap) and `budget_alert` chunks, printed with
+   * `streamOutput`. Give the same manager to `trackGemini` for it to enforce them.
+   */
+  budgets?: BudgetManager;
   /**
    * Where to write the JSON report; `false` for none. Default
    * `outputs/token_usage_<timestamp>_<sessionId>.json` (the session id keeps concurrent runs apart).
@@ -155,7 +162,10 @@ export async function runWithTracking<G extends TrackableGraph>(
       console.log(formatFeedChunk(chunk));
     }
   };
-  const detach = attachStreamFeed(tracker, { fallback: sink });
+  const detach = attachStreamFeed(tracker, {
+    fallback: sink,
+    ...(options.budgets && { budgets: options.budgets }),
+  });
   if (print && !resuming) {
     console.log(workflowStartedLine(options.workflowName ?? graph.name ?? 'LangGraph'));
   }
