@@ -1,0 +1,114 @@
+/** `tollgate budgets set-user | list`: budget rules kept beside the ledger. */
+import { BudgetManager, type BudgetWindow } from '../../react/budgets/index.js';
+import { configPathFor, readConfigFile, writeConfigFile } from '../../server/config-file.js';
+import {
+  type Command,
+  CommandError,
+  dbPath,
+  firstLine,
+  type Io,
+  parse,
+  text,
+  UsageError,
+  write,
+} from '../args.js';
+
+const WINDOWS: readonly BudgetWindow[] = ['request', 'hour', 'day', 'week', 'month'];
+
+/** The rules file of the ledger: `TOLLGATE_CONFIG`, else beside the database. */
+export function configPath(db: string | undefined, env: NodeJS.ProcessEnv): string {
+  return env.TOLLGATE_CONFIG || configPathFor(dbPath(db, env));
+}
+
+export const budgets: Command = {
+  name: 'budgets',
+  summary: 'set and list budget rules',
+  help: `Usage: tollgate budgets set-user <userId> <usd> [--window day] [--db PATH]
+       tollgate budgets list [--db PATH]
+
+set-user   a hard limit of <usd> dollars per window for one user (replacing the default
+           for users), saved in the ledger's configuration file, which \`tollgate serve\` loads
+list       the saved budget rules
+
+Options:
+  --window W   request, hour, day (default), week or month
+  --db PATH    the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db); the rules
+               live in <ledger>.config.json beside it, or at $TOLLGATE_CONFIG
+  -h, --help   this help
+`,
+  async run(argv, io) {
+    const args = parse(
+      argv,
+      { window: { type: 'string' }, db: { type: 'string' } },
+      { min: 0, max: 3 },
+    );
+    if (args.help) {
+      await write(io.stdout, this.help);
+      return 0;
+    }
+    const [action, ...rest] = args.positionals;
+    const path = configPath(text(args, 'db'), io.env);
+    if (action === 'set-user') return setUser(rest, text(args, 'window') ?? 'day', path, io);
+    if (action === 'list') {
+      if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+      return list(path, io);
+    }
+    throw new UsageError(
+      action === undefined
+        ? 'missing action: set-user or list'
+        : `unknown action ${JSON.stringify(action)}: set-user or list`,
+    );
+  },
+};
+
+async function setUser(rest: string[], window: string, path: string, io: Io): Promise<number> {
+  const [userId, usdText] = rest;
+  if (userId === undefined || usdText === undefined || rest.length > 2) {
+    throw new UsageError('set-user takes <userId> <usd>');
+  }
+  if (userId === '') throw new UsageError('userId: must not be empty');
+  if (!/^\d+(\.\d+)?$/.test(usdText) || !(Number(usdText) > 0)) {
+    throw new UsageError(
+      `usd: expected a positive amount of dollars, got ${JSON.stringify(usdText)}`,
+    );
+  }
+  if (!WINDOWS.includes(window as BudgetWindow)) {
+    throw new UsageError(`--window: expected ${WINDOWS.join(', ')}, got ${JSON.stringify(window)}`);
+  }
+  const config = readConfig(path);
+  // The manager builds (and validates) the rule exactly as setUserLimit does in a program.
+  const manager = new BudgetManager({ rules: config.budgets, defaultDailyUserLimitUsd: null });
+  const rule = manager.setUserLimit(userId, Number(usdText), window as BudgetWindow);
+  writeConfigFile(path, { ...config, budgets: manager.listRules() });
+  await write(
+    io.stdout,
+    `${userId}: $${rule.limitUsd} per ${window} (hard, rule ${rule.id}), saved to ${path}\n`,
+  );
+  return 0;
+}
+
+async function list(path: string, io: Io): Promise<number> {
+  const { budgets: rules } = readConfig(path);
+  if (rules.length === 0) {
+    await write(io.stdout, `no budget rules in ${path}\n`);
+    return 0;
+  }
+  const lines = rules.map((rule) => {
+    const scope =
+      rule.scope.id === undefined
+        ? `every ${rule.scope.kind}`
+        : `${rule.scope.kind} ${rule.scope.id}`;
+    return `${rule.id.padEnd(24)} ${scope.padEnd(24)} $${rule.limitUsd} per ${rule.window} (${rule.mode})`;
+  });
+  await write(io.stdout, `${lines.join('\n')}\n`);
+  return 0;
+}
+
+/** The rules file, or a one-line CommandError naming what is wrong in it. */
+export function readConfig(path: string) {
+  try {
+    return readConfigFile(path);
+  } catch (error) {
+    throw new CommandError(firstLine(error));
+  }
+}

@@ -1,0 +1,199 @@
+/** `tollgate export`: the ledger's records as JSON or CSV, streamed page by page. */
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { LedgerRecord, RecordFilter, Store } from '../../keep/types.js';
+import { recordJson } from '../../server/present.js';
+import {
+  type Command,
+  CommandError,
+  dbPath,
+  type Io,
+  openLedger,
+  parse,
+  sinceToEpoch,
+  text,
+  UsageError,
+  write,
+} from '../args.js';
+import { ProgressBar } from '../progress.js';
+
+const PAGE = 5_000;
+
+/** CSV columns: one per record field; cost as the exact decimal (no float in a money column). */
+const COLUMNS = [
+  'id',
+  'callId',
+  'time',
+  'sessionId',
+  'agent',
+  'node',
+  'model',
+  'provider',
+  'userId',
+  'tenantId',
+  'threadId',
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'toolUsePromptTokens',
+  'totalTokens',
+  'priced',
+  'costUsdExact',
+  'metadata',
+] as const;
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write the ledger as JSON or CSV',
+  help: `Usage: tollgate export --format json|csv [--out FILE] [--since 7d] [--user ID] [--tenant ID] [--db PATH]
+
+Writes every record of the ledger (oldest first) as JSON or CSV, page by page, so a ledger of
+any size is exported in constant memory. Money is exact: costUsdExact is a decimal string.
+
+Options:
+  --format F     json or csv (required)
+  --out FILE     write to FILE (atomically: complete or not at all); default standard output
+  --since WHEN   records since a duration ago (30m, 12h, 7d, 2w) or a date; default: all
+  --user ID      only this user's records
+  --tenant ID    only this tenant's records
+  --db PATH      the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  --progress     show a progress bar on stderr even when it is not a terminal
+  -h, --help     this help
+`,
+  async run(argv, io) {
+    const args = parse(
+      argv,
+      {
+        format: { type: 'string' },
+        out: { type: 'string' },
+        since: { type: 'string' },
+        user: { type: 'string' },
+        tenant: { type: 'string' },
+        db: { type: 'string' },
+        progress: { type: 'boolean' },
+      },
+      { min: 0, max: 0 },
+    );
+    if (args.help) {
+      await write(io.stdout, this.help);
+      return 0;
+    }
+    const format = text(args, 'format');
+    if (format !== 'json' && format !== 'csv') {
+      throw new UsageError(`--format: expected json or csv, got ${JSON.stringify(format ?? '')}`);
+    }
+    const since = text(args, 'since');
+    const user = text(args, 'user');
+    const tenant = text(args, 'tenant');
+    const filter: RecordFilter = {
+      ...(since === undefined ? {} : { from: sinceToEpoch(since, io.now()) }),
+      ...(user === undefined ? {} : { userId: user }),
+      ...(tenant === undefined ? {} : { tenantId: tenant }),
+    };
+    const store = await openLedger(dbPath(text(args, 'db'), io.env), { mustExist: true });
+    try {
+      const showProgress = args.values.progress === true || io.stderr.isTTY === true;
+      const out = text(args, 'out');
+      if (out === undefined) {
+        await exportTo(io.stdout, store, filter, format, showProgress ? io : undefined);
+        return 0;
+      }
+      const count = await exportToFile(
+        resolve(out),
+        store,
+        filter,
+        format,
+        showProgress ? io : undefined,
+      );
+      await write(io.stderr, `${count} records written to ${resolve(out)}\n`);
+      return 0;
+    } finally {
+      await store.close();
+    }
+  },
+};
+
+/** Writes to a temporary file beside `path`, renamed over it once complete. */
+async function exportToFile(
+  path: string,
+  store: Store,
+  filter: RecordFilter,
+  format: 'json' | 'csv',
+  progress: Io | undefined,
+): Promise<number> {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.${process.pid}-${Date.now()}.export.tmp`);
+  const file = createWriteStream(temporary);
+  try {
+    const count = await exportTo(file, store, filter, format, progress);
+    file.end();
+    await once(file, 'finish');
+    renameSync(temporary, path);
+    return count;
+  } catch (error) {
+    file.destroy();
+    rmSync(temporary, { force: true });
+    throw error instanceof CommandError
+      ? error
+      : new CommandError(`export failed: ${String(error)}`);
+  }
+}
+
+/** Streams every matching record; returns how many. */
+async function exportTo(
+  stream: NodeJS.WritableStream,
+  store: Store,
+  filter: RecordFilter,
+  format: 'json' | 'csv',
+  progress: Io | undefined,
+): Promise<number> {
+  let bar: ProgressBar | undefined;
+  if (progress) {
+    const [all] = await store.summarize({ ...filter, groupBy: 'none' });
+    bar = new ProgressBar(progress.stderr, all?.calls ?? 0, 'export');
+  }
+  await write(
+    stream,
+    format === 'csv'
+      ? `${COLUMNS.join(',')}\r\n`
+      : `{"exportedAt":${JSON.stringify(new Date().toISOString())},"records":[`,
+  );
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await store.query({ ...filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
+    const lines = page.records.map((record, i) =>
+      format === 'csv' ? csvLine(record) : `${count + i === 0 ? '\n' : ',\n'}${jsonLine(record)}`,
+    );
+    if (lines.length > 0) await write(stream, lines.join(''));
+    count += page.records.length;
+    bar?.tick(page.records.length);
+    cursor = page.nextCursor;
+  } while (cursor);
+  await write(stream, format === 'csv' ? '' : '\n]}\n');
+  bar?.finish();
+  return count;
+}
+
+const jsonLine = (record: LedgerRecord) =>
+  JSON.stringify(recordJson(record), (_, value) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+
+function csvLine(record: LedgerRecord): string {
+  const row = recordJson(record) as Record<string, unknown>;
+  return `${COLUMNS.map((column) => csvField(row[column])).join(',')}\r\n`;
+}
+
+/** RFC 4180: quoted when the field holds a comma, a quote or a line break. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const plain =
+    typeof value === 'object'
+      ? JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
+      : String(value);
+  return /[",\r\n]/.test(plain) ? `"${plain.replace(/"/g, '""')}"` : plain;
+}

@@ -1,0 +1,153 @@
+/** `tollgate serve`: the HTTP API over the SQLite ledger. */
+import { BudgetManager } from '../../react/budgets/index.js';
+import {
+  type ApiKeyRecord,
+  applyChange,
+  createApiKey,
+  createHandler,
+  createMetrics,
+  hashApiKey,
+  serve as listen,
+  RateLimitList,
+  type Role,
+  writeConfigFile,
+} from '../../server/index.js';
+import {
+  type Command,
+  CommandError,
+  dbPath,
+  firstLine,
+  openLedger,
+  parse,
+  text,
+  UsageError,
+  write,
+} from '../args.js';
+import { configPath, readConfig } from './budgets.js';
+
+/**
+ * `TOLLGATE_API_KEYS`: comma-separated `role:key[:tenant]`, e.g. `admin:s3cret,viewer:k2:acme`.
+ * Only the hashes are kept in memory.
+ */
+export function parseApiKeys(value: string): ApiKeyRecord[] {
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry, i) => {
+      const [role, key, tenant, ...extra] = entry.split(':');
+      if ((role !== 'admin' && role !== 'viewer') || !key || extra.length > 0 || tenant === '') {
+        throw new UsageError(
+          `TOLLGATE_API_KEYS entry ${i + 1}: expected role:key[:tenant] with role admin or viewer`,
+        );
+      }
+      return {
+        id: `env-${i + 1}`,
+        hash: hashApiKey(key),
+        role: role as Role,
+        ...(tenant === undefined ? {} : { tenantId: tenant }),
+      };
+    });
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the HTTP API and /metrics over the ledger',
+  help: `Usage: tollgate serve [--port 8787] [--host 127.0.0.1] [--db PATH]
+
+Serves the usage, budget and rate-limit API and Prometheus /metrics over the SQLite ledger.
+
+Options:
+  --port N      the port (default 8787; 0 picks a free one)
+  --host H      the interface (default 127.0.0.1: this machine only)
+  --db PATH     the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  -h, --help    this help
+
+Environment:
+  TOLLGATE_API_KEYS    comma-separated role:key[:tenant] (role admin or viewer); without it an
+                       admin key is generated and printed once
+  TOLLGATE_JWT_SECRET  also accept HS256 bearer tokens with a role (and tenant) claim
+  TOLLGATE_CONFIG      the budgets and rate limits file (default: <ledger>.config.json)
+`,
+  async run(argv, io) {
+    const args = parse(
+      argv,
+      { port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' } },
+      { min: 0, max: 0 },
+    );
+    if (args.help) {
+      await write(io.stdout, this.help);
+      return 0;
+    }
+    const portText = text(args, 'port') ?? '8787';
+    const port = Number(portText);
+    if (!/^\d{1,5}$/.test(portText) || port > 65_535) {
+      throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(portText)}`);
+    }
+    const host = text(args, 'host') ?? '127.0.0.1';
+    let apiKeys = parseApiKeys(io.env.TOLLGATE_API_KEYS ?? '');
+    let generated: string | undefined;
+    if (apiKeys.length === 0) {
+      const { key, record } = createApiKey('admin');
+      apiKeys = [record];
+      generated = key;
+    }
+    const secret = io.env.TOLLGATE_JWT_SECRET;
+    const db = dbPath(text(args, 'db'), io.env);
+    const settings = configPath(text(args, 'db'), io.env);
+    let config = readConfig(settings);
+
+    const store = await openLedger(db);
+    const budgets = new BudgetManager({
+      store,
+      rules: config.budgets,
+      defaultDailyUserLimitUsd: null,
+    });
+    const metrics = createMetrics();
+    const stopFollowing = metrics.follow(store);
+    const handler = createHandler({
+      store,
+      budgets,
+      rateLimiter: new RateLimitList(config.rateLimits),
+      auth: { apiKeys, ...(secret ? { jwt: { secret } } : {}) },
+      metrics,
+      onChange: (change) => {
+        config = applyChange(config, change);
+        writeConfigFile(settings, config);
+      },
+    });
+    let running: Awaited<ReturnType<typeof listen>>;
+    try {
+      running = await listen(handler, { port, host });
+    } catch (error) {
+      stopFollowing();
+      await store.close();
+      throw new CommandError(`cannot listen on ${host}:${port}: ${firstLine(error)}`);
+    }
+    await write(io.stdout, `tollgate API on ${running.url} (ledger ${db}, rules ${settings})\n`);
+    if (generated) {
+      await write(
+        io.stdout,
+        `admin API key (shown once; set TOLLGATE_API_KEYS to choose your own): ${generated}\n`,
+      );
+    }
+    await stopped();
+    stopFollowing();
+    await running.close();
+    await store.close();
+    return 0;
+  },
+};
+
+/** Resolves on SIGINT or SIGTERM. */
+function stopped(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
