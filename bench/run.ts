@@ -4,6 +4,7 @@
  */
 import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
+import { runServerBenchmark } from './server.js';
 import { writeResult } from './stats.js';
 import { runRedisBenchmarks } from './stores-redis.js';
 import { runSqliteBenchmarks } from './stores-sqlite.js';
@@ -25,6 +26,11 @@ const groups: Record<string, () => Promise<string>> = {
     const redis = await runRedisBenchmarks();
     console.log(JSON.stringify(redis, null, 2));
     return writeResult('bench-stores', { sqlite, ...redis });
+  },
+  server: async () => {
+    const server = await runServerBenchmark();
+    console.log(JSON.stringify(server, null, 2));
+    return writeResult('bench-server', { summaryLoad: server });
   },
 };
 
