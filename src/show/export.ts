@@ -96,10 +96,16 @@ export const CSV_COLUMNS: readonly (keyof ExportedCall)[] = [
   'metadata',
 ];
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-function csvField(value: unknown): string {
+/**
+ * One RFC 4180 field: quoted when it holds a comma, quote or line break; objects as JSON
+ * (bigints as decimal strings); null and undefined as empty.
+ */
+export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    typeof value === 'object'
+      ? JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
+      : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

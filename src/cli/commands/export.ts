@@ -4,6 +4,7 @@ import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { LedgerRecord, RecordFilter, Store } from '../../keep/types.js';
 import { recordJson } from '../../server/present.js';
+import { csvField } from '../../show/export.js';
 import {
   type Command,
   CommandError,
@@ -186,14 +187,4 @@ const jsonLine = (record: LedgerRecord) =>
 function csvLine(record: LedgerRecord): string {
   const row = recordJson(record) as Record<string, unknown>;
   return `${COLUMNS.map((column) => csvField(row[column])).join(',')}\r\n`;
-}
-
-/** RFC 4180: quoted when the field holds a comma, a quote or a line break. */
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  const plain =
-    typeof value === 'object'
-      ? JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v))
-      : String(value);
-  return /[",\r\n]/.test(plain) ? `"${plain.replace(/"/g, '""')}"` : plain;
 }
