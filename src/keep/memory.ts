@@ -8,6 +8,7 @@
  */
 import { ConfigurationError, describe } from '../errors.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from '../react/budgets/calendar.js';
+import { gcraStep } from './gcra.js';
 import type {
   BudgetCounter,
   CounterState,
@@ -270,43 +271,12 @@ export class MemoryStore implements Store {
 
   // ── rate limits ───────────────────────────────────────────────────────────
 
-  /**
-   * GCRA (generic cell rate algorithm): `limit` units per `windowMs`, evenly replenished, with
-   * bursts up to `limit`. The theoretical arrival time is kept exactly, as whole ms plus a
-   * remainder in 1/limit ms, so `retryAfterMs` is exact: the request passes at `now +
-   * retryAfterMs` and not a millisecond before. A refused request consumes nothing; a cost
-   * above `limit` can never pass (`retryAfterMs` Infinity).
-   */
+  /** GCRA, exact: see `gcraStep`. */
   async consumeRate(request: RateRequest): Promise<RateResult> {
-    const { key, limit, windowMs, cost, now } = request;
-    this.advance(now);
-    if (cost > limit) return { ok: false, retryAfterMs: Number.POSITIVE_INFINITY };
-    let cell = this.cells.get(key);
-    if (!cell || cell.limit !== limit || cell.windowMs !== windowMs) {
-      // New key, or the limit changed: start from a full bucket.
-      cell = { ms: now, frac: 0, limit, windowMs };
-    }
-    let ms = cell.ms;
-    let frac = cell.frac;
-    if (ms < now) {
-      ms = now;
-      frac = 0;
-    }
-    const units = cost * windowMs;
-    ms += Math.floor(units / limit);
-    frac += units % limit;
-    if (frac >= limit) {
-      frac -= limit;
-      ms += 1;
-    }
-    // Passes when the new arrival time is at most one window ahead of now.
-    const ahead = ms - now;
-    if (ahead > windowMs || (ahead === windowMs && frac > 0)) {
-      return { ok: false, retryAfterMs: ahead - windowMs + (frac > 0 ? 1 : 0) };
-    }
-    this.cells.set(key, { ms, frac, limit, windowMs });
-    const remaining = Math.floor(((windowMs - ahead) * limit - frac) / windowMs);
-    return { ok: true, remaining };
+    this.advance(request.now);
+    const { result, cell } = gcraStep(this.cells.get(request.key), request);
+    if (cell) this.cells.set(request.key, cell);
+    return result;
   }
 
   // ── alerts ────────────────────────────────────────────────────────────────

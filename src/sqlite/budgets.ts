@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigurationError } from '../errors.js';
+import { gcraStep } from '../keep/gcra.js';
 import type {
   BudgetCounter,
   CounterState,
@@ -197,14 +198,7 @@ export class SqliteBudgets {
     this.markSettled.run(callId, keepUntil);
   }
 
-  /**
-   * GCRA (generic cell rate algorithm), one row per key holding the "theoretical arrival time"
-   * (TAT) exactly, as whole ms plus a remainder in 1/limit ms, as MemoryStore does. A unit costs
-   * `windowMs / limit` ms of TAT; a request passes when the new TAT is at most `windowMs` ahead,
-   * so `limit` units pass at once (the burst), then one per interval, and the request passes at
-   * `now + retryAfterMs`, not a millisecond before. A refusal consumes nothing; a cost above the
-   * limit can never pass (retryAfterMs Infinity); a changed limit starts from a full bucket.
-   */
+  /** GCRA, one row per key holding the exact theoretical arrival time: see `gcraStep`. */
   private consumeNow(request: RateRequest): RateResult {
     const { key, limit, windowMs, cost, now } = request;
     if (!(limit > 0 && windowMs > 0 && cost >= 0)) {
@@ -213,28 +207,9 @@ export class SqliteBudgets {
       );
     }
     this.tick(now);
-    if (cost > limit) return { ok: false, retryAfterMs: Number.POSITIVE_INFINITY };
-    const cell = this.cellOf.get(key);
-    const same = cell && cell.limit === limit && cell.windowMs === windowMs;
-    let ms = same ? cell.ms : now;
-    let frac = same ? cell.frac : 0;
-    if (ms < now) {
-      ms = now;
-      frac = 0;
-    }
-    const units = cost * windowMs;
-    ms += Math.floor(units / limit);
-    frac += units % limit;
-    if (frac >= limit) {
-      frac -= limit;
-      ms += 1;
-    }
-    const ahead = ms - now;
-    if (ahead > windowMs || (ahead === windowMs && frac > 0)) {
-      return { ok: false, retryAfterMs: ahead - windowMs + (frac > 0 ? 1 : 0) };
-    }
-    this.setCell.run(key, ms, frac, limit, windowMs);
-    return { ok: true, remaining: Math.floor(((windowMs - ahead) * limit - frac) / windowMs) };
+    const { result, cell } = gcraStep(this.cellOf.get(key), request);
+    if (cell) this.setCell.run(key, cell.ms, cell.frac, limit, windowMs);
+    return result;
   }
 
   private tick(now: number): void {
