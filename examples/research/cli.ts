@@ -105,6 +105,8 @@ async function main(): Promise<void> {
     console.log(`Report:      ${result.reportPath}`);
     console.log(`Token usage: ${result.tokenUsagePath}`);
     console.log(`Cost chart:  ${result.chartPath}`);
+    if (result.ledgerPath)
+      console.log(`Ledger:      ${result.ledgerPath} (npm run tollgate -- report --db …)`);
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {
       const partial = (error as { reportPath?: string }).reportPath;

@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { costBreakdownSvg, TokenTracker, type TokenUsageStats, writeFileAtomic } from 'tollgate';
 import { runWithTracking } from 'tollgate/langgraph';
+import { createSqliteStore } from 'tollgate/sqlite';
 import type { GeminiStandIn } from 'tollgate/testing';
 import { buildResearchGraph, type Depth, geminiModels, type ResearchStateType } from './graph.js';
 import { startOfflineGemini } from './offline.js';
@@ -27,6 +28,11 @@ export interface RunWorkflowOptions {
   standardModel?: string;
   /** Where files are written (default `outputs` under the working directory). */
   outputDir?: string;
+  /**
+   * The SQLite ledger every call is recorded in (default `TOLLGATE_DB`, else
+   * `<outputDir>/tollgate.db`), so `tollgate report` shows the run afterwards; `false` for none.
+   */
+  ledger?: string | false;
 }
 
 export interface WorkflowResult extends ResearchStateType {
@@ -37,6 +43,8 @@ export interface WorkflowResult extends ResearchStateType {
   chartPath: string;
   /** True when the offline stand-in answered instead of the Gemini API. */
   offline: boolean;
+  /** The SQLite ledger the calls were recorded in, if any. */
+  ledgerPath: string | undefined;
 }
 
 function timestamp(): string {
@@ -59,10 +67,16 @@ export async function runWorkflow(
   const apiKey = options.apiKey ?? process.env.GEMINI_API_KEY ?? '';
   let standIn: GeminiStandIn | undefined;
   if (!apiKey) standIn = await startOfflineGemini();
+  const ledgerPath =
+    options.ledger === false
+      ? undefined
+      : (options.ledger ?? process.env.TOLLGATE_DB ?? join(outputDir, 'tollgate.db'));
+  const store = ledgerPath ? createSqliteStore({ path: ledgerPath }) : undefined;
   const tracker = new TokenTracker({
     budgetLimitUsd: options.budgetLimitUsd ?? 0.5,
     warnAt: options.warnAt ?? [0.9],
     enforce: options.hardLimit ? 'hard' : 'warn',
+    ...(store ? { store } : {}),
   });
   const tokenUsagePath = join(outputDir, `token_usage_${timestamp()}.json`);
   const chartPath = join(outputDir, 'cost_breakdown.svg');
@@ -96,10 +110,13 @@ export async function runWorkflow(
       tokenUsagePath,
       chartPath,
       offline: Boolean(standIn),
+      ledgerPath,
     };
   } finally {
     // Also after a hard stop: the chart shows the partial spend.
     writeFileAtomic(chartPath, costBreakdownSvg(tracker.getStatistics(), `Research: ${topic}`));
+    await tracker.close(); // writes what is buffered to the ledger
+    await store?.close();
     await standIn?.close();
   }
 }

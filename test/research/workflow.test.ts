@@ -7,7 +7,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { searchPapers } from '../../examples/research/corpus.js';
 import { slugify } from '../../examples/research/graph.js';
 import { runWorkflow } from '../../examples/research/run.js';
-import { BudgetExceededError, type UsageExport } from '../../src/index.js';
+import { BudgetExceededError, femtoToDecimal, type UsageExport } from '../../src/index.js';
+import { createSqliteStore } from '../../src/sqlite/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const outputDir = () => mkdtempSync(join(tmpdir(), 'tollgate-research-'));
@@ -43,6 +44,17 @@ describe('research workflow, offline through the real SDK and the Gemini stand-i
     expect(exported.statistics.totalCostUsdExact).toBe(stats.totalCostUsdExact);
     expect(exported.usageHistory).toHaveLength(13);
     expect(readFileSync(result.chartPath, 'utf8')).toContain('Cost by agent');
+
+    // Every call landed in the embedded SQLite ledger, to the femto-dollar.
+    expect(result.ledgerPath).toBe(join(dir, 'tollgate.db'));
+    const ledger = createSqliteStore({ path: result.ledgerPath as string });
+    try {
+      const [total] = await ledger.summarize({ groupBy: 'none' });
+      expect(total?.calls).toBe(13);
+      expect(femtoToDecimal(total?.costFemto ?? -1n)).toBe(stats.totalCostUsdExact);
+    } finally {
+      await ledger.close();
+    }
   });
 
   it('puts budget warnings and the exceeded line in the feed with a tiny budget', async () => {
