@@ -768,23 +768,35 @@ function meter(utilization, alerts, label) {
   );
 }
 
-function renderBudgets(result) {
-  const container = $('budgets');
+/** A list of rules (budgets or rate limits): the items, or why there are none, and a form. */
+function renderRules(containerId, result, itemsOf, renderItem, emptyText, form) {
+  const container = $(containerId);
   if (result.status === 'rejected') {
     container.replaceChildren(problem(result.reason));
     return;
   }
   const admin = state.role === 'admin';
-  const budgets = result.value.budgets;
+  const items = itemsOf(result.value);
   container.replaceChildren(
-    budgets.length
+    items.length
       ? h(
           'ul',
           { class: 'rules' },
-          budgets.map((b) => budgetItem(b, admin)),
+          items.map((item) => renderItem(item, admin)),
         )
-      : h('p', { class: 'empty', text: 'No budgets.' }),
-    admin ? newBudgetForm() : null,
+      : h('p', { class: 'empty', text: emptyText }),
+    form ? form() : null,
+  );
+}
+
+function renderBudgets(result) {
+  renderRules(
+    'budgets',
+    result,
+    (value) => value.budgets,
+    budgetItem,
+    'No budgets.',
+    state.role === 'admin' ? newBudgetForm : null,
   );
 }
 
@@ -966,28 +978,14 @@ function newBudgetForm() {
 // ── rate limits ────────────────────────────────────────────────────────────
 
 function renderLimits(result) {
-  const container = $('rate-limits');
-  if (result.status === 'rejected') {
-    container.replaceChildren(problem(result.reason));
-    return;
-  }
-  const admin = state.role === 'admin';
-  const limits = result.value.rateLimits;
-  container.replaceChildren(
-    limits.length
-      ? h(
-          'ul',
-          { class: 'rules' },
-          limits.map((l) => limitItem(l, admin)),
-        )
-      : h('p', {
-          class: 'empty',
-          text:
-            state.tenantId === null
-              ? 'No rate limits.'
-              : 'Rate limits are server-wide: a tenant key sees none.',
-        }),
-    admin && state.tenantId === null ? newLimitForm() : null,
+  const serverWide = state.tenantId === null;
+  renderRules(
+    'rate-limits',
+    result,
+    (value) => value.rateLimits,
+    limitItem,
+    serverWide ? 'No rate limits.' : 'Rate limits are server-wide: a tenant key sees none.',
+    state.role === 'admin' && serverWide ? newLimitForm : null,
   );
 }
 
