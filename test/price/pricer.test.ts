@@ -27,6 +27,21 @@ describe('priceUsage: worked examples', () => {
     expect(cost.exact.total).toBe(usdToFemto(Number(expected)));
   });
 
+  it('stays exact for a call above 2^53 femto-dollars (the bigint path)', () => {
+    // 10M prompt tokens at the >200k tier ($2.50/M) + 1M output ($15/M) = $40: 4e16 femto-dollars.
+    const big = usage({
+      inputTokens: 10_000_000,
+      outputTokens: 1_000_000,
+      reasoningTokens: 400_000,
+    });
+    const cost = priceUsage(big, 'gemini-2.5-pro', at);
+    expect(typeof cost.totalFemto).toBe('bigint');
+    expect(cost.exact.total).toBe(40_000_000_000_000_000n);
+    expect(cost.exact.reasoning).toBe(6_000_000_000_000_000n); // 400k × $15/M
+    expect(cost.totalUsd).toBe(40);
+    expect(cost.tierStart).toBe(200_000);
+  });
+
   it('reports the tier applied', () => {
     expect(priceUsage(usage({ inputTokens: 200_000 }), 'gemini-2.5-pro', at).tierStart).toBe(0);
     expect(priceUsage(usage({ inputTokens: 200_001 }), 'gemini-2.5-pro', at).tierStart).toBe(
