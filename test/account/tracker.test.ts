@@ -48,6 +48,27 @@ describe('TokenTracker.record', () => {
     expect(tracker.getStatistics().totalCalls).toBe(1);
   });
 
+  it('remembers the last dedupeWindow call ids, forgetting the oldest first', () => {
+    const tracker = new TokenTracker({ dedupeWindow: 3 });
+    const call = (callId: string) =>
+      tracker.record({ agent: 'a', model: 'gemini-1.5-flash', usage: flash(10, 5), callId });
+    for (const id of ['c1', 'c2', 'c3', 'c4', 'c5']) call(id);
+    expect(tracker.getStatistics().totalCalls).toBe(5);
+    // c3, c4, c5 are remembered: counted once.
+    for (const id of ['c3', 'c4', 'c5']) call(id);
+    expect(tracker.getStatistics().totalCalls).toBe(5);
+    // c1 and c2 fell out of the window: counted again, and then remembered in turn.
+    call('c1');
+    call('c1');
+    expect(tracker.getStatistics().totalCalls).toBe(6);
+    call('c3'); // evicted by c1
+    expect(tracker.getStatistics().totalCalls).toBe(7);
+    tracker.reset();
+    call('c5');
+    call('c5');
+    expect(tracker.getStatistics().totalCalls).toBe(1);
+  });
+
   it('aggregates by agent, model, user and thread, sorted by cost', () => {
     const tracker = new TokenTracker();
     tracker.record({
