@@ -11,7 +11,7 @@ import type { BudgetManager } from '../react/budgets/manager.js';
 import type { RateLimiter } from '../react/rate-limit.js';
 import { isRecord } from '../usage/counts.js';
 import { admit, type Costed, type Gate, type PlannedRequest } from './budget.js';
-import { graphAttribution } from './context.js';
+import { type GraphAttribution, graphAttribution } from './context.js';
 
 /** Options of `trackGemini`; every field is optional. Explicit values beat the graph's. */
 export interface TrackGeminiOptions {
@@ -85,9 +85,24 @@ export interface CallScope {
  * Resolves the tracker and the attribution of a call, then runs the hard-budget guard: a
  * `BudgetExceededError` thrown here means the request is never sent.
  */
-export async function openScope(options: TrackGeminiOptions, model: string): Promise<CallScope> {
+export function openScope(
+  options: TrackGeminiOptions,
+  model: string,
+): CallScope | Promise<CallScope> {
+  // The tracker is read before any await, in the caller's context.
   const tracker = options.tracker ?? getTokenTracker();
-  const graph = await graphAttribution();
+  const graph = graphAttribution();
+  return graph instanceof Promise
+    ? graph.then((found) => scopeOf(options, tracker, model, found))
+    : scopeOf(options, tracker, model, graph);
+}
+
+function scopeOf(
+  options: TrackGeminiOptions,
+  tracker: TokenTracker,
+  model: string,
+  graph: GraphAttribution,
+): CallScope {
   const scope: CallScope = {
     tracker,
     agent: options.agent ?? graph.agent ?? 'unknown',
@@ -115,7 +130,9 @@ const COUNT_KEYS = [
 
 /** True for a usageMetadata with counts (not a Vertex mid-stream `{ trafficType }`). */
 function hasCounts(usage: unknown): boolean {
-  return isRecord(usage) && COUNT_KEYS.some((key) => usage[key] !== undefined);
+  if (!isRecord(usage)) return false;
+  for (const key of COUNT_KEYS) if (usage[key] !== undefined) return true;
+  return false;
 }
 
 let reported = false;
@@ -180,9 +197,13 @@ export class TrackedCall implements Costed {
     if (this.done) return;
     this.done = true;
     const { tracker, agent, node, model, provider, userId, tenantId, threadId } = this.scope;
-    const metadata: Record<string, unknown> = { ...this.scope.metadata, ...extra };
-    if (this.responseId !== undefined) metadata.responseId = this.responseId;
-    if (this.modelVersion !== undefined) metadata.modelVersion = this.modelVersion;
+    let metadata: Record<string, unknown> | undefined;
+    if (this.scope.metadata || extra || this.responseId || this.modelVersion) {
+      metadata = { ...this.scope.metadata, ...extra };
+      if (this.responseId !== undefined) metadata.responseId = this.responseId;
+      if (this.modelVersion !== undefined) metadata.modelVersion = this.modelVersion;
+      if (Object.keys(metadata).length === 0) metadata = undefined;
+    }
     try {
       this.recorded = tracker.record({
         agent,
@@ -194,7 +215,7 @@ export class TrackedCall implements Costed {
         userId,
         tenantId,
         threadId,
-        metadata: Object.keys(metadata).length > 0 ? metadata : undefined,
+        metadata,
       });
     } catch (error) {
       if (TollgateError.isInstance(error) && !quiet) throw error;
@@ -278,7 +299,8 @@ export async function trackUnary<R>(
   model: string,
   unary: Unary<R>,
 ): Promise<R> {
-  const scope = await openScope(options, model);
+  const opened = openScope(options, model);
+  const scope = opened instanceof Promise ? await opened : opened;
   if (!isGated(options)) {
     const call = new TrackedCall(scope);
     const result = await unary.send();

@@ -24,32 +24,43 @@ export interface GraphAttribution {
 
 type ConfigReader = () => unknown;
 
-let reader: Promise<ConfigReader | undefined> | undefined;
+/** The config reader once loaded; `null` when @langchain/core is not installed. */
+let loadedReader: ConfigReader | null | undefined;
+let loading: Promise<ConfigReader | null> | undefined;
 
-function loadReader(): Promise<ConfigReader | undefined> {
-  reader ??= import('@langchain/core/singletons').then(
+function loadReader(): Promise<ConfigReader | null> {
+  loading ??= import('@langchain/core/singletons').then(
     ({ AsyncLocalStorageProviderSingleton: als }) =>
       () =>
         als.getRunnableConfig(),
-    () => undefined, // not installed: no attribution
+    () => null, // not installed: no attribution
   );
-  return reader;
+  return loading.then((read) => {
+    loadedReader = read;
+    return read;
+  });
+}
+
+function attributionWith(read: ConfigReader | null): GraphAttribution {
+  try {
+    return read ? attributionFrom(read()) : {};
+  } catch {
+    return {};
+  }
 }
 
 /**
  * Attribution of the LangGraph node running the current async context (`{}` outside a graph).
+ * Synchronous once @langchain/core has been loaded (the first call loads it): a tracked call
+ * then costs no extra await.
  *
  * @example
  * // inside a node of a subgraph registered as "researcher":
  * await graphAttribution(); // { agent: 'researcher', node: 'agent', threadId: 't-1' }
  */
-export async function graphAttribution(): Promise<GraphAttribution> {
-  const read = await loadReader();
-  try {
-    return attributionFrom(read?.());
-  } catch {
-    return {};
-  }
+export function graphAttribution(): GraphAttribution | Promise<GraphAttribution> {
+  if (loadedReader !== undefined) return attributionWith(loadedReader);
+  return loadReader().then(attributionWith);
 }
 
 /**
@@ -65,13 +76,23 @@ export function attributionFrom(config: unknown): GraphAttribution {
   const configurable = isRecord(config.configurable) ? config.configurable : {};
   const node = text(metadata.langgraph_node);
   const namespace = text(metadata.checkpoint_ns) ?? text(configurable.checkpoint_ns);
-  const agent = text(namespace?.split('|')[0]?.split(':')[0]) ?? node;
+  const agent = (namespace !== undefined ? firstSegment(namespace) : undefined) ?? node;
   const threadId = text(configurable.thread_id) ?? text(metadata.thread_id);
   const found: GraphAttribution = {};
   if (agent) found.agent = agent;
   if (node) found.node = node;
   if (threadId) found.threadId = threadId;
   return found;
+}
+
+/** `researcher` of `researcher:<id>|agent:<id>`; undefined when empty. */
+function firstSegment(namespace: string): string | undefined {
+  let end = namespace.length;
+  const bar = namespace.indexOf('|');
+  if (bar >= 0) end = bar;
+  const colon = namespace.indexOf(':');
+  if (colon >= 0 && colon < end) end = colon;
+  return end > 0 ? namespace.slice(0, end) : undefined;
 }
 
 function text(value: unknown): string | undefined {

@@ -166,7 +166,8 @@ async function trackStream(
   send: () => Promise<unknown>,
   plan: () => PlannedRequest | Promise<PlannedRequest>,
 ): Promise<unknown> {
-  const scope = await openScope(options, model);
+  const opened = openScope(options, model);
+  const scope = opened instanceof Promise ? await opened : opened;
   let call: TrackedCall;
   let result: StreamResult;
   if (isGated(options)) {

@@ -135,6 +135,13 @@ describe('attribution', () => {
     ],
     [{ configurable: { checkpoint_ns: 'supervisor:1|agent:2' } }, { agent: 'supervisor' }],
     [{ metadata: { checkpoint_ns: '' }, configurable: { thread_id: '' } }, {}],
+    // A namespace without ids, or with an empty first segment: the node names the agent.
+    [
+      { metadata: { langgraph_node: 'n', checkpoint_ns: 'writer' } },
+      { agent: 'writer', node: 'n' },
+    ],
+    [{ metadata: { langgraph_node: 'n', checkpoint_ns: 'a|b:1' } }, { agent: 'a', node: 'n' }],
+    [{ metadata: { langgraph_node: 'n', checkpoint_ns: ':1|b:2' } }, { agent: 'n', node: 'n' }],
   ])('attributionFrom(%j) → %j', (config, expected) => {
     expect(attributionFrom(config)).toEqual(expected);
   });
