@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Callbacks } from '@langchain/core/callbacks/manager';
 import { Command, isCommand, type LangGraphRunnableConfig } from '@langchain/langgraph';
-import { z } from 'zod';
+import { describe } from '../errors.js';
 import {
   type BudgetManager,
   ConfigurationError,
@@ -15,7 +15,7 @@ import {
   type TokenTrackerOptions,
 } from '../index.js';
 import { snapshotTokenUsage, type TokenUsageSnapshot } from './annotation.js';
-import { attachStreamFeed, isTokenFeedChunk, type TokenFeedChunk } from './feed.js';
+import { attachStreamFeed, type TokenFeedChunk } from './feed.js';
 import { formatFeedChunk, workflowStartedLine } from './format.js';
 import { TokenTrackingCallbackHandler } from './handler.js';
 import { type BudgetApproval, isBudgetInterrupt } from './interrupt.js';
@@ -96,12 +96,38 @@ export interface TrackedRunFailure {
 
 type StateOf<G extends TrackableGraph> = Awaited<ReturnType<G['invoke']>>;
 
-const optionsSchema = z.object({
-  budgetLimitUsd: z.number().finite().positive().optional(),
-  enforce: z.enum(['warn', 'hard']).optional(),
-  onBudgetExceeded: z.enum(['throw', 'interrupt']).optional(),
-  reportPath: z.union([z.string().min(1), z.literal(false)]).optional(),
-});
+/** Checks the options whose bad values would otherwise surface late, or as a wrong run. */
+function checkOptions(options: RunWithTrackingOptions): void {
+  const fail = (name: string, expected: string, value: unknown): never => {
+    throw new ConfigurationError(
+      `runWithTracking: invalid option ${name}: expected ${expected}, got ${describe(value)}`,
+    );
+  };
+  const { budgetLimitUsd, enforce, onBudgetExceeded, reportPath } = options;
+  if (
+    budgetLimitUsd !== undefined &&
+    !(typeof budgetLimitUsd === 'number' && Number.isFinite(budgetLimitUsd) && budgetLimitUsd > 0)
+  ) {
+    fail('budgetLimitUsd', 'a finite number > 0', budgetLimitUsd);
+  }
+  if (enforce !== undefined && enforce !== 'warn' && enforce !== 'hard') {
+    fail('enforce', '"warn" or "hard"', enforce);
+  }
+  if (
+    onBudgetExceeded !== undefined &&
+    onBudgetExceeded !== 'throw' &&
+    onBudgetExceeded !== 'interrupt'
+  ) {
+    fail('onBudgetExceeded', '"throw" or "interrupt"', onBudgetExceeded);
+  }
+  if (
+    reportPath !== undefined &&
+    reportPath !== false &&
+    !(typeof reportPath === 'string' && reportPath !== '')
+  ) {
+    fail('reportPath', 'a non-empty path or false', reportPath);
+  }
+}
 
 /** Trackers of runs paused by a budget interrupt, per graph and thread, for the resume. */
 const pausedRuns = new WeakMap<object, Map<string, TokenTracker>>();
@@ -126,13 +152,7 @@ export async function runWithTracking<G extends TrackableGraph>(
   input: unknown,
   options: RunWithTrackingOptions = {},
 ): Promise<TrackedRunResult<StateOf<G>>> {
-  const checked = optionsSchema.safeParse(options);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    throw new ConfigurationError(
-      `runWithTracking: invalid option ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`,
-    );
-  }
+  checkOptions(options);
   const threadId = threadOf(options.config);
   const interruptMode = options.onBudgetExceeded === 'interrupt';
   if (interruptMode) requireCheckpointer(graph, threadId);
@@ -149,11 +169,6 @@ export async function runWithTracking<G extends TrackableGraph>(
   if (options.budgetLimitUsd !== undefined && tracker.budgetLimitUsd !== options.budgetLimitUsd) {
     tracker.setBudgetLimit(options.budgetLimitUsd);
   }
-  const handler = new TokenTrackingCallbackHandler({
-    tracker,
-    enforce: options.enforce ?? (interruptMode ? 'hard' : undefined),
-    onBudgetExceeded: options.onBudgetExceeded,
-  });
 
   const print = options.streamOutput === true;
   const sink = (chunk: TokenFeedChunk) => {
@@ -162,8 +177,10 @@ export async function runWithTracking<G extends TrackableGraph>(
       console.log(formatFeedChunk(chunk));
     }
   };
+  // This run is its stream's only consumer: chunks go straight to the sink, not through
+  // LangGraph's stream (about 50 µs a chunk there), and print the moment they fire.
   const detach = attachStreamFeed(tracker, {
-    fallback: sink,
+    direct: sink,
     ...(options.budgets && { budgets: options.budgets }),
   });
   if (print && !resuming) {
@@ -174,8 +191,15 @@ export async function runWithTracking<G extends TrackableGraph>(
     const config =
       options.langchainCallbacks === false && !interruptMode
         ? (options.config ?? {})
-        : withHandler(options.config, handler);
-    const outcome = await tracker.run(() => consume(graph, input, config, sink));
+        : withHandler(
+            options.config,
+            new TokenTrackingCallbackHandler({
+              tracker,
+              enforce: options.enforce ?? (interruptMode ? 'hard' : undefined),
+              onBudgetExceeded: options.onBudgetExceeded,
+            }),
+          );
+    const outcome = await tracker.run(() => consume(graph, input, config));
     const tokenUsageStats = snapshotTokenUsage(tracker);
     if (outcome.interrupts && outcome.interrupts.length > 0) {
       if (threadId !== undefined) rememberPausedTracker(graph, threadId, tracker);
@@ -239,22 +263,16 @@ async function consume(
   graph: TrackableGraph,
   input: unknown,
   config: LangGraphRunnableConfig,
-  sink: (chunk: TokenFeedChunk) => void,
 ): Promise<Outcome> {
-  const stream = await graph.stream(input, { ...config, streamMode: ['values', 'custom'] });
+  const stream = await graph.stream(input, { ...config, streamMode: 'values' });
   let state: unknown = {};
   let interrupts: Outcome['interrupts'];
-  for await (const item of stream) {
-    if (!Array.isArray(item)) continue;
-    const [mode, payload] = item as [string, unknown];
-    if (mode === 'custom') {
-      if (isTokenFeedChunk(payload)) sink(payload);
-    } else if (mode === 'values' && typeof payload === 'object' && payload !== null) {
-      // On a pause LangGraph emits `{ __interrupt__ }` alone as the last "values" chunk.
-      if ('__interrupt__' in payload) {
-        interrupts = (payload as { __interrupt__: Outcome['interrupts'] }).__interrupt__;
-      } else state = payload;
-    }
+  for await (const payload of stream) {
+    if (typeof payload !== 'object' || payload === null) continue;
+    // On a pause LangGraph emits `{ __interrupt__ }` alone as the last "values" chunk.
+    if ('__interrupt__' in payload) {
+      interrupts = (payload as { __interrupt__: Outcome['interrupts'] }).__interrupt__;
+    } else state = payload;
   }
   return { state, interrupts };
 }

@@ -10,6 +10,7 @@ import {
 } from '@langchain/langgraph';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getTokenTracker, TokenTracker } from '../../src/index.js';
+import { currentNamespace } from '../../src/langgraph/context.js';
 import {
   agentCompleted,
   agentStarted,
@@ -240,6 +241,68 @@ describe('the stream feed', () => {
     detachA();
     tracker.record({ model: 'gemini-2.5-flash', usage: USAGE, usageFormat: 'langchain' });
     expect(seen).toHaveLength(2);
+  });
+
+  it('delivers to a direct sink instead of the stream while it is attached', async () => {
+    const llm = model();
+    const graph = new StateGraph(MessagesAnnotation)
+      .addNode('planner', async (state) => {
+        agentStarted('planner', 'x');
+        const reply = await llm.invoke(state.messages);
+        agentCompleted('planner', 'y');
+        return { messages: [reply] };
+      })
+      .addEdge(START, 'planner')
+      .compile();
+    const { tracker, config, fallback } = tracked();
+    const direct: { chunk: TokenFeedChunk; inNode: boolean }[] = [];
+    const detach = attachStreamFeed(tracker, {
+      direct: (chunk) => direct.push({ chunk, inNode: currentNamespace() !== undefined }),
+    });
+    const first = await tracker.run(() => collect(graph, input, config));
+    expect(first.chunks).toEqual([]);
+    expect(fallback).toEqual([]);
+    expect(direct.map((d) => `${d.chunk.type}:${d.chunk.agent}`)).toEqual([
+      'agent_started:planner',
+      'llm_call:planner',
+      'agent_completed:planner',
+    ]);
+    // Agent chunks arrive from inside the node (the llm_call one from the callback handler,
+    // which LangChain runs outside the node's context).
+    expect(direct.filter((d) => d.chunk.type !== 'llm_call').every((d) => d.inNode)).toBe(true);
+    expect(direct[2]?.chunk).toMatchObject({ tokens: 120, costUsd: CALL_COST });
+
+    detach();
+    const second = await tracker.run(() => collect(graph, input, config));
+    expect(types(second.chunks)).toEqual([
+      'agent_started:planner',
+      'llm_call:planner',
+      'agent_completed:planner',
+    ]);
+    expect(direct).toHaveLength(3);
+  });
+
+  it('keeps counting a step when a feed listener throws', () => {
+    const errors: unknown[] = [];
+    const tracker = new TokenTracker({ onListenerError: (error) => errors.push(error) });
+    const detach = attachStreamFeed(tracker, {
+      direct: () => {
+        throw new Error('consumer bug');
+      },
+    });
+    detachers.push(detach);
+    agentStarted('solo', 'go', { tracker });
+    tracker.record({
+      agent: 'solo',
+      model: 'gemini-2.5-flash',
+      usage: USAGE,
+      usageFormat: 'langchain',
+    });
+    const done = agentCompleted('solo', 'done', { tracker });
+    expect(done).toMatchObject({ tokens: 120, costUsd: CALL_COST });
+    expect(tracker.getStatistics().totalCalls).toBe(1);
+    // The feed swallows its consumer's errors: a feed never breaks the node that fired it.
+    expect(errors).toEqual([]);
   });
 
   it('does not rely on the exported `writer`, which is a silent no-op in LangGraph 1.7', async () => {

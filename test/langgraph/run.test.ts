@@ -185,6 +185,17 @@ describe('runWithTracking', () => {
         enforce: 'strict' as 'hard',
       }),
     ).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(
+      runWithTracking(pipeline(fixedModel()), input, { ...quiet, reportPath: '' }),
+    ).rejects.toThrow(
+      'runWithTracking: invalid option reportPath: expected a non-empty path or false',
+    );
+    await expect(
+      runWithTracking(pipeline(fixedModel()), input, {
+        ...quiet,
+        onBudgetExceeded: 'pause' as 'interrupt',
+      }),
+    ).rejects.toThrow(/onBudgetExceeded: expected "throw" or "interrupt", got "pause"/);
   });
 });
 
