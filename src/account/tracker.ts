@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   BudgetExceededError,
   ConfigurationError,
@@ -114,6 +114,9 @@ export class TokenTracker {
   private readonly historyLimit: number;
   private readonly dedupeWindow: number;
   private readonly events: SafeEmitter<TrackerEvents>;
+  /** tollgate's own per-record observers (the stream feed, agent steps): see `observeRecords`. */
+  private recordObservers: ((record: UsageRecord) => void)[] = [];
+  private readonly onListenerError: ListenerErrorHandler;
   private budget: SessionBudget | undefined;
   private readonly warnAt: readonly number[];
 
@@ -139,7 +142,7 @@ export class TokenTracker {
   private readonly ledger: LedgerWriter | undefined;
 
   constructor(options: TokenTrackerOptions = {}) {
-    this.sessionId = options.sessionId ?? randomBytes(4).toString('hex');
+    this.sessionId = options.sessionId ?? randomUUID().slice(0, 8); // 8 hex digits; randomUUID draws from a buffer
     this.enforce = options.enforce ?? 'warn';
     this.pricer =
       options.pricer ?? (options.pricing ? new Pricer(options.pricing) : defaultPricer());
@@ -152,10 +155,10 @@ export class TokenTracker {
       options.budgetLimitUsd === undefined
         ? undefined
         : new SessionBudget(options.budgetLimitUsd, this.warnAt);
-    this.events = new SafeEmitter<TrackerEvents>(
+    this.onListenerError =
       options.onListenerError ??
-        ((error, event) => console.error(`[tollgate] a "${event}" listener failed:`, error)),
-    );
+      ((error, event) => console.error(`[tollgate] a "${event}" listener failed:`, error));
+    this.events = new SafeEmitter<TrackerEvents>(this.onListenerError);
     this.ledger = options.store
       ? new LedgerWriter(options.store, this.sessionId, options, (event) => {
           if (this.events.has('store_error')) this.events.emit('store_error', event);
@@ -212,6 +215,18 @@ export class TokenTracker {
   off<E extends TrackerEventName>(event: E, listener?: TrackerEvents[E]): this {
     this.events.off(event, listener);
     return this;
+  }
+
+  /**
+   * Calls `observer` with every new record, right before the `usage` event, without the event
+   * emitter's per-listener wrapping: the stream feed and agent steps sit on every call. An
+   * observer that throws is reported like a listener. Returns the unsubscribe. @internal
+   */
+  observeRecords(observer: (record: UsageRecord) => void): () => void {
+    this.recordObservers = [...this.recordObservers, observer];
+    return () => {
+      this.recordObservers = this.recordObservers.filter((candidate) => candidate !== observer);
+    };
   }
 
   /**
@@ -327,7 +342,9 @@ export class TokenTracker {
 
   /** Exact spend so far, in USD (rounded once). */
   get spentUsd(): number {
-    return femtoToUsd(this.totals.costFemto);
+    // Below 2^52 femto-dollars (about $4.50) the exact sum is a plain number: no bigint made.
+    const small = this.totals.smallCostFemto;
+    return small !== undefined ? femtoToUsd(small) : femtoToUsd(this.totals.costFemto);
   }
 
   /** The session's statistics. Cost O(agents + models), never a rescan of history. */
@@ -480,6 +497,15 @@ export class TokenTracker {
         provider: record.provider,
         agent: record.agent,
       });
+    }
+    // Copy-on-write array: an observer unsubscribing meanwhile does not shift this loop.
+    const observers = this.recordObservers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        (observers[i] as (record: UsageRecord) => void)(record);
+      } catch (error) {
+        this.onListenerError(error, 'usage');
+      }
     }
     events.emit('usage', record);
     const budget = this.budget;

@@ -17,13 +17,23 @@ interface Step {
   agent: string;
   /** The task's checkpoint namespace; undefined outside a graph (then: the agent's calls). */
   ns: string | undefined;
-  femto: bigint;
+  /** The exact cost in femto-dollars: `femto` while it stays a safe integer, then `bigFemto`. */
+  femto: number;
+  bigFemto: bigint;
   tokens: number;
+}
+
+function addCost(step: Step, femto: number | bigint): void {
+  if (typeof femto === 'number' && step.femto + femto <= Number.MAX_SAFE_INTEGER) {
+    step.femto += femto;
+  } else {
+    step.bigFemto += BigInt(step.femto) + BigInt(femto);
+    step.femto = 0;
+  }
 }
 
 interface Steps {
   open: Set<Step>;
-  unsubscribe: () => void;
 }
 
 const stepsByTracker = new WeakMap<TokenTracker, Steps>();
@@ -43,15 +53,18 @@ function openSteps(tracker: TokenTracker): Steps {
   if (!steps) {
     const open = new Set<Step>();
     const onUsage = (record: UsageRecord) => {
+      if (open.size === 0) return;
       const ns = namespaceOf(record);
       for (const step of open) {
         if (!contains(step, record, ns)) continue;
         step.tokens += record.usage.totalTokens;
-        if (record.cost.priced) step.femto += BigInt(record.cost.totalFemto);
+        if (record.cost.priced) addCost(step, record.cost.totalFemto);
       }
     };
-    tracker.on('usage', onUsage);
-    steps = { open, unsubscribe: () => tracker.off('usage', onUsage) };
+    // Subscribed for the tracker's lifetime: a node's steps open and close many times a run,
+    // and a listener with no open step costs one empty loop per call.
+    tracker.observeRecords(onUsage);
+    steps = { open };
     stepsByTracker.set(tracker, steps);
   }
   return steps;
@@ -93,7 +106,7 @@ export function agentStarted(
   options: AgentFeedOptions = {},
 ): TokenFeedChunk {
   const tracker = options.tracker ?? getTokenTracker();
-  openSteps(tracker).open.add({ agent, ns: currentNamespace(), femto: 0n, tokens: 0 });
+  openSteps(tracker).open.add({ agent, ns: currentNamespace(), femto: 0, bigFemto: 0n, tokens: 0 });
   const chunk: TokenFeedChunk = {
     source: 'tollgate',
     type: 'agent_started',
@@ -127,11 +140,7 @@ export function agentCompleted(
   let tokens: number;
   if (step && steps) {
     steps.open.delete(step);
-    if (steps.open.size === 0) {
-      steps.unsubscribe();
-      stepsByTracker.delete(tracker);
-    }
-    costUsd = femtoToUsd(step.femto);
+    costUsd = femtoToUsd(step.bigFemto === 0n ? step.femto : step.bigFemto + BigInt(step.femto));
     tokens = step.tokens;
   } else {
     const totals = tracker.getStatistics().byAgent[agent];

@@ -359,6 +359,41 @@ describe('listeners', () => {
   });
 });
 
+describe('record observers (tollgate-internal)', () => {
+  it('see every record before the usage event; a throwing one is reported, not fatal', () => {
+    const errors: [unknown, string][] = [];
+    const tracker = new TokenTracker({ onListenerError: (e, event) => errors.push([e, event]) });
+    const order: string[] = [];
+    const stopA = tracker.observeRecords((record) => order.push(`a:${record.agent}`));
+    tracker.observeRecords(() => {
+      throw new Error('observer bug');
+    });
+    tracker.on('usage', (record) => order.push(`usage:${record.agent}`));
+    tracker.record({ agent: 'x', model: 'gemini-1.5-flash', usage: flash(1, 1) });
+    stopA();
+    tracker.record({ agent: 'y', model: 'gemini-1.5-flash', usage: flash(1, 1) });
+    expect(order).toEqual(['a:x', 'usage:x', 'usage:y']);
+    expect(errors.map(([e, event]) => `${event}: ${(e as Error).message}`)).toEqual([
+      'usage: observer bug',
+      'usage: observer bug',
+    ]);
+    expect(tracker.getStatistics().totalCalls).toBe(2);
+  });
+
+  it('may unsubscribe while records are announced', () => {
+    const tracker = new TokenTracker();
+    const seen: string[] = [];
+    const stop = tracker.observeRecords(() => {
+      seen.push('first');
+      stop();
+    });
+    tracker.observeRecords(() => seen.push('second'));
+    tracker.record({ agent: 'x', model: 'gemini-1.5-flash', usage: flash(1, 1) });
+    tracker.record({ agent: 'x', model: 'gemini-1.5-flash', usage: flash(1, 1) });
+    expect(seen).toEqual(['first', 'second', 'second']);
+  });
+});
+
 describe('sessions', () => {
   it('getTokenTracker returns the run tracker inside run(), the process tracker outside', async () => {
     const processWide = getTokenTracker();
