@@ -112,7 +112,10 @@ export class AggregateMap {
     return this.groups.get(key);
   }
 
-  /** Plain object of stats, largest cost first (ties: most tokens, then name). */
+  /**
+   * Plain object of stats, largest cost first (ties: most tokens, then name in code-unit order:
+   * the same on every machine, and no collator to load as `localeCompare` would).
+   */
   toStats(): Record<string, AggregateStats> {
     const entries = [...this.groups.entries()]
       .map(([name, group]) => ({ name, group, cost: group.costFemto }))
@@ -120,7 +123,7 @@ export class AggregateMap {
         (a, b) =>
           (b.cost > a.cost ? 1 : b.cost < a.cost ? -1 : 0) ||
           b.group.tokens - a.group.tokens ||
-          a.name.localeCompare(b.name),
+          (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
       );
     const result: Record<string, AggregateStats> = {};
     for (const { name, group } of entries) result[name] = group.toStats();
