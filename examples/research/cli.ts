@@ -1,5 +1,6 @@
 /**
  * npm run workflow -- "Transformer architectures" --budget 0.50 [--hard-limit] [--depth quick]
+ *   [--papers arxiv]
  *
  * Exit codes: 0 done; 1 stopped at the hard budget limit (partial report written) or failed;
  * 2 wrong arguments.
@@ -21,6 +22,8 @@ Options:
   --warn-at <fractions>    warning thresholds, comma separated (default 0.9)
   --depth <level>          quick | standard | deep (default standard)
   --max-iterations <n>     critic revision rounds at most (default 2)
+  --papers <source>        offline | arxiv: where the researcher finds papers (default
+                           offline; arxiv needs the network and falls back to offline)
   --fast-model <id>        model of the researcher and tester (default gemini-2.5-flash-lite)
   --standard-model <id>    model of the other agents (default gemini-2.5-flash)
   --out <dir>              output folder (default outputs)
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
         'warn-at': { type: 'string' },
         depth: { type: 'string' },
         'max-iterations': { type: 'string' },
+        papers: { type: 'string' },
         'fast-model': { type: 'string' },
         'standard-model': { type: 'string' },
         out: { type: 'string' },
@@ -70,6 +74,10 @@ async function main(): Promise<void> {
   const depth = (values.depth as string | undefined) ?? 'standard';
   if (!['quick', 'standard', 'deep'].includes(depth)) {
     fail(`--depth must be quick, standard or deep, got "${depth}"`);
+  }
+  const papers = (values.papers as string | undefined) ?? 'offline';
+  if (papers !== 'offline' && papers !== 'arxiv') {
+    fail(`--papers must be offline or arxiv, got "${papers}"`);
   }
   const maxIterations = positiveNumber(
     'max-iterations',
@@ -92,6 +100,7 @@ async function main(): Promise<void> {
       warnAt,
       depth: depth as Depth,
       maxIterations,
+      papers,
       streamOutput: !quiet,
       ...(values['fast-model'] ? { fastModel: values['fast-model'] as string } : {}),
       ...(values['standard-model'] ? { standardModel: values['standard-model'] as string } : {}),

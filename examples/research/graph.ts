@@ -13,7 +13,7 @@ import { Annotation, END, Send, START, StateGraph } from '@langchain/langgraph';
 import { trackGemini } from 'tollgate/gemini';
 import { agentCompleted, agentStarted, TokenUsageAnnotation } from 'tollgate/langgraph';
 import { AGENTS, type AgentName } from './agents.js';
-import { searchPapers } from './corpus.js';
+import { type Paper, searchPapers } from './corpus.js';
 
 export type Depth = 'quick' | 'standard' | 'deep';
 
@@ -33,6 +33,11 @@ export interface GraphSettings {
   outputDir: string;
   /** Emit agent_started / agent_completed feed events (default true). */
   feed?: boolean;
+  /**
+   * Finds a subtask's papers (default: the offline corpus). If it throws or rejects (arXiv
+   * down, say), the researcher uses the offline corpus for that subtask and says so in its feed.
+   */
+  searchPapers?: (query: string, limit: number) => Paper[] | Promise<Paper[]>;
 }
 
 export interface GeminiSettings {
@@ -103,6 +108,7 @@ export function slugify(topic: string): string {
 
 export function buildResearchGraph(settings: GraphSettings) {
   const feed = settings.feed ?? true;
+  const search = settings.searchPapers ?? searchPapers;
   const started = (agent: AgentName, message: string) => {
     if (feed) agentStarted(agent, message);
   };
@@ -128,7 +134,18 @@ export function buildResearchGraph(settings: GraphSettings) {
 
   const researcher = async (state: ResearchStateType) => {
     started('researcher', `${AGENTS.researcher.task}: ${state.subtask}`);
-    const papers = searchPapers(`${state.topic} ${state.subtask}`, DEPTH[state.depth].papers);
+    const query = `${state.topic} ${state.subtask}`;
+    const limit = DEPTH[state.depth].papers;
+    let papers: Paper[];
+    let source = '';
+    try {
+      const found = search(query, limit);
+      // The offline search answers synchronously: no await on the default path.
+      papers = Array.isArray(found) ? found : await found;
+    } catch {
+      papers = searchPapers(query, limit);
+      source = ' (paper search unavailable: offline corpus)';
+    }
     const list = papers
       .map((p) => `- ${p.title} (${p.year}, ${p.authors}, ${p.venue}): ${p.abstract}`)
       .join('\n');
@@ -137,7 +154,7 @@ export function buildResearchGraph(settings: GraphSettings) {
       `Topic: ${state.topic}\nSubtask: ${state.subtask}\nPapers:\n${list || '(none found)'}`,
     );
     const findings = text.split('\n').filter((line) => line.trim().startsWith('-'));
-    completed('researcher', `${findings.length} findings from ${papers.length} papers`);
+    completed('researcher', `${findings.length} findings from ${papers.length} papers${source}`);
     return { findings };
   };
 

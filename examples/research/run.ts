@@ -33,6 +33,15 @@ export interface RunWorkflowOptions {
    * `<outputDir>/tollgate.db`), so `tollgate report` shows the run afterwards; `false` for none.
    */
   ledger?: string | false;
+  /**
+   * Where the researcher finds papers: the offline corpus (default) or the arXiv API. If arXiv
+   * fails, the researcher falls back to the offline corpus and says so in the feed.
+   */
+  papers?: 'offline' | 'arxiv';
+  /** The arXiv API endpoint (default `https://export.arxiv.org/api/query`), for tests. */
+  arxivBaseUrl?: string;
+  /** Milliseconds between the starts of two arXiv requests (default 3000, arXiv's terms of use). */
+  arxivIntervalMs?: number;
 }
 
 export interface WorkflowResult extends ResearchStateType {
@@ -63,6 +72,18 @@ export async function runWorkflow(
   topic: string,
   options: RunWorkflowOptions = {},
 ): Promise<WorkflowResult> {
+  const papers = options.papers ?? 'offline';
+  if (papers !== 'offline' && papers !== 'arxiv') {
+    throw new TypeError(`runWorkflow: papers must be "offline" or "arxiv", got "${papers}"`);
+  }
+  // Loaded only when asked for, so the offline run never imports the XML parser.
+  const searchPapers =
+    papers === 'arxiv'
+      ? (await import('./arxiv.js')).arxivPaperSearch({
+          ...(options.arxivBaseUrl ? { baseUrl: options.arxivBaseUrl } : {}),
+          ...(options.arxivIntervalMs !== undefined ? { intervalMs: options.arxivIntervalMs } : {}),
+        })
+      : undefined;
   const outputDir = resolve(options.outputDir ?? 'outputs');
   const apiKey = options.apiKey ?? process.env.GEMINI_API_KEY ?? '';
   let standIn: GeminiStandIn | undefined;
@@ -88,6 +109,7 @@ export async function runWorkflow(
       standardModel: options.standardModel ?? 'gemini-2.5-flash',
     }),
     outputDir,
+    ...(searchPapers ? { searchPapers } : {}),
   });
   try {
     const state = await runWithTracking(
