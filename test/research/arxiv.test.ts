@@ -302,9 +302,7 @@ describe('searchArxiv failures', () => {
 
   it('gives up on a server that never answers after timeoutMs', async () => {
     handler = neverAnswer;
-    const started = Date.now();
     const error = await failure(searchArxiv('attention', { baseUrl, timeoutMs: 150 }));
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(error).toBeInstanceOf(PaperSearchError);
     expect(error.message).toBe(`arXiv search failed: no answer within 150 ms from ${baseUrl}`);
     expect((error.cause as Error).name).toBe('TimeoutError');
@@ -388,12 +386,11 @@ describe('arxivPaperSearch', () => {
 
   it('fails the later calls at once after a failure, without asking again', async () => {
     handler = atom('down', 503);
-    const search = arxivPaperSearch({ baseUrl, intervalMs: 1000 });
-    const started = Date.now();
+    // A minute between requests: a later call that waited its turn would time the test out.
+    const search = arxivPaperSearch({ baseUrl, intervalMs: 60_000 });
     const errors = await Promise.all([search('first', 2), search('second', 2)].map(failure));
     expect(errors.map((e) => e.status)).toEqual([503, 503]);
     expect(requests).toHaveLength(1);
-    expect(Date.now() - started).toBeLessThan(900);
   });
 });
 
