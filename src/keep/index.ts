@@ -13,6 +13,7 @@ export type {
   QueryPage,
   RateRequest,
   RateResult,
+  RatesResult,
   RecordFilter,
   ReserveRequest,
   ReserveResult,

@@ -8,7 +8,7 @@
  */
 import { ConfigurationError, describe } from '../errors.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from '../react/budgets/calendar.js';
-import { gcraStep } from './gcra.js';
+import { gcraStep, gcraSteps } from './gcra.js';
 import type {
   BudgetCounter,
   CounterState,
@@ -17,6 +17,7 @@ import type {
   QueryPage,
   RateRequest,
   RateResult,
+  RatesResult,
   RecordFilter,
   ReserveRequest,
   ReserveResult,
@@ -276,6 +277,15 @@ export class MemoryStore implements Store {
     this.advance(request.now);
     const { result, cell } = gcraStep(this.cells.get(request.key), request);
     if (cell) this.cells.set(request.key, cell);
+    return result;
+  }
+
+  /** All or nothing over several keys: see `gcraSteps`. */
+  async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
+    const first = requests[0];
+    if (first) this.advance(first.now);
+    const { result, cells } = gcraSteps((key) => this.cells.get(key), requests);
+    for (const [key, cell] of cells) this.cells.set(key, cell);
     return result;
   }
 

@@ -154,11 +154,19 @@ export interface RateRequest {
 /** A cost above the limit can never pass: `retryAfterMs` is then `Infinity`. */
 export type RateResult = { ok: true; remaining: number } | { ok: false; retryAfterMs: number };
 
+/**
+ * The answer to `consumeRates`: every request passed (`remaining` per request, in order), or
+ * none was consumed and `index` is the refused request with the longest wait.
+ */
+export type RatesResult =
+  | { ok: true; remaining: number[] }
+  | { ok: false; retryAfterMs: number; index: number };
+
 /** Optional capabilities, each a group of methods a driver provides together. */
 export interface StoreCapabilities {
   /** reserve / settle / release / counters: atomic budgets shared by every user of the store. */
   budgets: boolean;
-  /** consumeRate: rate limits shared by every user of the store. */
+  /** consumeRate (and, optionally, consumeRates): rate limits shared by every user of the store. */
   rateLimits: boolean;
   /** markAlert: once-per-window alert bookkeeping. */
   alerts: boolean;
@@ -199,7 +207,34 @@ export interface Store {
   release?(callId: string, now: number): Promise<void>;
   counters?(keys: readonly string[], now: number): Promise<CounterState[]>;
 
+  /**
+   * One GCRA step on `request.key`: consumes `cost` and returns what remains, or consumes nothing
+   * and returns the exact wait (`Infinity` when `cost > limit`).
+   */
   consumeRate?(request: RateRequest): Promise<RateResult>;
+  /**
+   * `consumeRate` for several keys in ONE atomic step, all or nothing: when every request
+   * passes, all are consumed and the answer is `{ ok: true, remaining }` (one per request, in
+   * order, as sequential `consumeRate` calls would give). Otherwise nothing is consumed, on any
+   * key, and the answer is `{ ok: false, retryAfterMs, index }`: `index` is the refused request
+   * with the longest wait (the first, on a tie) and `retryAfterMs` that wait, so the whole set
+   * passes at `now + retryAfterMs` if nothing else consumes meanwhile. `Infinity` when a request
+   * can never pass: its cost is above its limit.
+   *
+   * Every request must carry the same `now` (a `ConfigurationError` otherwise). A key named more
+   * than once is stepped in order on the same cell, as if consumed one after the other: its
+   * costs add up, so together they can never pass (`Infinity`, at the first request whose
+   * running total exceeds the limit) when their sum is above the limit. An empty list passes and
+   * touches nothing. Optional within the `rateLimits` group: without it, callers fall back to
+   * one `consumeRate` per key (not atomic).
+   *
+   * @example
+   * await store.consumeRates([
+   *   { key: 'rate:u:alice:requests', limit: 60, windowMs: 60_000, cost: 1, now },
+   *   { key: 'rate:u:alice:tokens', limit: 1_000, windowMs: 60_000, cost: 1_500, now },
+   * ]); // { ok: false, retryAfterMs: Infinity, index: 1 }: the request was not counted either
+   */
+  consumeRates?(requests: readonly RateRequest[]): Promise<RatesResult>;
 
   /**
    * Returns true exactly once per (key, threshold) until `expiresAt`, after which it may fire

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ConfigurationError, describe, RateLimitExceededError } from '../errors.js';
 import { MemoryStore } from '../keep/memory.js';
-import type { RateResult, Store } from '../keep/types.js';
+import type { RateResult, RatesResult, Store } from '../keep/types.js';
 import { parseModelName } from '../price/catalog.js';
 import type { StoreErrorEvent } from './budgets/events.js';
 import { formatIssues, idOf, scopeKey } from './budgets/rules.js';
@@ -169,10 +169,16 @@ export class RateLimiter {
   }
 
   /**
-   * Consumes one request and `tokens` tokens from every matching limit. Refused: throws
-   * `RateLimitExceededError` (exact `retryAfterMs`, `scope` = the store key) or, in wait mode,
-   * sleeps and retries. Limits already passed stay consumed when a later one refuses: a
-   * refusal errs on the side of counting too much, never too little.
+   * Consumes one request and `tokens` tokens from every matching limit, all or nothing: with a
+   * store that has `consumeRates` (every built-in one), in one atomic step, so a refusal
+   * consumes nothing on any limit. Refused: throws `RateLimitExceededError` (exact
+   * `retryAfterMs`, `scope` = the store key of the refused limit with the longest wait) or, in
+   * wait mode, sleeps that wait and retries the whole set. A custom store with only
+   * `consumeRate` is checked limit by limit: there, limits already passed stay consumed when a
+   * later one refuses (a refusal errs on the side of counting too much, never too little).
+   *
+   * @example
+   * await limiter.check({ userId: 'alice', model: 'gemini-2.5-flash', tokens: 1_200 });
    */
   async check(input: RateCheckInput = {}): Promise<RateCheckResult> {
     const tokens = input.tokens ?? 0;
@@ -181,39 +187,56 @@ export class RateLimiter {
         `tokens must be a non-negative integer, got ${describe(tokens)}`,
       );
     }
+    const steps = this.plan(input, tokens);
     let waited = 0;
-    for (const step of this.plan(input, tokens)) {
+    const nowOf = () => (input.now === undefined ? Date.now() : input.now + waited);
+    const consumeRates = this.store.consumeRates?.bind(this.store);
+    if (consumeRates && steps.length > 0) {
       for (;;) {
-        const now = input.now === undefined ? Date.now() : input.now + waited;
-        const result = await this.consume(step, now);
+        const result = await this.consumeAll(consumeRates, steps, nowOf());
         if (result.ok) break;
-        const { retryAfterMs } = result;
-        const waiting =
-          this.maxWaitMs !== undefined &&
-          Number.isFinite(retryAfterMs) &&
-          waited + retryAfterMs <= this.maxWaitMs;
-        this.events.emit('rate_limited', {
-          type: 'rate_limited',
-          limitId: step.limitId,
-          key: step.key,
-          dimension: step.dimension,
-          retryAfterMs,
-          waiting,
-        });
-        if (!waiting) {
-          throw new RateLimitExceededError({
-            retryAfterMs,
-            scope: step.key,
-            ...(!Number.isFinite(retryAfterMs) && {
-              message: `Rate limit exceeded (${step.key}): ${step.cost} ${step.dimension} is more than the limit of ${step.limit} per minute`,
-            }),
-          });
-        }
-        await sleep(retryAfterMs);
-        waited += retryAfterMs;
+        const step = steps[result.index] ?? (steps[0] as Consumption);
+        this.refuse(step, result.retryAfterMs, waited);
+        await sleep(result.retryAfterMs);
+        waited += result.retryAfterMs;
+      }
+      return { ok: true, waitedMs: waited };
+    }
+    for (const step of steps) {
+      for (;;) {
+        const result = await this.consume(step, nowOf());
+        if (result.ok) break;
+        this.refuse(step, result.retryAfterMs, waited);
+        await sleep(result.retryAfterMs);
+        waited += result.retryAfterMs;
       }
     }
     return { ok: true, waitedMs: waited };
+  }
+
+  /** Emits `rate_limited`; throws unless wait mode may sleep `retryAfterMs` more. */
+  private refuse(step: Consumption, retryAfterMs: number, waited: number): void {
+    const waiting =
+      this.maxWaitMs !== undefined &&
+      Number.isFinite(retryAfterMs) &&
+      waited + retryAfterMs <= this.maxWaitMs;
+    this.events.emit('rate_limited', {
+      type: 'rate_limited',
+      limitId: step.limitId,
+      key: step.key,
+      dimension: step.dimension,
+      retryAfterMs,
+      waiting,
+    });
+    if (!waiting) {
+      throw new RateLimitExceededError({
+        retryAfterMs,
+        scope: step.key,
+        ...(!Number.isFinite(retryAfterMs) && {
+          message: `Rate limit exceeded (${step.key}): ${step.cost} ${step.dimension} is more than the limit of ${step.limit} per minute`,
+        }),
+      });
+    }
   }
 
   private plan(input: RateCheckInput, tokens: number): Consumption[] {
@@ -242,6 +265,26 @@ export class RateLimiter {
     return steps;
   }
 
+  private async consumeAll(
+    consumeRates: NonNullable<Store['consumeRates']>,
+    steps: readonly Consumption[],
+    now: number,
+  ): Promise<RatesResult> {
+    const requests = steps.map((step) => ({
+      key: step.key,
+      limit: step.limit,
+      windowMs: MINUTE,
+      cost: step.cost,
+      now,
+    }));
+    try {
+      return await consumeRates(requests);
+    } catch (error) {
+      this.storeError('consumeRates', error);
+      return { ok: true, remaining: [] };
+    }
+  }
+
   private async consume(step: Consumption, now: number): Promise<RateResult> {
     try {
       return await this.rateStore.consumeRate({
@@ -252,15 +295,20 @@ export class RateLimiter {
         now,
       });
     } catch (error) {
-      this.events.emit('store_error', {
-        type: 'store_error',
-        operation: 'consumeRate',
-        error,
-        failOpen: this.failOpen,
-      });
-      if (!this.failOpen) throw error;
+      this.storeError('consumeRate', error);
       return { ok: true, remaining: 0 };
     }
+  }
+
+  /** Reports a store failure; rethrows it when failing closed. */
+  private storeError(operation: 'consumeRate' | 'consumeRates', error: unknown): void {
+    this.events.emit('store_error', {
+      type: 'store_error',
+      operation,
+      error,
+      failOpen: this.failOpen,
+    });
+    if (!this.failOpen) throw error;
   }
 }
 

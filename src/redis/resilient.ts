@@ -23,6 +23,7 @@ import type {
   QueryPage,
   RateRequest,
   RateResult,
+  RatesResult,
   ReserveRequest,
   ReserveResult,
   Store,
@@ -52,7 +53,14 @@ export interface ResilientStoreOptions {
 export type ResilientEvent =
   | { type: 'unavailable'; operation: string; error: unknown }
   | { type: 'recovered'; replayed: number; downMs: number }
-  | { type: 'fail_open'; operation: 'reserve' | 'consumeRate'; callId?: string; key?: string }
+  | {
+      type: 'fail_open';
+      operation: 'reserve' | 'consumeRate' | 'consumeRates';
+      callId?: string;
+      key?: string;
+      /** consumeRates: the keys asked for. */
+      keys?: string[];
+    }
   | { type: 'replay_error'; operation: string; error: unknown }
   | { type: 'replay_dropped'; dropped: number };
 
@@ -119,6 +127,9 @@ export class ResilientStore implements Store {
       throw new ConfigurationError('retryIntervalMs and maxPending must be positive');
     }
     this.unavailable = options.isUnavailable ?? StoreUnavailableError.isInstance;
+    if (typeof primary.consumeRates === 'function') {
+      this.consumeRates = (requests) => this.consumeAll(requests);
+    }
     const listener = options.onEvent;
     this.onEvent = (event) => {
       try {
@@ -207,6 +218,44 @@ export class ResilientStore implements Store {
     return this.local.consumeRate
       ? this.local.consumeRate(request)
       : { ok: true, remaining: request.limit };
+  }
+
+  /**
+   * All or nothing on the primary; during an outage, on the local store (all or nothing there
+   * too when it has `consumeRates`) or refused, as for `consumeRate`. Present only when the
+   * primary has `consumeRates`, so callers of a primary without it keep their fallback.
+   */
+  readonly consumeRates?: (requests: readonly RateRequest[]) => Promise<RatesResult>;
+
+  private async consumeAll(requests: readonly RateRequest[]): Promise<RatesResult> {
+    const consume = this.method('consumeRates');
+    if (this.available) {
+      try {
+        return await consume(requests);
+      } catch (error) {
+        this.failed('consumeRates', error);
+      }
+    }
+    if (this.failMode === 'closed') throw this.outage('consumeRates');
+    this.onEvent({
+      type: 'fail_open',
+      operation: 'consumeRates',
+      keys: requests.map((request) => request.key),
+    });
+    const { local } = this;
+    if (local.consumeRates) return local.consumeRates(requests);
+    // A local store with only consumeRate: one by one (not atomic), better than no limits.
+    const remaining: number[] = [];
+    for (const [index, request] of requests.entries()) {
+      if (!local.consumeRate) {
+        remaining.push(request.limit);
+        continue;
+      }
+      const result = await local.consumeRate(request);
+      if (!result.ok) return { ok: false, retryAfterMs: result.retryAfterMs, index };
+      remaining.push(result.remaining);
+    }
+    return { ok: true, remaining };
   }
 
   /** Alerts fall back to the local store in both modes: then once per process, not overall. */
@@ -366,7 +415,14 @@ export class ResilientStore implements Store {
 
   /** The primary's optional method, bound, or a ConfigurationError when it lacks it. */
   private method<
-    K extends 'reserve' | 'settle' | 'release' | 'counters' | 'consumeRate' | 'markAlert',
+    K extends
+      | 'reserve'
+      | 'settle'
+      | 'release'
+      | 'counters'
+      | 'consumeRate'
+      | 'consumeRates'
+      | 'markAlert',
   >(name: K): Method<K> {
     const method = this.primary[name];
     if (typeof method !== 'function') {

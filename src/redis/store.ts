@@ -14,6 +14,7 @@ import type {
   QueryPage,
   RateRequest,
   RateResult,
+  RatesResult,
   ReserveRequest,
   ReserveResult,
   Store,
@@ -139,6 +140,11 @@ export class RedisStore implements Store {
 
   consumeRate(request: RateRequest): Promise<RateResult> {
     return this.guard('consumeRate', () => this.rates.consumeRate(request));
+  }
+
+  /** All or nothing over several keys: one Lua script. */
+  consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
+    return this.guard('consumeRates', () => this.rates.consumeRates(requests));
   }
 
   markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {

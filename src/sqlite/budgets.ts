@@ -1,11 +1,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigurationError } from '../errors.js';
-import { gcraStep } from '../keep/gcra.js';
+import { assertOneNow, gcraStep, gcraSteps } from '../keep/gcra.js';
 import type {
   BudgetCounter,
   CounterState,
   RateRequest,
   RateResult,
+  RatesResult,
   ReserveRequest,
   ReserveResult,
 } from '../keep/types.js';
@@ -54,6 +55,7 @@ export class SqliteBudgets {
   ) => void;
   readonly release: (callId: string, now: number) => void;
   readonly consumeRate: (request: RateRequest) => RateResult;
+  readonly consumeRates: (requests: readonly RateRequest[]) => RatesResult;
 
   constructor(private readonly db: Db) {
     this.settledOf = db
@@ -116,6 +118,9 @@ export class SqliteBudgets {
       this.sweep(now);
     });
     this.consumeRate = transaction(db, (request: RateRequest) => this.consumeNow(request));
+    this.consumeRates = transaction(db, (requests: readonly RateRequest[]) =>
+      this.consumeAllNow(requests),
+    );
     const read = db.transaction((fn: () => unknown) => fn());
     this.snapshot = <T>(fn: () => T) => read.deferred(fn) as T;
   }
@@ -200,15 +205,24 @@ export class SqliteBudgets {
 
   /** GCRA, one row per key holding the exact theoretical arrival time: see `gcraStep`. */
   private consumeNow(request: RateRequest): RateResult {
-    const { key, limit, windowMs, cost, now } = request;
-    if (!(limit > 0 && windowMs > 0 && cost >= 0)) {
-      throw new ConfigurationError(
-        `rate limit needs limit > 0, windowMs > 0 and cost ≥ 0; got ${limit}, ${windowMs}, ${cost}`,
-      );
-    }
+    const { key, limit, windowMs, now } = request;
+    checkRate(request);
     this.tick(now);
     const { result, cell } = gcraStep(this.cellOf.get(key), request);
     if (cell) this.setCell.run(key, cell.ms, cell.frac, limit, windowMs);
+    return result;
+  }
+
+  /** All or nothing, inside the caller's transaction: writes the cells only if all pass. */
+  private consumeAllNow(requests: readonly RateRequest[]): RatesResult {
+    assertOneNow(requests);
+    for (const request of requests) checkRate(request);
+    const first = requests[0];
+    if (first) this.tick(first.now);
+    const { result, cells } = gcraSteps((key) => this.cellOf.get(key), requests);
+    for (const [key, cell] of cells) {
+      this.setCell.run(key, cell.ms, cell.frac, cell.limit, cell.windowMs);
+    }
     return result;
   }
 
@@ -226,6 +240,14 @@ export class SqliteBudgets {
     this.db.prepare('DELETE FROM settled_calls WHERE expires_at < ?').run(now);
     this.db.prepare('DELETE FROM rate_limits WHERE tat_ms < ?').run(now);
     this.db.prepare('DELETE FROM alerts WHERE expires_at <= ?').run(now);
+  }
+}
+
+function checkRate({ limit, windowMs, cost }: RateRequest): void {
+  if (!(limit > 0 && windowMs > 0 && cost >= 0)) {
+    throw new ConfigurationError(
+      `rate limit needs limit > 0, windowMs > 0 and cost ≥ 0; got ${limit}, ${windowMs}, ${cost}`,
+    );
   }
 }
 

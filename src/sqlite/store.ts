@@ -12,6 +12,7 @@ import type {
   QueryPage,
   RateRequest,
   RateResult,
+  RatesResult,
   ReserveRequest,
   ReserveResult,
   Store,
@@ -218,6 +219,11 @@ export class SqliteStore implements Store {
 
   async consumeRate(request: RateRequest): Promise<RateResult> {
     return this.budgets.consumeRate(request);
+  }
+
+  /** All or nothing over several keys, in one IMMEDIATE transaction. */
+  async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
+    return this.budgets.consumeRates(requests);
   }
 
   async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {

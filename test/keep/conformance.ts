@@ -14,6 +14,7 @@ import type { Store } from '../../src/keep/types.js';
 import { appendTests } from './conformance-append.js';
 import { alertTests, budgetTests, rateTests } from './conformance-capabilities.js';
 import { queryTests, summaryTests } from './conformance-ledger.js';
+import { consumeRatesTests } from './conformance-rates.js';
 
 export interface StoreFactory {
   create: () => Promise<Store>;
@@ -53,6 +54,10 @@ export function testStore(name: string, factory: StoreFactory): void {
       if (budgets)
         expect(methods(['reserve', 'settle', 'release', 'counters'])).not.toContain(false);
       if (rateLimits) expect(methods(['consumeRate'])).not.toContain(false);
+      // consumeRates is optional within rateLimits, and never without it.
+      if (store.consumeRates !== undefined) {
+        expect(rateLimits && typeof store.consumeRates === 'function').toBe(true);
+      }
       if (alerts) expect(methods(['markAlert'])).not.toContain(false);
     });
 
@@ -60,7 +65,10 @@ export function testStore(name: string, factory: StoreFactory): void {
     describe('query', () => queryTests(context));
     describe('summarize', () => summaryTests(context));
     describe('budgets capability (skipped when the driver lacks it)', () => budgetTests(context));
-    describe('rateLimits capability (skipped when the driver lacks it)', () => rateTests(context));
+    describe('rateLimits capability (skipped when the driver lacks it)', () => {
+      rateTests(context);
+      consumeRatesTests(context);
+    });
     describe('alerts capability (skipped when the driver lacks it)', () => alertTests(context));
   });
 }

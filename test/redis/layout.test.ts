@@ -125,6 +125,22 @@ describeRedis('Redis key layout and TTLs', () => {
       now: NOW,
     });
     await expectTtl(store, `${p}rate:user:alice:rpm`, 30_000, 10);
+    // consumeRates keeps the same hashes and TTLs, one per key; a refused set writes none.
+    const tpm = { key: 'user:alice:tpm', limit: 1_000, windowMs: 60_000, cost: 250, now: NOW };
+    const refused = { key: 'user:bob:tpm', limit: 1_000, windowMs: 60_000, cost: 1_001, now: NOW };
+    expect(await store.consumeRates([tpm, refused])).toMatchObject({ ok: false, index: 1 });
+    expect(await store.client.exists(`${p}rate:user:alice:tpm`)).toBe(0);
+    expect(await store.consumeRates([tpm, { ...tpm, cost: 250 }])).toEqual({
+      ok: true,
+      remaining: [750, 500],
+    });
+    await expectTtl(store, `${p}rate:user:alice:tpm`, 30_000, 10);
+    expect(await store.client.hgetall(`${p}rate:user:alice:tpm`)).toEqual({
+      ms: String(NOW + 30_000),
+      frac: '0',
+      limit: '1000',
+      window: '60000',
+    });
     const until = Date.now() + 2 * HOUR;
     expect(await store.markAlert('user:alice:day:2026-11-23', 0.8, until)).toBe(true);
     await expectTtl(store, `${p}alert:user:alice:day:2026-11-23:0.8`, 2 * HOUR);

@@ -42,6 +42,51 @@ describeRedis('Redis rate limits (GCRA in Lua)', () => {
     );
   });
 
+  it('consumeRates answers and stores exactly as MemoryStore, all or nothing (random sets)', async () => {
+    let run = 0;
+    const keys = ['a', 'b', 'c'];
+    // A limit per key (small, so sets are refused with finite waits too), and now and then a
+    // request with another limit, which restarts that key's bucket.
+    const perKey = fc.tuple(fc.integer({ min: 5, max: 60 }), fc.integer({ min: 1, max: 120_000 }));
+    const request = fc.record({
+      key: fc.integer({ min: 0, max: 2 }),
+      cost: fc.integer({ min: 0, max: 8 }),
+      other: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(perKey, { minLength: 3, maxLength: 3 }),
+        fc.array(fc.tuple(fc.array(request, { maxLength: 4 }), fc.nat(2_000)), { maxLength: 25 }),
+        async (limits, rounds) => {
+          const prefix = `s${run++}:`;
+          const oracle = new MemoryStore();
+          let now = NOW;
+          for (const [set, wait] of rounds) {
+            now += wait;
+            const requests = set.map(({ key, cost, other }) => {
+              const [limit, windowMs] = limits[key] as [number, number];
+              return {
+                key: prefix + keys[key],
+                limit: other ? limit + 1 : limit,
+                windowMs,
+                cost,
+                now,
+              };
+            });
+            expect(await store.consumeRates(requests)).toEqual(await oracle.consumeRates(requests));
+          }
+          // The stored state matches too: a follow-up on each key answers the same.
+          for (const [index, key] of keys.entries()) {
+            const [limit, windowMs] = limits[index] as [number, number];
+            const probe = { key: prefix + key, limit, windowMs, cost: 1, now };
+            expect(await store.consumeRate(probe)).toEqual(await oracle.consumeRate(probe));
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('a cost above the limit never passes; a changed limit starts from a full bucket', async () => {
     const rate = { key: 'tpm', limit: 100, windowMs: 60_000, now: NOW };
     expect(await store.consumeRate({ ...rate, cost: 101 })).toEqual({
@@ -53,6 +98,15 @@ describeRedis('Redis rate limits (GCRA in Lua)', () => {
     expect(await store.consumeRate({ ...rate, limit: 200, cost: 1 })).toEqual({
       ok: true,
       remaining: 199,
+    });
+    // Even a cost of 0 under another limit restarts the bucket: the old cell is gone.
+    expect(await store.consumeRate({ ...rate, limit: 300, cost: 0 })).toEqual({
+      ok: true,
+      remaining: 300,
+    });
+    expect(await store.consumeRate({ ...rate, limit: 200, cost: 0 })).toEqual({
+      ok: true,
+      remaining: 200,
     });
   });
 

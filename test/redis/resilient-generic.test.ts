@@ -145,3 +145,65 @@ it('errors that are not outages pass through and do not mark the primary down', 
   ).rejects.toThrow(TypeError);
   expect(wrapped.available).toBe(true);
 });
+
+it('consumeRates: on the primary while up; on the local store (all or nothing) or refused while down', async () => {
+  const rate = (key: string, cost: number) => ({ key, limit: 10, windowMs: 1_000, cost, now: NOW });
+  const primary = switchable();
+  const local = new MemoryStore();
+  const events: ResilientEvent[] = [];
+  const open = createResilientStore({
+    primary: primary.store,
+    local,
+    retryIntervalMs: 60_000,
+    onEvent: (e) => events.push(e),
+  });
+  expect(await open.consumeRates?.([rate('a', 1), rate('b', 2)])).toEqual({
+    ok: true,
+    remaining: [9, 8],
+  });
+  expect(await primary.inner.consumeRate(rate('a', 0))).toEqual({ ok: true, remaining: 9 });
+  primary.state.down = true;
+  // Fail-open: the local store's limits, still all or nothing.
+  expect(await open.consumeRates?.([rate('a', 1), rate('b', 11)])).toEqual({
+    ok: false,
+    retryAfterMs: Number.POSITIVE_INFINITY,
+    index: 1,
+  });
+  expect(await local.consumeRate(rate('a', 0))).toEqual({ ok: true, remaining: 10 });
+  expect(events.filter((e) => e.type === 'fail_open')).toEqual([
+    { type: 'fail_open', operation: 'consumeRates', keys: ['a', 'b'] },
+  ]);
+  await open.close();
+
+  const closed = createResilientStore({
+    primary: primary.store,
+    local,
+    failMode: 'closed',
+    retryIntervalMs: 60_000,
+  });
+  await expect(closed.consumeRates?.([rate('a', 1)])).rejects.toMatchObject({
+    store: 'memory',
+    operation: 'consumeRates',
+  });
+  await closed.close();
+});
+
+it('consumeRates is absent when the primary lacks it, so callers keep their fallback', async () => {
+  const inner = new MemoryStore();
+  const withoutBatch = {
+    name: 'no-batch',
+    capabilities: inner.capabilities,
+    append: (records) => inner.append(records),
+    query: (options) => inner.query(options),
+    summarize: (options) => inner.summarize(options),
+    close: () => inner.close(),
+    consumeRate: (request) => inner.consumeRate(request),
+  } satisfies Store;
+  const store = createResilientStore({ primary: withoutBatch, local: new MemoryStore() });
+  expect(store.consumeRates).toBeUndefined();
+  expect(await store.consumeRate({ key: 'k', limit: 1, windowMs: 1, cost: 1, now: NOW })).toEqual({
+    ok: true,
+    remaining: 0,
+  });
+  await store.close();
+});

@@ -65,7 +65,14 @@ export interface AdaptiveEvent {
 /** Payload of `store_error`: the store threw, and `failOpen` says whether the call went on. */
 export interface StoreErrorEvent {
   type: 'store_error';
-  operation: 'reserve' | 'settle' | 'release' | 'counters' | 'markAlert' | 'consumeRate';
+  operation:
+    | 'reserve'
+    | 'settle'
+    | 'release'
+    | 'counters'
+    | 'markAlert'
+    | 'consumeRate'
+    | 'consumeRates';
   error: unknown;
   failOpen: boolean;
   callId?: string | undefined;
