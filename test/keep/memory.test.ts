@@ -90,17 +90,18 @@ describe('MemoryStore ledger', () => {
     );
   });
 
-  it('summarizes 200,000 records by Berlin hour in well under a second', async () => {
+  it('summarizes 200,000 records by Berlin hour, every record in exactly one hour', async () => {
     const store = new MemoryStore();
     const count = 200_000;
-    // One every 3.6 s: 200,000 records over 200 hours, DST-free late November.
+    // One a second from BASE (an hour boundary): 55 full hours of 3,600, then 2,000; late
+    // November, so no DST change.
     await store.append(ledgerRecords(count, (i) => ({ userId: `u${i % 50}` }), BASE));
-    const started = performance.now();
     const rows = await store.summarize({ groupBy: 'hour', timeZone: 'Europe/Berlin' });
-    const elapsed = performance.now() - started;
+    expect(rows).toHaveLength(56);
+    expect(rows.slice(0, 55).every((row) => row.calls === 3_600)).toBe(true);
+    expect(rows[55]?.calls).toBe(2_000);
     expect(rows.reduce((sum, row) => sum + row.calls, 0)).toBe(count);
     expect(rows[0]?.key).toBe(new Date(BASE).toISOString());
-    expect(elapsed).toBeLessThan(1_000);
   });
 });
 
@@ -152,10 +153,9 @@ describe('MemoryStore budgets', () => {
     expect((await store.counters([k.key], forgotten))[0]?.settledFemto).toBe(7n);
   });
 
-  it('100,000 reserve + settle pairs take well under a second each 10,000', async () => {
+  it('100,000 reserve + settle pairs leave exactly the settled sum and nothing held', async () => {
     const store = new MemoryStore();
     const counters = [counter('user:a', 10n ** 30n), counter('tenant:t', 10n ** 30n)];
-    const started = performance.now();
     for (let i = 0; i < 100_000; i++) {
       const callId = `c${i}`;
       await store.reserve({
@@ -167,13 +167,10 @@ describe('MemoryStore budgets', () => {
       });
       await store.settle(callId, 7n, counters, BASE);
     }
-    const elapsed = performance.now() - started;
-    expect((await store.counters(['user:a'], BASE))[0]).toEqual({
-      key: 'user:a',
-      settledFemto: 700_000n,
-      reservedFemto: 0n,
-    });
-    expect(elapsed).toBeLessThan(10_000);
+    expect(await store.counters(['user:a', 'tenant:t'], BASE)).toEqual([
+      { key: 'user:a', settledFemto: 700_000n, reservedFemto: 0n },
+      { key: 'tenant:t', settledFemto: 700_000n, reservedFemto: 0n },
+    ]);
   });
 });
 
