@@ -63,6 +63,7 @@ export {
 export { formatCostReport } from './show/report.js';
 export { detectUsageFormat, normalizeUsage } from './usage/normalize.js';
 export type {
+  CacheTtl,
   Modality,
   ModalityCounts,
   NormalizeOptions,

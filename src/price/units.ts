@@ -45,6 +45,8 @@ export const U = {
   outputImage: 11,
   outputVideo: 12,
   requests: 13,
+  cacheWrite5m: 14,
+  cacheWrite1h: 15,
 } as const;
 
 export const UNITS: readonly UnitDef[] = [
@@ -67,6 +69,8 @@ export const UNITS: readonly UnitDef[] = [
     per: 1000n,
     dimensions: { family: 'requests' },
   },
+  tokens('cache_write_5m_tokens', { ...input, token_type: 'cache_write', cache_ttl: '5m' }),
+  tokens('cache_write_1h_tokens', { ...input, token_type: 'cache_write', cache_ttl: '1h' }),
 ];
 
 export const UNIT_BY_PRICE_KEY: ReadonlyMap<string, number> = new Map(
@@ -132,6 +136,13 @@ export function usageVector(usage: TokenUsage): number[] {
   v[U.outputImage] = imageOut;
   v[U.outputVideo] = Math.min(outputModalities?.video ?? 0, outputLeft);
   v[U.requests] = 1;
+  // Cache writes by lifetime, fitted into the cache writes (1-hour first, the dearer).
+  const byTtl = usage.cacheWriteByTtl;
+  let writeLeft = usage.cacheWriteTokens;
+  const hour = Math.min(byTtl?.['1h'] ?? 0, writeLeft);
+  writeLeft -= hour;
+  v[U.cacheWrite1h] = hour;
+  v[U.cacheWrite5m] = Math.min(byTtl?.['5m'] ?? 0, writeLeft);
   return v;
 }
 

@@ -16,7 +16,7 @@
  * | `<p>b:<counter>`             | hash   | budget counter: `s` settled, `r` reserved, `c:<id>` | window end + `counterGraceMs`    |
  * | `<p>bz:<counter>`            | zset   | live reservations on the counter, by holdUntil     | as its counter                   |
  * | `<p>call:<callId>`           | hash   | a call's budget state: reserved/settled/released   | its latest counter's lifetime    |
- * | `<p>rate:<key>`              | hash   | GCRA arrival time (`ms`, `frac`), limit, window    | until the bucket is full again   |
+ * | `<p>rate:<key>`              | hash   | GCRA arrival time (`ms`, `frac`), limit, window    | until the bucket is full, + 1 s  |
  * | `<p>alert:<key>:<threshold>` | string | the alert was sent for this window                 | until `expiresAt` (≥ 1 min)      |
  *
  * Index members are `<16-digit sequence>:<callId>`, scored by the record's timestamp.

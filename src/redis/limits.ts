@@ -21,6 +21,13 @@ import type { RateRequest, RateResult, RatesResult } from '../keep/types.js';
 import type { KeyLayout } from './keys.js';
 import { LuaScript } from './lua.js';
 
+/**
+ * A rate key lives until its bucket is full again, plus this grace: the TTL runs on Redis's
+ * clock while the arithmetic runs on the callers', so a key must not vanish a few milliseconds
+ * early when the clocks differ a little. A cell past its time reads as a full bucket anyway.
+ */
+const RATE_TTL_GRACE_MS = 1_000;
+
 // KEYS: rate key. ARGV: limit, windowMs, cost, now ('' = server TIME).
 // TAT is kept exactly as `ms + frac / limit` (integers, as MemoryStore does): no float drift.
 // A changed limit or window starts from a full bucket. A bucket left full needs no key: it is
@@ -51,7 +58,7 @@ if ahead > window or (ahead == window and frac > 0) then
 end
 if ahead > 0 or frac > 0 then
   redis.call('HSET', KEYS[1], 'ms', ms, 'frac', frac, 'limit', limit, 'window', window)
-  redis.call('PEXPIRE', KEYS[1], math.max(ahead + (frac > 0 and 1 or 0), 1))
+  redis.call('PEXPIRE', KEYS[1], ahead + (frac > 0 and 1 or 0) + ${RATE_TTL_GRACE_MS})
 else
   redis.call('DEL', KEYS[1])
 end
@@ -111,7 +118,7 @@ for _, key in ipairs(order) do
   local ahead = c.ms - now
   if ahead > 0 or c.frac > 0 then
     redis.call('HSET', key, 'ms', c.ms, 'frac', c.frac, 'limit', c.limit, 'window', c.window)
-    redis.call('PEXPIRE', key, math.max(ahead + (c.frac > 0 and 1 or 0), 1))
+    redis.call('PEXPIRE', key, ahead + (c.frac > 0 and 1 or 0) + ${RATE_TTL_GRACE_MS})
   else
     redis.call('DEL', key)
   end

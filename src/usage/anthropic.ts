@@ -24,7 +24,8 @@ const NAMES: FieldNames = {
  *
  * `cache_creation_input_tokens` absent: the sum of the `cache_creation` TTL buckets. A TTL sum
  * above `cache_creation_input_tokens` is used instead, with a repair (never under-charge).
- * `TokenUsage` has no field for the 5m/1h split; price 1h writes separately if they matter.
+ * The buckets become `cacheWriteByTtl` (`5m`, `1h`), so a 1-hour write is priced at the model's
+ * 1-hour cache-write price (twice the input price for Claude, against 1.25× for 5 minutes).
  *
  * @example
  * normalizeAnthropic({ input_tokens: 50, cache_creation_input_tokens: 1000,
@@ -51,6 +52,7 @@ export function normalizeAnthropic(
   const output = reader.read(raw.output_tokens, 'output_tokens') ?? 0;
 
   const buckets = reader.object(raw.cache_creation, 'cache_creation');
+  let byTtl: TokenUsage['cacheWriteByTtl'];
   if (buckets !== undefined) {
     const fiveMinutes = reader.read(
       buckets.ephemeral_5m_input_tokens,
@@ -64,6 +66,9 @@ export function normalizeAnthropic(
     );
     if (fiveMinutes !== undefined || oneHour !== undefined) {
       const sum = (fiveMinutes ?? 0) + (oneHour ?? 0);
+      byTtl = {};
+      if (fiveMinutes !== undefined) byTtl['5m'] = fiveMinutes;
+      if (oneHour !== undefined) byTtl['1h'] = oneHour;
       if (cacheWrite === undefined) {
         cacheWrite = sum;
       } else if (sum > cacheWrite) {
@@ -88,5 +93,6 @@ export function normalizeAnthropic(
     totalTokens: 0,
     format: 'anthropic',
   };
+  if (byTtl !== undefined && (byTtl['5m'] || byTtl['1h'])) usage.cacheWriteByTtl = byTtl;
   return finish(usage, reader, NAMES);
 }

@@ -120,6 +120,27 @@ export function normalizeCanonical(
     );
     if (by !== undefined) usage.cacheReadByModality = by;
   }
+  const ttlBy = reader.object(raw.cacheWriteByTtl, 'cacheWriteByTtl');
+  if (ttlBy !== undefined) {
+    // Fitted into the cache writes, 1-hour first (the dearer: never under-charged).
+    let left = usage.cacheWriteTokens;
+    const byTtl: NonNullable<TokenUsage['cacheWriteByTtl']> = {};
+    for (const ttl of ['1h', '5m'] as const) {
+      let count = reader.read(ttlBy[ttl], ttl, 'cacheWriteByTtl');
+      if (count === undefined) continue;
+      if (count > left) {
+        count = reader.repair(
+          `cacheWriteByTtl.${ttl}`,
+          count,
+          left,
+          `above the cache writes left for it (${left}); clamped`,
+        );
+      }
+      left -= count;
+      byTtl[ttl] = count;
+    }
+    if (byTtl['1h'] || byTtl['5m']) usage.cacheWriteByTtl = byTtl;
+  }
   const trafficType = raw.trafficType;
   if (typeof trafficType === 'string') usage.trafficType = trafficType;
 

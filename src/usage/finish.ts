@@ -29,7 +29,8 @@ const MAX = Number.MAX_SAFE_INTEGER;
  *    cache_read 9010 for input 1844). `cacheReadTokens` becomes 0, so the whole input is priced
  *    at the full input rate: an upper bound, never an under-count. `cacheReadByModality` is
  *    dropped with it.
- * 3. `cacheWriteTokens > inputTokens` (still): clamped to `inputTokens`.
+ * 3. `cacheWriteTokens > inputTokens` (still): clamped to `inputTokens`; `cacheWriteByTtl` is
+ *    then fitted into it, 1-hour writes first (the dearer ones: an upper bound).
  * 4. `toolUsePromptTokens > inputTokens`: clamped to `inputTokens`.
  * 5. `reasoningTokens > outputTokens`: clamped to `outputTokens`.
  * 6. `totalTokens = inputTokens + outputTokens` (output clamped if the sum passes 2^53 − 1).
@@ -75,6 +76,7 @@ export function finish(usage: TokenUsage, reader: CountReader, names: FieldNames
         input,
         `cache write exceeds the input tokens (${input}); clamped to the input`,
       );
+      fitTtls(usage);
     }
   }
   if (usage.toolUsePromptTokens > input) {
@@ -110,6 +112,20 @@ export function finish(usage: TokenUsage, reader: CountReader, names: FieldNames
   const repairs = reader.repairList();
   if (repairs !== undefined) usage.repairs = repairs;
   return usage;
+}
+
+/** Fits the TTL buckets into `cacheWriteTokens`, 1-hour first; drops the map when empty. */
+function fitTtls(usage: TokenUsage): void {
+  const byTtl = usage.cacheWriteByTtl;
+  if (byTtl === undefined) return;
+  let left = usage.cacheWriteTokens;
+  for (const ttl of ['1h', '5m'] as const) {
+    const count = byTtl[ttl];
+    if (count === undefined) continue;
+    byTtl[ttl] = Math.min(count, left);
+    left -= byTtl[ttl];
+  }
+  if (!byTtl['1h'] && !byTtl['5m']) delete usage.cacheWriteByTtl;
 }
 
 /**

@@ -6,6 +6,7 @@ export { normalizeLangChain } from './langchain.js';
 export { detectUsageFormat, normalizeUsage } from './normalize.js';
 export { normalizeOpenAI } from './openai.js';
 export {
+  type CacheTtl,
   MODALITIES,
   type Modality,
   type ModalityCounts,

@@ -6,6 +6,9 @@ export const MODALITIES: readonly Modality[] = ['text', 'image', 'audio', 'video
 /** Token counts per modality; only the modalities a provider reported are present. */
 export type ModalityCounts = Partial<Record<Modality, number>>;
 
+/** How long a cache write lives (Anthropic prices a 1-hour write above a 5-minute one). */
+export type CacheTtl = '5m' | '1h';
+
 /** Which provider format a raw usage object was read as. */
 export type UsageFormat = 'gemini' | 'langchain' | 'openai' | 'anthropic' | 'canonical';
 
@@ -30,6 +33,7 @@ export interface UsageRepair {
  * - `outputTokens` is all billed output: reasoning (thinking) tokens included;
  * - `cacheReadTokens + cacheWriteTokens <= inputTokens`, `toolUsePromptTokens <= inputTokens`,
  *   `reasoningTokens <= outputTokens`;
+ * - the `cacheWriteByTtl` counts add up to at most `cacheWriteTokens`;
  * - `totalTokens === inputTokens + outputTokens`.
  */
 export interface TokenUsage {
@@ -46,6 +50,12 @@ export interface TokenUsage {
   outputByModality?: ModalityCounts;
   /** Cache-read tokens per modality, where reported. */
   cacheReadByModality?: ModalityCounts;
+  /**
+   * Cache-write tokens per lifetime, where reported (Anthropic's `cache_creation` buckets):
+   * priced at the model's 5-minute and 1-hour cache-write prices; the rest of
+   * `cacheWriteTokens` at its plain cache-write price.
+   */
+  cacheWriteByTtl?: Partial<Record<CacheTtl, number>>;
   /** Gemini `trafficType` (ON_DEMAND, PROVISIONED_THROUGHPUT, ...), where reported. */
   trafficType?: string;
   /** The format the raw object was read as. */

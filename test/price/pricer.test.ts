@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TokenTracker } from '../../src/account/tracker.js';
 import { InvalidPriceOverrideError, UnknownModelError } from '../../src/errors.js';
 import { usdToFemto } from '../../src/price/money.js';
 import { Pricer, priceUsage } from '../../src/price/pricer.js';
@@ -97,6 +98,30 @@ describe('priceUsage: worked examples', () => {
       provider: 'anthropic',
     });
     expect(anthropic.totalUsd).toBe(15);
+  });
+
+  it('prices an Anthropic response with 1-hour cache writes end to end (normalize, price, record)', () => {
+    const tracker = new TokenTracker();
+    const record = tracker.record({
+      agent: 'writer',
+      model: 'claude-sonnet-4-5',
+      provider: 'anthropic',
+      timestamp: at.timestamp,
+      usage: {
+        usage: {
+          input_tokens: 10_000,
+          cache_creation_input_tokens: 50_000,
+          cache_read_input_tokens: 0,
+          output_tokens: 1_000,
+          cache_creation: { ephemeral_5m_input_tokens: 20_000, ephemeral_1h_input_tokens: 30_000 },
+        },
+      },
+    });
+    // $3 / Mtok input, $3.75 5-minute writes, $6 1-hour writes, $15 output:
+    // 0.03 + 0.075 + 0.18 + 0.015
+    expect(record?.usage.cacheWriteByTtl).toEqual({ '5m': 20_000, '1h': 30_000 });
+    expect(record?.cost.totalUsd).toBe(0.3);
+    expect(tracker.spentUsd).toBe(0.3);
   });
 });
 

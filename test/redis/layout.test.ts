@@ -115,7 +115,7 @@ describeRedis('Redis key layout and TTLs', () => {
     expect(await store.client.hget(`${p}call:r1`, 'st')).toBe('s');
   });
 
-  it('a rate key lives until its bucket is full again; an alert key until its window ends', async () => {
+  it('a rate key lives until its bucket is full again (+ 1 s); an alert key until its window ends', async () => {
     const p = store.keys.prefix;
     await store.consumeRate({
       key: 'user:alice:rpm',
@@ -124,7 +124,7 @@ describeRedis('Redis key layout and TTLs', () => {
       cost: 30,
       now: NOW,
     });
-    await expectTtl(store, `${p}rate:user:alice:rpm`, 30_000, 10);
+    await expectTtl(store, `${p}rate:user:alice:rpm`, 31_000, 10); // full in 30 s, + 1 s grace
     // consumeRates keeps the same hashes and TTLs, one per key; a refused set writes none.
     const tpm = { key: 'user:alice:tpm', limit: 1_000, windowMs: 60_000, cost: 250, now: NOW };
     const refused = { key: 'user:bob:tpm', limit: 1_000, windowMs: 60_000, cost: 1_001, now: NOW };
@@ -134,7 +134,7 @@ describeRedis('Redis key layout and TTLs', () => {
       ok: true,
       remaining: [750, 500],
     });
-    await expectTtl(store, `${p}rate:user:alice:tpm`, 30_000, 10);
+    await expectTtl(store, `${p}rate:user:alice:tpm`, 31_000, 10);
     expect(await store.client.hgetall(`${p}rate:user:alice:tpm`)).toEqual({
       ms: String(NOW + 30_000),
       frac: '0',

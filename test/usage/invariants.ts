@@ -53,6 +53,15 @@ export function invariantViolations(usage: TokenUsage): string[] {
   out.push(
     ...modalityViolations('cacheReadByModality', usage.cacheReadByModality, usage.cacheReadTokens),
   );
+  if (usage.cacheWriteByTtl !== undefined) {
+    let sum = 0;
+    for (const [ttl, value] of Object.entries(usage.cacheWriteByTtl)) {
+      if (ttl !== '5m' && ttl !== '1h') out.push(`cacheWriteByTtl has key ${ttl}`);
+      if (!isCount(value)) out.push(`cacheWriteByTtl.${ttl} = ${String(value)} is not a count`);
+      else sum += value as number;
+    }
+    if (sum > usage.cacheWriteTokens) out.push('cacheWriteByTtl sum > cacheWrite');
+  }
   if ('repairs' in usage) {
     if (!Array.isArray(usage.repairs) || usage.repairs.length === 0) {
       out.push('repairs present but empty');

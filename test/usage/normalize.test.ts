@@ -359,10 +359,27 @@ describe('normalizeUsage: Anthropic', () => {
       inputTokens: 4050,
       cacheWriteTokens: 1000,
       cacheReadTokens: 3000,
+      cacheWriteByTtl: { '5m': 400, '1h': 600 },
       outputTokens: 200,
       totalTokens: 4250,
       format: 'anthropic',
     });
+  });
+
+  it('keeps only the TTL buckets that hold tokens, and none when all are 0', () => {
+    const base = { input_tokens: 5, cache_creation_input_tokens: 3, output_tokens: 1 };
+    expect(
+      norm({
+        ...base,
+        cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 3 },
+      }).cacheWriteByTtl,
+    ).toEqual({ '5m': 0, '1h': 3 });
+    expect(
+      norm({
+        ...base,
+        cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+      }).cacheWriteByTtl,
+    ).toBeUndefined();
   });
 
   it('cache_creation_input_tokens absent: the TTL buckets are summed', () => {
@@ -375,7 +392,11 @@ describe('normalizeUsage: Anthropic', () => {
       },
       { strict: true },
     );
-    expect(usage).toMatchObject({ inputTokens: 15, cacheWriteTokens: 10 });
+    expect(usage).toMatchObject({
+      inputTokens: 15,
+      cacheWriteTokens: 10,
+      cacheWriteByTtl: { '5m': 7, '1h': 3 },
+    });
   });
 
   it('TTL buckets above cache_creation_input_tokens: the sum is used, with a repair', () => {
@@ -439,6 +460,30 @@ describe('normalizeUsage: canonical', () => {
     });
     const again = norm(first, { strict: true });
     expect({ ...again, format: 'gemini' }).toEqual({ ...first, raw: undefined, format: 'gemini' });
+  });
+
+  it('round-trips an Anthropic usage with cache writes by lifetime', () => {
+    const first = normalizeUsage({
+      input_tokens: 5,
+      cache_creation_input_tokens: 10,
+      output_tokens: 1,
+      cache_creation: { ephemeral_5m_input_tokens: 4, ephemeral_1h_input_tokens: 6 },
+    });
+    const again = norm(first, { strict: true });
+    expect(again.cacheWriteByTtl).toEqual({ '1h': 6, '5m': 4 });
+  });
+
+  it('fits cacheWriteByTtl into the cache writes, 1-hour first; strict mode refuses', () => {
+    const raw = {
+      inputTokens: 100,
+      cacheWriteTokens: 10,
+      outputTokens: 1,
+      cacheWriteByTtl: { '5m': 8, '1h': 7 },
+    };
+    const usage = norm(raw);
+    expect(usage.cacheWriteByTtl).toEqual({ '1h': 7, '5m': 3 });
+    expect(usage.repairs?.[0]).toMatchObject({ field: 'cacheWriteByTtl.5m', received: 8, used: 3 });
+    expect(() => norm(raw, { strict: true })).toThrow(InvalidUsageError);
   });
 });
 

@@ -177,6 +177,7 @@ const canonical = fc.record(
     inputByModality: modalityRecord,
     outputByModality: modalityRecord,
     cacheReadByModality: modalityRecord,
+    cacheWriteByTtl: fc.oneof(fc.record({ '5m': weird, '1h': weird }, { requiredKeys: [] }), weird),
     trafficType: weird,
   },
   { requiredKeys: [] },
