@@ -11,6 +11,58 @@ export interface BudgetCrossing {
 
 const NONE: BudgetCrossing = Object.freeze({ warnings: [], exceeded: false }) as BudgetCrossing;
 
+/** The exact, immutable part of a budget: its limit and thresholds in femto-dollars. */
+interface ParsedBudget {
+  limitFemto: bigint;
+  limitNumber: number | undefined;
+  thresholds: readonly { fraction: number; femto: bigint; femtoNumber: number }[];
+}
+
+/**
+ * Parsed budgets by limit and thresholds: a run that creates a tracker per session (as
+ * `runWithTracking` does) parses its budget once per process, not once per run. Bounded.
+ */
+const parsedBudgets = new Map<string, ParsedBudget>();
+const MAX_PARSED_BUDGETS = 256;
+
+function parseBudget(limitUsd: number, warnAt: readonly number[]): ParsedBudget {
+  // Validated before the cache is asked: '0.5' and 0.5 would share a key.
+  if (typeof limitUsd !== 'number' || !Number.isFinite(limitUsd) || limitUsd <= 0) {
+    throw new ConfigurationError(
+      `budgetLimitUsd must be a finite number > 0, got ${String(limitUsd)}`,
+    );
+  }
+  for (const fraction of warnAt) {
+    if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
+      throw new ConfigurationError(
+        `warnAt values must be fractions between 0 and 1 (0.9 = 90%), got ${String(fraction)}`,
+      );
+    }
+  }
+  const key = `${limitUsd}|${warnAt.join(',')}`;
+  const known = parsedBudgets.get(key);
+  if (known) return known;
+  const limitFemto = usdToFemto(limitUsd);
+  if (limitFemto === 0n) {
+    throw new ConfigurationError(`budgetLimitUsd ${limitUsd} is below one femto-dollar`);
+  }
+  const thresholds = [...new Set(warnAt)]
+    .sort((a, b) => a - b)
+    .map((fraction) => {
+      // limit × fraction, exactly, with the fraction to 9 decimals
+      const femto = (limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n;
+      return { fraction, femto, femtoNumber: Number(femto) };
+    });
+  const parsed: ParsedBudget = {
+    limitFemto,
+    limitNumber: limitFemto <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(limitFemto) : undefined,
+    thresholds,
+  };
+  if (parsedBudgets.size >= MAX_PARSED_BUDGETS) parsedBudgets.clear();
+  parsedBudgets.set(key, parsed);
+  return parsed;
+}
+
 /**
  * A session budget in exact femto-dollars: each warning threshold fires once, and "exceeded"
  * fires once, when spend reaches the limit (spent ≥ limit: the budget is used up).
@@ -29,35 +81,11 @@ export class SessionBudget {
   private exceededFired = false;
 
   constructor(limitUsd: number, warnAt: readonly number[] = [0.9]) {
-    if (typeof limitUsd !== 'number' || !Number.isFinite(limitUsd) || limitUsd <= 0) {
-      throw new ConfigurationError(
-        `budgetLimitUsd must be a finite number > 0, got ${String(limitUsd)}`,
-      );
-    }
-    for (const fraction of warnAt) {
-      if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
-        throw new ConfigurationError(
-          `warnAt values must be fractions between 0 and 1 (0.9 = 90%), got ${String(fraction)}`,
-        );
-      }
-    }
+    const parsed = parseBudget(limitUsd, warnAt);
     this.limitUsd = limitUsd;
-    this.limitFemto = usdToFemto(limitUsd);
-    if (this.limitFemto === 0n) {
-      throw new ConfigurationError(`budgetLimitUsd ${limitUsd} is below one femto-dollar`);
-    }
-    this.thresholds = [...new Set(warnAt)]
-      .sort((a, b) => a - b)
-      .map((fraction) => ({
-        fraction,
-        // limit × fraction, exactly, with the fraction to 9 decimals
-        femto: (this.limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n,
-        femtoNumber: 0,
-        fired: false,
-      }));
-    for (const threshold of this.thresholds) threshold.femtoNumber = Number(threshold.femto);
-    this.limitNumber =
-      this.limitFemto <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(this.limitFemto) : undefined;
+    this.limitFemto = parsed.limitFemto;
+    this.limitNumber = parsed.limitNumber;
+    this.thresholds = parsed.thresholds.map((threshold) => ({ ...threshold, fired: false }));
   }
 
   /**

@@ -312,6 +312,22 @@ describe('session budget', () => {
   it('rejects warning thresholds outside (0, 1)', () => {
     expect(() => new TokenTracker({ budgetLimitUsd: 1, warnAt: [90] })).toThrow(/fractions/);
   });
+
+  it('keeps the budgets of trackers with the same limit apart (the parse is shared, not the state)', () => {
+    const first = new TokenTracker({ budgetLimitUsd: 0.075, warnAt: [0.5] });
+    const second = new TokenTracker({ budgetLimitUsd: 0.075, warnAt: [0.5] });
+    const fired: string[] = [];
+    first.on('budget_warning', () => fired.push('first'));
+    second.on('budget_warning', () => fired.push('second'));
+    spend(first, 600_000); // $0.045: 60% of the first budget
+    expect(fired).toEqual(['first']);
+    spend(second, 600_000);
+    expect(fired).toEqual(['first', 'second']);
+    // A string limit that prints like a valid one is still refused.
+    expect(
+      () => new TokenTracker({ budgetLimitUsd: '0.075' as unknown as number, warnAt: [0.5] }),
+    ).toThrow(ConfigurationError);
+  });
 });
 
 describe('listeners', () => {
