@@ -28,12 +28,29 @@ import { LuaScript } from './lua.js';
  */
 const RATE_TTL_GRACE_MS = 1_000;
 
+/**
+ * The GCRA step both scripts share (as `gcraStep` in keep/gcra.ts): the arrival time after
+ * `cost` more units, exact in whole ms plus `frac` in 1/limit ms; a stale one restarts at now.
+ */
+const ARRIVE = `
+local function arrive(ms, frac, limit, window, cost, now)
+  if ms < now then ms, frac = now, 0 end
+  local units = cost * window
+  local q = math.floor(units / limit)
+  local r = units - q * limit
+  if r < 0 then q, r = q - 1, r + limit elseif r >= limit then q, r = q + 1, r - limit end
+  ms, frac = ms + q, frac + r
+  if frac >= limit then ms, frac = ms + 1, frac - limit end
+  return ms, frac
+end
+`;
+
 // KEYS: rate key. ARGV: limit, windowMs, cost, now ('' = server TIME).
 // TAT is kept exactly as `ms + frac / limit` (integers, as MemoryStore does): no float drift.
 // A changed limit or window starts from a full bucket. A bucket left full needs no key: it is
 // deleted (a cell made for an old limit must not outlive a cost-0 request with a new one, as in
 // MemoryStore). Returns {1, remaining} or {0, retryAfterMs}.
-const GCRA = new LuaScript(`
+const GCRA = new LuaScript(`${ARRIVE}
 local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 if not now then
@@ -45,13 +62,7 @@ local ms, frac = now, 0
 if cell[1] and tonumber(cell[3]) == limit and tonumber(cell[4]) == window then
   ms, frac = tonumber(cell[1]), tonumber(cell[2])
 end
-if ms < now then ms, frac = now, 0 end
-local units = cost * window
-local q = math.floor(units / limit)
-local r = units - q * limit
-if r < 0 then q, r = q - 1, r + limit elseif r >= limit then q, r = q + 1, r - limit end
-ms, frac = ms + q, frac + r
-if frac >= limit then ms, frac = ms + 1, frac - limit end
+ms, frac = arrive(ms, frac, limit, window, cost, now)
 local ahead = ms - now
 if ahead > window or (ahead == window and frac > 0) then
   return {0, ahead - window + (frac > 0 and 1 or 0)}
@@ -71,7 +82,7 @@ return {1, math.floor(((window - ahead) * limit - frac) / window)}
 // too, so the longest wait is the one after which all pass), and writes only if every request
 // passes, with the same fields and TTL per key as GCRA. Returns {1, remaining...} or
 // {0, index (1-based), retryAfterMs} for the refused request with the longest wait.
-const GCRA_ALL = new LuaScript(`
+const GCRA_ALL = new LuaScript(`${ARRIVE}
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -96,13 +107,7 @@ for i = 1, #KEYS do
   if cell.ms and cell.limit == limit and cell.window == window then
     ms, frac = cell.ms, cell.frac
   end
-  if ms < now then ms, frac = now, 0 end
-  local units = cost * window
-  local q = math.floor(units / limit)
-  local r = units - q * limit
-  if r < 0 then q, r = q - 1, r + limit elseif r >= limit then q, r = q + 1, r - limit end
-  ms, frac = ms + q, frac + r
-  if frac >= limit then ms, frac = ms + 1, frac - limit end
+  ms, frac = arrive(ms, frac, limit, window, cost, now)
   cells[key] = {ms = ms, frac = frac, limit = limit, window = window}
   local ahead = ms - now
   if ahead > window or (ahead == window and frac > 0) then

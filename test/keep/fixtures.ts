@@ -1,4 +1,5 @@
-import type { LedgerRecord } from '../../src/keep/types.js';
+import { MemoryStore } from '../../src/keep/memory.js';
+import type { LedgerRecord, Store } from '../../src/keep/types.js';
 
 /** 2026-11-23T12:00:00Z, a Monday: every conformance record is dated from here. */
 export const BASE = Date.UTC(2026, 10, 23, 12);
@@ -44,3 +45,19 @@ export function ledgerRecords(
 
 /** Call ids in order, for comparing pages. */
 export const callIds = (records: readonly LedgerRecord[]) => records.map((r) => r.callId);
+
+/**
+ * A memory store whose rate limits lack `consumeRates`, as a custom driver might: only
+ * `consumeRate`, one key at a time.
+ */
+export function withoutConsumeRates(inner: MemoryStore = new MemoryStore()): Store {
+  return {
+    name: 'one-by-one',
+    capabilities: inner.capabilities,
+    append: (records) => inner.append(records),
+    query: (options) => inner.query(options),
+    summarize: (options) => inner.summarize(options),
+    close: () => inner.close(),
+    consumeRate: (request) => inner.consumeRate(request),
+  };
+}

@@ -5,13 +5,13 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RateLimitExceededError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import type { Store } from '../../src/keep/types.js';
 import { type RateLimitedEvent, RateLimiter } from '../../src/react/rate-limit.js';
 import { SqliteStore } from '../../src/sqlite/index.js';
+import { withoutConsumeRates } from '../keep/fixtures.js';
 import { tempDir } from '../sqlite/support.js';
-import { NOW } from './support.js';
+import { NOW, refusal } from './support.js';
 
 const limits = [
   {
@@ -21,29 +21,6 @@ const limits = [
     tokensPerMinute: 1_000,
   },
 ];
-
-async function refusal(promise: Promise<unknown>): Promise<RateLimitExceededError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (RateLimitExceededError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected RateLimitExceededError, the check passed');
-}
-
-/** The memory store's rate limits without consumeRates, as a custom driver might be. */
-function oneByOne(inner: MemoryStore): Store {
-  return {
-    name: 'one-by-one',
-    capabilities: inner.capabilities,
-    append: (records) => inner.append(records),
-    query: (options) => inner.query(options),
-    summarize: (options) => inner.summarize(options),
-    close: () => inner.close(),
-    consumeRate: (request) => inner.consumeRate(request),
-  };
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -136,7 +113,7 @@ describe.each(stores)('RateLimiter on %s: all or nothing', (_, create) => {
 
 describe('RateLimiter without consumeRates, and when consumeRates fails', () => {
   it('a store with only consumeRate is checked limit by limit (the documented over-count)', async () => {
-    const limiter = new RateLimiter({ store: oneByOne(new MemoryStore()), limits });
+    const limiter = new RateLimiter({ store: withoutConsumeRates(), limits });
     await limiter.check({ userId: 'alice', tokens: 700, now: NOW });
     await refusal(limiter.check({ userId: 'alice', tokens: 400, now: NOW }));
     // The refused check's request was counted: only four more pass.

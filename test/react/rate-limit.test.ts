@@ -1,18 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigurationError, RateLimitExceededError } from '../../src/errors.js';
+import { ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import { type RateLimitedEvent, RateLimiter } from '../../src/react/rate-limit.js';
-import { NOW } from './support.js';
-
-async function refusal(promise: Promise<unknown>): Promise<RateLimitExceededError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (RateLimitExceededError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected RateLimitExceededError, the check passed');
-}
+import { NOW, refusal } from './support.js';
 
 function limiter(options: Partial<ConstructorParameters<typeof RateLimiter>[0]> = {}) {
   const limiter = new RateLimiter({

@@ -1,3 +1,4 @@
+import { RateLimitExceededError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import type { Store } from '../../src/keep/types.js';
 import type { BudgetManagerEvents } from '../../src/react/budgets/index.js';
@@ -56,4 +57,15 @@ export function brokenStore(): Store {
     consumeRate: fail,
     markAlert: fail,
   };
+}
+
+/** The `RateLimitExceededError` a check rejects with; fails the test when it passes. */
+export async function refusal(promise: Promise<unknown>): Promise<RateLimitExceededError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (RateLimitExceededError.isInstance(error)) return error;
+    throw error;
+  }
+  throw new Error('expected RateLimitExceededError, the check passed');
 }

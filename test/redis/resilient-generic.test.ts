@@ -11,7 +11,7 @@ import {
   type ResilientEvent,
   StoreUnavailableError,
 } from '../../src/redis/index.js';
-import { ledgerRecord, ledgerRecords } from '../keep/fixtures.js';
+import { ledgerRecord, ledgerRecords, withoutConsumeRates } from '../keep/fixtures.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
 const user: BudgetCounter = {
@@ -189,16 +189,7 @@ it('consumeRates: on the primary while up; on the local store (all or nothing) o
 });
 
 it('consumeRates is absent when the primary lacks it, so callers keep their fallback', async () => {
-  const inner = new MemoryStore();
-  const withoutBatch = {
-    name: 'no-batch',
-    capabilities: inner.capabilities,
-    append: (records) => inner.append(records),
-    query: (options) => inner.query(options),
-    summarize: (options) => inner.summarize(options),
-    close: () => inner.close(),
-    consumeRate: (request) => inner.consumeRate(request),
-  } satisfies Store;
+  const withoutBatch = withoutConsumeRates();
   const store = createResilientStore({ primary: withoutBatch, local: new MemoryStore() });
   expect(store.consumeRates).toBeUndefined();
   expect(await store.consumeRate({ key: 'k', limit: 1, windowMs: 1, cost: 1, now: NOW })).toEqual({
