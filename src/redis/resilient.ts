@@ -167,16 +167,11 @@ export class ResilientStore implements Store {
 
   async reserve(request: ReserveRequest): Promise<ResilientReserveResult> {
     const reserve = this.method('reserve');
-    if (this.available) {
-      try {
-        return await reserve(request);
-      } catch (error) {
-        this.failed('reserve', error);
-      }
-    }
-    if (this.failMode === 'closed') throw this.outage('reserve');
-    this.onEvent({ type: 'fail_open', operation: 'reserve', callId: request.callId });
-    return { ok: true, degraded: true };
+    return this.primaryOr(
+      () => reserve(request),
+      { type: 'fail_open', operation: 'reserve', callId: request.callId },
+      () => ({ ok: true, degraded: true }),
+    );
   }
 
   async settle(callId: string, actualFemto: bigint, counters: BudgetCounter[], now: number) {
@@ -205,19 +200,15 @@ export class ResilientStore implements Store {
 
   async consumeRate(request: RateRequest): Promise<RateResult> {
     const consume = this.method('consumeRate');
-    if (this.available) {
-      try {
-        return await consume(request);
-      } catch (error) {
-        this.failed('consumeRate', error);
-      }
-    }
-    if (this.failMode === 'closed') throw this.outage('consumeRate');
-    this.onEvent({ type: 'fail_open', operation: 'consumeRate', key: request.key });
-    // Per-process limits are better than none while the shared ones are out of reach.
-    return this.local.consumeRate
-      ? this.local.consumeRate(request)
-      : { ok: true, remaining: request.limit };
+    return this.primaryOr(
+      () => consume(request),
+      { type: 'fail_open', operation: 'consumeRate', key: request.key },
+      // Per-process limits are better than none while the shared ones are out of reach.
+      () =>
+        this.local.consumeRate
+          ? this.local.consumeRate(request)
+          : { ok: true, remaining: request.limit },
+    );
   }
 
   /**
@@ -229,19 +220,15 @@ export class ResilientStore implements Store {
 
   private async consumeAll(requests: readonly RateRequest[]): Promise<RatesResult> {
     const consume = this.method('consumeRates');
-    if (this.available) {
-      try {
-        return await consume(requests);
-      } catch (error) {
-        this.failed('consumeRates', error);
-      }
-    }
-    if (this.failMode === 'closed') throw this.outage('consumeRates');
-    this.onEvent({
-      type: 'fail_open',
-      operation: 'consumeRates',
-      keys: requests.map((request) => request.key),
-    });
+    return this.primaryOr(
+      () => consume(requests),
+      { type: 'fail_open', operation: 'consumeRates', keys: requests.map((r) => r.key) },
+      () => this.consumeLocally(requests),
+    );
+  }
+
+  /** `consumeRates` on the local store during an outage. */
+  private async consumeLocally(requests: readonly RateRequest[]): Promise<RatesResult> {
     const { local } = this;
     if (local.consumeRates) return local.consumeRates(requests);
     // A local store with only consumeRate: one by one (not atomic), better than no limits.
@@ -392,6 +379,27 @@ export class ResilientStore implements Store {
     const ping = (this.primary as { ping?: () => Promise<void> }).ping;
     if (typeof ping === 'function') await ping.call(this.primary);
     else await this.primary.query({ limit: 1 });
+  }
+
+  /**
+   * The primary's answer while it is up; when it is down or fails: refused (`fail-closed`,
+   * `StoreUnavailableError`) or `fallback()` after a `fail_open` event.
+   */
+  private async primaryOr<T>(
+    call: () => Promise<T>,
+    failOpen: Extract<ResilientEvent, { type: 'fail_open' }>,
+    fallback: () => T | Promise<T>,
+  ): Promise<T> {
+    if (this.available) {
+      try {
+        return await call();
+      } catch (error) {
+        this.failed(failOpen.operation, error);
+      }
+    }
+    if (this.failMode === 'closed') throw this.outage(failOpen.operation);
+    this.onEvent(failOpen);
+    return fallback();
   }
 
   private failed(operation: string, error: unknown): void {
