@@ -687,6 +687,29 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       (l: { id: string }) => l.id,
     );
     expect(ids).toEqual(['per-user']);
+
+    // A rate limit made with the form; an empty id is refused next to the field, nothing sent.
+    const newLimit = page.getByTestId('new-rate-limit-form');
+    const newId = newLimit.getByLabel('Id', { exact: true });
+    await newLimit.getByRole('button', { name: 'Create rate limit' }).click();
+    const idError = newLimit.getByTestId('error-id');
+    await expect.poll(() => idError.textContent()).toBe('id: must not be empty');
+    expect(await newId.getAttribute('aria-invalid')).toBe('true');
+    await newId.fill('flash-rpm');
+    await newLimit.getByLabel('Scope', { exact: true }).selectOption('model');
+    await newLimit.getByLabel('Scope id').fill('gemini-2.5-flash');
+    await newLimit.getByLabel('Requests per minute').fill('30');
+    await newLimit.getByRole('button', { name: 'Create rate limit' }).click();
+    const flash = page.locator('[data-testid="rate-limit"][data-id="flash-rpm"]');
+    await flash.waitFor();
+    expect((await api(keys.admin, '/api/rate-limits')).body.rateLimits).toContainEqual({
+      id: 'flash-rpm',
+      scope: { kind: 'model', id: 'gemini-2.5-flash' },
+      requestsPerMinute: 30,
+    });
+    await flash.getByRole('button', { name: 'Delete' }).click();
+    await flash.getByRole('button', { name: 'Confirm delete' }).click();
+    await flash.waitFor({ state: 'detached' });
   });
 
   it('a viewer sees the same numbers and no edit controls', async () => {

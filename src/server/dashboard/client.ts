@@ -652,6 +652,20 @@ const fieldValue = (form, name) => {
   return control ? control.value : '';
 };
 
+/** A create form's id and scope; undefined (the error shown) when the id is empty. */
+function idAndScope(form) {
+  const id = fieldValue(form, 'id').trim();
+  if (!id) {
+    clearErrors(form);
+    showError(form, new ApiError(400, 'invalid_request', 'id: must not be empty'));
+    return undefined;
+  }
+  const scope = { kind: fieldValue(form, 'scope.kind') };
+  const scopeId = fieldValue(form, 'scope.id').trim();
+  if (scopeId) scope.id = scopeId;
+  return { id, scope };
+}
+
 function clearErrors(form) {
   for (const slot of form.querySelectorAll('.field-error, .form-error')) slot.textContent = '';
   for (const control of form.querySelectorAll('[aria-invalid]')) {
@@ -953,15 +967,9 @@ function newBudgetForm() {
   form.append(actions(form, 'Create budget', '', false));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const id = fieldValue(form, 'id').trim();
-    if (!id) {
-      clearErrors(form);
-      showError(form, new ApiError(400, 'invalid_request', 'id: must not be empty'));
-      return;
-    }
-    const scope = { kind: fieldValue(form, 'scope.kind') };
-    const scopeId = fieldValue(form, 'scope.id').trim();
-    if (scopeId) scope.id = scopeId;
+    const named = idAndScope(form);
+    if (!named) return;
+    const { id, scope } = named;
     const body = {
       scope,
       window: fieldValue(form, 'window'),
@@ -1098,15 +1106,9 @@ function newLimitForm() {
   form.append(actions(form, 'Create rate limit', '', false));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const id = fieldValue(form, 'id').trim();
-    if (!id) {
-      clearErrors(form);
-      showError(form, new ApiError(400, 'invalid_request', 'id: must not be empty'));
-      return;
-    }
-    const scope = { kind: fieldValue(form, 'scope.kind') };
-    const scopeId = fieldValue(form, 'scope.id').trim();
-    if (scopeId) scope.id = scopeId;
+    const named = idAndScope(form);
+    if (!named) return;
+    const { id, scope } = named;
     send(
       form,
       'PUT',
