@@ -1,6 +1,15 @@
 import type { CostBreakdown } from '../price/pricer.js';
 import type { TokenUsage, UsageFormat } from '../usage/types.js';
 
+/**
+ * Marks a `RecordInput` whose `callId` was minted for this one record by a tollgate wrapper,
+ * which records each request once by construction. The tracker then skips its dedupe window:
+ * remembering an id costs a cold hash-table insert and delete on every LLM call, for an id
+ * that can never come again. A record copied from such an input does not carry the mark, so
+ * recording it again is still caught. @internal
+ */
+export const FRESH_CALL_ID: unique symbol = Symbol('tollgate.freshCallId');
+
 /** What a capture (wrapper, callback handler, or your code) tells the tracker about one call. */
 export interface RecordInput {
   /** Who made the call: an agent name, or the LangGraph node. Defaults to `"unknown"`. */

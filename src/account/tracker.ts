@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import {
   BudgetExceededError,
   ConfigurationError,
@@ -17,7 +16,7 @@ import {
   UNPRICED_COST,
 } from '../price/pricer.js';
 import { SessionBudget } from '../react/budget.js';
-import type { TrackerEventName, TrackerEvents } from '../react/events.js';
+import type { BudgetEvent, TrackerEventName, TrackerEvents } from '../react/events.js';
 import { type ListenerErrorHandler, SafeEmitter } from '../react/safe-emitter.js';
 import {
   defaultExportPath,
@@ -29,8 +28,9 @@ import {
 import { formatCostReport } from '../show/report.js';
 import { normalizeUsage } from '../usage/normalize.js';
 import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
+import { newSessionId } from './ids.js';
 import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
-import type { RecordInput, UsageRecord } from './record.js';
+import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
 
 export interface TokenTrackerOptions extends LedgerWriterOptions {
   /** Session budget in USD; no budget when absent. */
@@ -94,6 +94,9 @@ export interface TokenUsageStats {
 
 const sessionStore = new AsyncLocalStorage<TokenTracker>();
 
+/** Most records waiting to join the per-key groups (see `TokenTracker.ungrouped`). */
+const MAX_UNGROUPED = 1024;
+
 /**
  * Tracks the tokens and cost of LLM calls for one session: normalizes each call's usage, prices
  * it exactly, keeps totals per agent, model, user and thread, and fires budget events.
@@ -113,9 +116,11 @@ export class TokenTracker {
   private readonly normalizeOptions: { strict: boolean };
   private readonly historyLimit: number;
   private readonly dedupeWindow: number;
-  private readonly events: SafeEmitter<TrackerEvents>;
+  /** Made on the first `on`/`once`: most trackers of a graph run never get a listener. */
+  private emitter: SafeEmitter<TrackerEvents> | undefined;
   /** tollgate's own per-record observers (the stream feed, agent steps): see `observeRecords`. */
   private recordObservers: ((record: UsageRecord) => void)[] = [];
+  private budgetObservers: ((event: BudgetEvent) => void)[] = [];
   private readonly onListenerError: ListenerErrorHandler;
   private budget: SessionBudget | undefined;
   private readonly warnAt: readonly number[];
@@ -127,6 +132,13 @@ export class TokenTracker {
   private readonly byModel = new AggregateMap();
   private readonly byUser = new AggregateMap();
   private readonly byThread = new AggregateMap();
+  /**
+   * Records not yet added to the per-key groups above. `totals` (budgets read it) is kept at
+   * once; the groups are read only by `getStatistics`, so a record joins them there, in one
+   * warm loop, instead of costing four map look-ups on every LLM call. Bounded by
+   * `MAX_UNGROUPED`.
+   */
+  private ungrouped: UsageRecord[] = [];
   private history: UsageRecord[] = [];
   private historyStart = 0;
   private dropped = 0;
@@ -142,7 +154,7 @@ export class TokenTracker {
   private readonly ledger: LedgerWriter | undefined;
 
   constructor(options: TokenTrackerOptions = {}) {
-    this.sessionId = options.sessionId ?? randomUUID().slice(0, 8); // 8 hex digits; randomUUID draws from a buffer
+    this.sessionId = options.sessionId ?? newSessionId();
     this.enforce = options.enforce ?? 'warn';
     this.pricer =
       options.pricer ?? (options.pricing ? new Pricer(options.pricing) : defaultPricer());
@@ -158,10 +170,9 @@ export class TokenTracker {
     this.onListenerError =
       options.onListenerError ??
       ((error, event) => console.error(`[tollgate] a "${event}" listener failed:`, error));
-    this.events = new SafeEmitter<TrackerEvents>(this.onListenerError);
     this.ledger = options.store
       ? new LedgerWriter(options.store, this.sessionId, options, (event) => {
-          if (this.events.has('store_error')) this.events.emit('store_error', event);
+          if (this.emitter?.has('store_error')) this.emitter.emit('store_error', event);
           else console.error(`[tollgate] store "${event.store}" failed; will retry:`, event.error);
         })
       : undefined;
@@ -203,29 +214,43 @@ export class TokenTracker {
 
   /** Subscribes to an event; the listener can throw or reject without harm. */
   on<E extends TrackerEventName>(event: E, listener: TrackerEvents[E]): this {
-    this.events.on(event, listener);
+    this.events().on(event, listener);
     return this;
   }
 
   once<E extends TrackerEventName>(event: E, listener: TrackerEvents[E]): this {
-    this.events.once(event, listener);
+    this.events().once(event, listener);
     return this;
   }
 
   off<E extends TrackerEventName>(event: E, listener?: TrackerEvents[E]): this {
-    this.events.off(event, listener);
+    this.emitter?.off(event, listener);
     return this;
   }
 
+  private events(): SafeEmitter<TrackerEvents> {
+    this.emitter ??= new SafeEmitter<TrackerEvents>(this.onListenerError);
+    return this.emitter;
+  }
+
   /**
-   * Calls `observer` with every new record, right before the `usage` event, without the event
-   * emitter's per-listener wrapping: the stream feed and agent steps sit on every call. An
-   * observer that throws is reported like a listener. Returns the unsubscribe. @internal
+   * Calls `observer` with every new record, right before the `usage` event, and `onBudget`, if
+   * given, with each budget event right before its listeners. No event emitter: the stream feed
+   * and agent steps sit on every call, and subscribe on every run. An observer that throws is
+   * reported like a listener. Returns the unsubscribe. @internal
    */
-  observeRecords(observer: (record: UsageRecord) => void): () => void {
+  observeRecords(
+    observer: (record: UsageRecord) => void,
+    onBudget?: (event: BudgetEvent) => void,
+  ): () => void {
+    // Copy-on-write arrays: an observer unsubscribing during a call does not shift its loop.
     this.recordObservers = [...this.recordObservers, observer];
+    if (onBudget) this.budgetObservers = [...this.budgetObservers, onBudget];
     return () => {
       this.recordObservers = this.recordObservers.filter((candidate) => candidate !== observer);
+      if (onBudget) {
+        this.budgetObservers = this.budgetObservers.filter((candidate) => candidate !== onBudget);
+      }
     };
   }
 
@@ -251,7 +276,8 @@ export class TokenTracker {
     const agent = input.agent === undefined || input.agent === '' ? 'unknown' : input.agent;
     if (typeof agent !== 'string') throw new InvalidUsageError('agent', agent, 'must be a string');
     const callId = input.callId;
-    if (callId !== undefined) {
+    const fresh = (input as { [FRESH_CALL_ID]?: boolean })[FRESH_CALL_ID] === true;
+    if (callId !== undefined && !fresh) {
       const earlier = this.seenCalls.get(callId);
       if (earlier) return earlier;
     }
@@ -264,7 +290,7 @@ export class TokenTracker {
         : this.normalizeOptions,
     );
     if (!usage) {
-      this.events.emit('usage_anomaly', {
+      this.emitter?.emit('usage_anomaly', {
         type: 'usage_anomaly',
         message: `The call reported no token usage; nothing was recorded for ${model}.`,
         repairs: [],
@@ -301,7 +327,7 @@ export class TokenTracker {
       usage,
       cost,
     };
-    this.store(record);
+    this.store(record, !fresh);
     this.ledger?.push(record);
     this.announce(record);
     if (pricingError) throw pricingError;
@@ -347,8 +373,12 @@ export class TokenTracker {
     return small !== undefined ? femtoToUsd(small) : femtoToUsd(this.totals.costFemto);
   }
 
-  /** The session's statistics. Cost O(agents + models), never a rescan of history. */
+  /**
+   * The session's statistics. Cost O(agents + models + the records since the last call, at most
+   * 1,024), never a rescan of history.
+   */
   getStatistics(): TokenUsageStats {
+    this.group();
     const totals = this.totals;
     const calls = totals.calls;
     const spent = totals.costFemto;
@@ -417,6 +447,7 @@ export class TokenTracker {
     this.startedAt = Date.now();
     this.totals.reset();
     for (const map of [this.byAgent, this.byModel, this.byUser, this.byThread]) map.clear();
+    this.ungrouped = [];
     this.history = [];
     this.historyStart = 0;
     this.dropped = 0;
@@ -442,12 +473,10 @@ export class TokenTracker {
     this.store(record);
   }
 
-  private store(record: UsageRecord): void {
+  private store(record: UsageRecord, rememberCallId = true): void {
     this.totals.add(record);
-    this.byAgent.add(record.agent, record);
-    this.byModel.add(record.model, record);
-    this.byUser.add(record.userId, record);
-    this.byThread.add(record.threadId, record);
+    this.ungrouped.push(record);
+    if (this.ungrouped.length >= MAX_UNGROUPED) this.group();
 
     const history = this.history;
     history.push(record);
@@ -460,8 +489,21 @@ export class TokenTracker {
         this.historyStart = 0;
       }
     }
-    if (record.callId !== undefined) {
+    if (record.callId !== undefined && rememberCallId) {
       this.remember(record.callId, record);
+    }
+  }
+
+  /** Adds the ungrouped records to the per-key groups. */
+  private group(): void {
+    const records = this.ungrouped;
+    if (records.length === 0) return;
+    this.ungrouped = [];
+    for (const record of records) {
+      this.byAgent.add(record.agent, record);
+      this.byModel.add(record.model, record);
+      this.byUser.add(record.userId, record);
+      this.byThread.add(record.threadId, record);
     }
   }
 
@@ -477,8 +519,8 @@ export class TokenTracker {
   }
 
   private announce(record: UsageRecord): void {
-    const events = this.events;
-    if (record.usage.repairs && events.has('usage_anomaly')) {
+    const events = this.emitter;
+    if (record.usage.repairs && events?.has('usage_anomaly')) {
       events.emit('usage_anomaly', {
         type: 'usage_anomaly',
         message: `Usage reported for ${record.model} needed ${record.usage.repairs.length} repair(s): ${record.usage.repairs.map((r) => `${r.field} (${r.reason})`).join('; ')}`,
@@ -491,14 +533,13 @@ export class TokenTracker {
     }
     if (!record.cost.priced && !this.unpricedModelsSeen.has(record.model)) {
       this.unpricedModelsSeen.add(record.model);
-      events.emit('unpriced_model', {
+      events?.emit('unpriced_model', {
         type: 'unpriced_model',
         model: record.model,
         provider: record.provider,
         agent: record.agent,
       });
     }
-    // Copy-on-write array: an observer unsubscribing meanwhile does not shift this loop.
     const observers = this.recordObservers;
     for (let i = 0; i < observers.length; i++) {
       try {
@@ -507,7 +548,7 @@ export class TokenTracker {
         this.onListenerError(error, 'usage');
       }
     }
-    events.emit('usage', record);
+    events?.emit('usage', record);
     const budget = this.budget;
     if (!budget) return;
     const crossing = budget.update(this.totals.smallCostFemto ?? this.totals.costFemto);
@@ -525,11 +566,23 @@ export class TokenTracker {
       timestamp: record.timestamp,
     };
     for (const threshold of crossing.warnings) {
-      events.emit('budget_warning', { type: 'budget_warning', threshold, ...base });
+      this.fireBudget({ type: 'budget_warning', threshold, ...base });
     }
     if (crossing.exceeded) {
-      events.emit('budget_exceeded', { type: 'budget_exceeded', threshold: 1, ...base });
+      this.fireBudget({ type: 'budget_exceeded', threshold: 1, ...base });
     }
+  }
+
+  private fireBudget(event: BudgetEvent): void {
+    const observers = this.budgetObservers;
+    for (let i = 0; i < observers.length; i++) {
+      try {
+        (observers[i] as (event: BudgetEvent) => void)(event);
+      } catch (error) {
+        this.onListenerError(error, event.type);
+      }
+    }
+    this.emitter?.emit(event.type, event);
   }
 }
 
@@ -554,17 +607,46 @@ function toEpochMs(value: Date | number | string | undefined): number {
 let processTracker: TokenTracker | undefined;
 
 /**
- * The current tracker: inside `tracker.run(fn)` that tracker, otherwise the process-wide one
- * (created on first use, without a budget).
+ * Where an integration finds the tracker of the running context besides `tracker.run`:
+ * tollgate/langgraph reads the one `runWithTracking` puts in the graph's config. A graph run
+ * carries its tracker in its config, not in an AsyncLocalStorage of tollgate's, because every
+ * AsyncLocalStorage that is in use makes each promise of the process (LangGraph makes
+ * thousands a run) a little dearer, tracked or not. @internal
+ */
+let contextLocator: (() => TokenTracker | undefined) | undefined;
+
+/** @internal Installs the integration's locator (see `contextLocator`). */
+export function setContextTrackerLocator(locator: () => TokenTracker | undefined): void {
+  contextLocator = locator;
+}
+
+/**
+ * The key under which `runWithTracking` puts its tracker in `config.configurable`. Keys that
+ * start with `__` stay out of LangSmith metadata and checkpoint metadata. @internal
+ */
+export const TRACKER_CONFIG_KEY = '__tollgate_tracker';
+
+/** The tracker of the enclosing `tracker.run(fn)` only (not a graph's config). @internal */
+export function sessionTracker(): TokenTracker | undefined {
+  return sessionStore.getStore();
+}
+
+/**
+ * The current tracker: inside `tracker.run(fn)` that tracker; inside a graph run by
+ * `runWithTracking`, that run's tracker; otherwise the process-wide one (created on first use,
+ * without a budget).
  */
 export function getTokenTracker(): TokenTracker {
-  const current = sessionStore.getStore();
+  const current = currentTokenTracker();
   if (current) return current;
   processTracker ??= new TokenTracker();
   return processTracker;
 }
 
-/** The tracker of the enclosing `tracker.run(fn)`, or undefined outside any session. */
+/**
+ * The tracker of the enclosing `tracker.run(fn)` or `runWithTracking` run, or undefined outside
+ * any session.
+ */
 export function currentTokenTracker(): TokenTracker | undefined {
-  return sessionStore.getStore();
+  return sessionStore.getStore() ?? contextLocator?.();
 }

@@ -3,9 +3,9 @@
  * the single `tracker.record()` at its end.
  */
 
-import { randomUUID } from 'node:crypto';
-import type { UsageRecord } from '../account/record.js';
-import { getTokenTracker, type TokenTracker } from '../account/tracker.js';
+import { newCallId } from '../account/ids.js';
+import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from '../account/record.js';
+import { getTokenTracker, sessionTracker, type TokenTracker } from '../account/tracker.js';
 import { TollgateError } from '../errors.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { RateLimiter } from '../react/rate-limit.js';
@@ -89,22 +89,23 @@ export function openScope(
   options: TrackGeminiOptions,
   model: string,
 ): CallScope | Promise<CallScope> {
-  // The tracker is read before any await, in the caller's context.
-  const tracker = options.tracker ?? getTokenTracker();
+  // The tracker is read before any await, in the caller's context: the explicit one, the
+  // enclosing `tracker.run` session's, the graph run's (from its config), the process's.
+  const explicit = options.tracker ?? sessionTracker();
   const graph = graphAttribution();
   return graph instanceof Promise
-    ? graph.then((found) => scopeOf(options, tracker, model, found))
-    : scopeOf(options, tracker, model, graph);
+    ? graph.then((found) => scopeOf(options, explicit, model, found))
+    : scopeOf(options, explicit, model, graph);
 }
 
 function scopeOf(
   options: TrackGeminiOptions,
-  tracker: TokenTracker,
+  explicit: TokenTracker | undefined,
   model: string,
   graph: GraphAttribution,
 ): CallScope {
   const scope: CallScope = {
-    tracker,
+    tracker: explicit ?? graph.tracker ?? getTokenTracker(),
     agent: options.agent ?? graph.agent ?? 'unknown',
     node: options.node ?? graph.node,
     threadId: options.threadId ?? graph.threadId,
@@ -115,7 +116,7 @@ function scopeOf(
     // `models/gemini-2.5-flash` and `gemini-2.5-flash` group as one model in reports.
     model: model.startsWith('models/') ? model.slice('models/'.length) : model,
   };
-  tracker.guard(scope.agent);
+  scope.tracker.guard(scope.agent);
   return scope;
 }
 
@@ -164,7 +165,7 @@ export class TrackedCall implements Costed {
   constructor(
     readonly scope: CallScope,
     readonly gate?: Gate,
-    readonly callId: string = randomUUID(),
+    readonly callId: string = newCallId(),
   ) {}
 
   /**
@@ -176,7 +177,7 @@ export class TrackedCall implements Costed {
     scope: CallScope,
     plan: () => PlannedRequest | Promise<PlannedRequest>,
   ): Promise<TrackedCall> {
-    const admitted = await admit(options, scope, randomUUID(), await plan());
+    const admitted = await admit(options, scope, newCallId(), await plan());
     return new TrackedCall(admitted.scope, admitted.gate, admitted.callId);
   }
 
@@ -216,7 +217,8 @@ export class TrackedCall implements Costed {
         tenantId,
         threadId,
         metadata,
-      });
+        [FRESH_CALL_ID]: true, // minted by this call, recorded once (`done`)
+      } as RecordInput);
     } catch (error) {
       if (TollgateError.isInstance(error) && !quiet) throw error;
       reportOnce(error);
@@ -293,21 +295,49 @@ export interface Unary<R> {
   atLeastEstimate?: ((result: R) => boolean) | undefined;
 }
 
-/** Opens a scope, sends one unary request, records its response. */
-export async function trackUnary<R>(
+/**
+ * Opens a scope, sends one unary request, records its response. Without budgets or rate limits
+ * no async function runs: the request's own promise gets one `.then`, so a tracked call costs
+ * the caller no extra awaits (it sits on every LLM call of a graph).
+ */
+export function trackUnary<R>(
   options: TrackGeminiOptions,
   model: string,
   unary: Unary<R>,
 ): Promise<R> {
-  const opened = openScope(options, model);
-  const scope = opened instanceof Promise ? await opened : opened;
-  if (!isGated(options)) {
-    const call = new TrackedCall(scope);
-    const result = await unary.send();
+  if (isGated(options)) return trackGatedUnary(options, model, unary);
+  let opened: CallScope | Promise<CallScope>;
+  try {
+    opened = openScope(options, model);
+  } catch (error) {
+    return Promise.reject(error); // the hard-budget guard: as the SDK's own methods, reject
+  }
+  return opened instanceof Promise
+    ? opened.then((scope) => sendUnary(scope, unary))
+    : sendUnary(opened, unary);
+}
+
+function sendUnary<R>(scope: CallScope, unary: Unary<R>): Promise<R> {
+  const call = new TrackedCall(scope);
+  let sent: Promise<R>;
+  try {
+    sent = unary.send();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return sent.then((result) => {
     call.observe(unary.responseOf(result));
     call.finish(unary.extra?.(result));
     return result;
-  }
+  });
+}
+
+async function trackGatedUnary<R>(
+  options: TrackGeminiOptions,
+  model: string,
+  unary: Unary<R>,
+): Promise<R> {
+  const scope = await openScope(options, model);
   const call = await TrackedCall.admit(options, scope, unary.plan);
   let result: R;
   try {

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { FRESH_CALL_ID, type RecordInput } from '../../src/account/record.js';
 import { getTokenTracker, TokenTracker } from '../../src/account/tracker.js';
 import { BudgetExceededError, ConfigurationError, TollgateError } from '../../src/errors.js';
 import { femtoToDecimal, usdToFemto } from '../../src/price/money.js';
@@ -67,6 +68,85 @@ describe('TokenTracker.record', () => {
     call('c5');
     call('c5');
     expect(tracker.getStatistics().totalCalls).toBe(1);
+  });
+
+  it('keeps ids minted by a wrapper out of the dedupe window, but not copies of them', () => {
+    const tracker = new TokenTracker({ dedupeWindow: 2 });
+    const minted = (callId: string) =>
+      tracker.record({
+        agent: 'a',
+        model: 'gemini-1.5-flash',
+        usage: flash(10, 5),
+        callId,
+        [FRESH_CALL_ID]: true,
+      } as RecordInput);
+    const fromWrapper = minted('w1');
+    minted('w2');
+    minted('w3');
+    expect(tracker.getStatistics().totalCalls).toBe(3);
+    // The window still holds the caller's own ids: two of them, not pushed out by w1..w3.
+    tracker.record({ agent: 'a', model: 'gemini-1.5-flash', usage: flash(10, 5), callId: 'c1' });
+    tracker.record({ agent: 'a', model: 'gemini-1.5-flash', usage: flash(10, 5), callId: 'c2' });
+    minted('w4');
+    tracker.record({ agent: 'a', model: 'gemini-1.5-flash', usage: flash(10, 5), callId: 'c1' });
+    expect(tracker.getStatistics().totalCalls).toBe(6);
+    // A record rebuilt from a minted one carries its id but not the mark: it counts once.
+    const copy = { ...fromWrapper, usage: flash(10, 5) } as RecordInput;
+    const first = tracker.record(copy);
+    expect(tracker.record(copy)).toBe(first);
+    expect(tracker.getStatistics().totalCalls).toBe(7);
+  });
+
+  it('groups by agent, model, user and thread exactly, however often statistics are read', () => {
+    // Records join the per-key groups when statistics are read, or 1,024 at a time.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const tracker = new TokenTracker({ historyLimit: 10 }); // groups outlive history
+    const expected = new Map<string, { calls: number; tokens: number; femto: bigint }>();
+    for (let i = 0; i < 3000; i++) {
+      const record = tracker.record({
+        agent: `agent-${next(5)}`,
+        model: next(2) ? 'gemini-1.5-flash' : 'gemini-2.5-flash',
+        userId: next(4) ? `user-${next(3)}` : undefined,
+        threadId: `t-${next(7)}`,
+        usage: flash(1 + next(5000), next(800)),
+      });
+      if (!record) throw new Error('not recorded');
+      for (const key of [
+        `agent:${record.agent}`,
+        `model:${record.model}`,
+        `user:${record.userId}`,
+        `thread:${record.threadId}`,
+      ]) {
+        const group = expected.get(key) ?? { calls: 0, tokens: 0, femto: 0n };
+        group.calls += 1;
+        group.tokens += record.usage.inputTokens + record.usage.outputTokens;
+        group.femto += BigInt(record.cost.totalFemto);
+        expected.set(key, group);
+      }
+      if (next(300) === 0) tracker.getStatistics(); // read now and then, mid-batch
+    }
+    const stats = tracker.getStatistics();
+    const groups = {
+      agent: stats.byAgent,
+      model: stats.byModel,
+      user: stats.byUser,
+      thread: stats.byThread,
+    };
+    for (const [key, want] of expected) {
+      const [kind, name] = key.split(/:(.*)/s) as [keyof typeof groups, string];
+      if (name === 'undefined') continue; // calls without a user are not grouped by user
+      expect(groups[kind][name]).toMatchObject({
+        calls: want.calls,
+        tokens: want.tokens,
+        costUsd: Number(want.femto) / 1e15,
+      });
+    }
+    expect(Object.values(stats.byAgent).reduce((sum, g) => sum + g.calls, 0)).toBe(3000);
+    expect(stats.droppedFromHistory).toBe(2990);
   });
 
   it('aggregates by agent, model, user and thread, sorted by cost', () => {
