@@ -8,9 +8,12 @@
  * callback handler recorded with it, or, for captures that run inside the node (wrappers,
  * manual `record()`), the namespace current when it is recorded.
  */
-import { femtoToUsd, getTokenTracker, type TokenTracker, type UsageRecord } from '../index.js';
-import { currentNamespace } from './context.js';
-import { budgetNumbers, deliver, type TokenFeedChunk } from './feed.js';
+import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import { getTokenTracker, sessionTracker } from '../account/tracker.js';
+import { femtoToUsd, type TokenTracker, type UsageRecord } from '../index.js';
+import { configTracker, currentNamespace, namespaceIn } from './context.js';
+import { deliver, feedChunk, type TokenFeedChunk } from './feed.js';
 
 /** One open step: what its calls have cost so far. */
 interface Step {
@@ -105,16 +108,16 @@ export function agentStarted(
   message: string,
   options: AgentFeedOptions = {},
 ): TokenFeedChunk {
-  const tracker = options.tracker ?? getTokenTracker();
-  openSteps(tracker).open.add({ agent, ns: currentNamespace(), femto: 0, bigFemto: 0n, tokens: 0 });
-  const chunk: TokenFeedChunk = {
-    source: 'tollgate',
-    type: 'agent_started',
+  const config = runningConfig();
+  const tracker = trackerOf(options, config);
+  openSteps(tracker).open.add({
     agent,
-    ...budgetNumbers(tracker),
-    message,
-    timestamp: Date.now(),
-  };
+    ns: namespaceIn(config),
+    femto: 0,
+    bigFemto: 0n,
+    tokens: 0,
+  });
+  const chunk = feedChunk(tracker, 'agent_started', agent, message);
   deliver(tracker, chunk);
   return chunk;
 }
@@ -133,9 +136,10 @@ export function agentCompleted(
   message: string,
   options: AgentFeedOptions = {},
 ): TokenFeedChunk {
-  const tracker = options.tracker ?? getTokenTracker();
+  const config = runningConfig();
+  const tracker = trackerOf(options, config);
   const steps = stepsByTracker.get(tracker);
-  const step = steps && findStep(steps, agent, currentNamespace());
+  const step = steps && findStep(steps, agent, namespaceIn(config));
   let costUsd: number;
   let tokens: number;
   if (step && steps) {
@@ -147,16 +151,21 @@ export function agentCompleted(
     costUsd = totals?.costUsd ?? 0;
     tokens = totals?.tokens ?? 0;
   }
-  const chunk: TokenFeedChunk = {
-    source: 'tollgate',
-    type: 'agent_completed',
-    agent,
-    ...budgetNumbers(tracker),
-    costUsd,
-    tokens,
-    message,
-    timestamp: Date.now(),
-  };
+  const chunk = feedChunk(tracker, 'agent_completed', agent, message, costUsd, tokens);
   deliver(tracker, chunk);
   return chunk;
+}
+
+function runningConfig(): LangGraphRunnableConfig | undefined {
+  return AsyncLocalStorageProviderSingleton.getRunnableConfig() as
+    | LangGraphRunnableConfig
+    | undefined;
+}
+
+/** As `getTokenTracker()`, reading the node's config once for both tracker and namespace. */
+function trackerOf(
+  options: AgentFeedOptions,
+  config: LangGraphRunnableConfig | undefined,
+): TokenTracker {
+  return options.tracker ?? sessionTracker() ?? configTracker(config) ?? getTokenTracker();
 }

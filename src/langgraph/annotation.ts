@@ -24,7 +24,11 @@ export interface TokenUsageSnapshot extends TokenUsageStats {
  * stats.totalCostUsd; stats.byAgent.researcher?.tokens;
  */
 export function snapshotTokenUsage(tracker: TokenTracker = getTokenTracker()): TokenUsageSnapshot {
-  return { ...tracker.getStatistics(), sessionId: tracker.sessionId, capturedAt: Date.now() };
+  // Completed in place rather than spread into a copy: this runs at the end of every run.
+  const snapshot = tracker.getStatistics() as TokenUsageSnapshot;
+  snapshot.sessionId = tracker.sessionId;
+  snapshot.capturedAt = Date.now();
+  return snapshot;
 }
 
 /**

@@ -13,6 +13,11 @@
  */
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import {
+  setContextTrackerLocator,
+  type TokenTracker,
+  TRACKER_CONFIG_KEY,
+} from '../account/tracker.js';
 
 /** The node context a callback was fired from. */
 export interface NodeContext {
@@ -69,9 +74,28 @@ export function runInNodeContext<T>(context: NodeContext, fn: () => T): T {
 
 /** The checkpoint namespace of the node running now (`getConfig()`), or undefined. */
 export function currentNamespace(): string | undefined {
-  const config = AsyncLocalStorageProviderSingleton.getRunnableConfig() as
-    | LangGraphRunnableConfig
-    | undefined;
+  return namespaceIn(
+    AsyncLocalStorageProviderSingleton.getRunnableConfig() as LangGraphRunnableConfig | undefined,
+  );
+}
+
+/** The checkpoint namespace of a node's config (undefined outside a graph). */
+export function namespaceIn(config: LangGraphRunnableConfig | undefined): string | undefined {
   const ns: unknown = config?.configurable?.checkpoint_ns;
   return typeof ns === 'string' && ns !== '' ? ns : undefined;
 }
+
+/** The tracker `runWithTracking` put in the running graph's config, if any. */
+export function configTracker(
+  config: LangGraphRunnableConfig | undefined,
+): TokenTracker | undefined {
+  const tracker: unknown = config?.configurable?.[TRACKER_CONFIG_KEY];
+  return typeof tracker === 'object' && tracker !== null ? (tracker as TokenTracker) : undefined;
+}
+
+// `getTokenTracker()` inside a node of a `runWithTracking` run returns that run's tracker.
+setContextTrackerLocator(() =>
+  configTracker(
+    AsyncLocalStorageProviderSingleton.getRunnableConfig() as LangGraphRunnableConfig | undefined,
+  ),
+);

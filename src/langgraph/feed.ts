@@ -108,7 +108,7 @@ export interface StreamFeedOptions {
    * `budget_alert` as `budget_alert` chunks. They fire inside the node that reserves or settles
    * (`trackGemini` does both in the node), so they reach that node's stream. A manager shared
    * by concurrent runs feeds each event to the run it fired in only: the run whose tracker is
-   * current (`tracker.run`, as `runWithTracking` does), else the last tracker attached with it.
+   * current (`tracker.run`, or the `runWithTracking` run's), else the last tracker attached with it.
    */
   budgets?: BudgetManager;
 }
@@ -179,15 +179,50 @@ export function deliver(tracker: TokenTracker, chunk: TokenFeedChunk): void {
   }
 }
 
-/** Spend, limit and utilization of a tracker now, as chunks carry them. @internal */
-export function budgetNumbers(tracker: TokenTracker) {
+/** Utilization in percent, with 6 decimals; null without a budget. */
+function utilization(spentUsd: number, limitUsd: number | null): number | null {
+  return limitUsd === null ? null : round6((spentUsd / limitUsd) * 100);
+}
+
+/**
+ * An agent step's chunk with `tracker`'s numbers now. One object literal per kind, no spread:
+ * these chunks are made on every step of every agent. @internal
+ */
+export function feedChunk(
+  tracker: TokenTracker,
+  type: 'agent_started' | 'agent_completed',
+  agent: string,
+  message: string,
+  costUsd?: number,
+  tokens?: number,
+): TokenFeedChunk {
   const spentUsd = tracker.spentUsd;
   const limitUsd = tracker.budgetLimitUsd ?? null;
-  return {
-    spentUsd,
-    limitUsd,
-    utilizationPercent: limitUsd === null ? null : round6((spentUsd / limitUsd) * 100),
-  };
+  const utilizationPercent = utilization(spentUsd, limitUsd);
+  const timestamp = Date.now();
+  return costUsd === undefined
+    ? {
+        source: 'tollgate',
+        type,
+        agent,
+        spentUsd,
+        limitUsd,
+        utilizationPercent,
+        message,
+        timestamp,
+      }
+    : {
+        source: 'tollgate',
+        type,
+        agent,
+        spentUsd,
+        limitUsd,
+        utilizationPercent,
+        costUsd,
+        tokens: tokens ?? 0,
+        message,
+        timestamp,
+      };
 }
 
 function round6(value: number): number {
@@ -195,12 +230,16 @@ function round6(value: number): number {
 }
 
 function callChunk(tracker: TokenTracker, record: UsageRecord): TokenFeedChunk {
+  const spentUsd = tracker.spentUsd;
+  const limitUsd = tracker.budgetLimitUsd ?? null;
   return {
     source: 'tollgate',
     type: 'llm_call',
     agent: record.agent,
     model: record.model,
-    ...budgetNumbers(tracker),
+    spentUsd,
+    limitUsd,
+    utilizationPercent: utilization(spentUsd, limitUsd),
     costUsd: record.cost.totalUsd,
     tokens: record.usage.totalTokens,
     timestamp: record.timestamp,
@@ -357,18 +396,11 @@ export function attachStreamFeed(
   if (!state) {
     const onUsage = (record: UsageRecord) => deliver(tracker, callChunk(tracker, record));
     const onBudget = (event: BudgetEvent) => deliver(tracker, budgetChunk(event));
-    const unobserve = tracker.observeRecords(onUsage);
-    tracker.on('budget_warning', onBudget);
-    tracker.on('budget_exceeded', onBudget);
     state = {
       refs: 0,
       fallbacks: [],
       directs: [],
-      unsubscribe: () => {
-        unobserve();
-        tracker.off('budget_warning', onBudget);
-        tracker.off('budget_exceeded', onBudget);
-      },
+      unsubscribe: tracker.observeRecords(onUsage, onBudget),
     };
     feeds.set(tracker, state);
   }

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Callbacks } from '@langchain/core/callbacks/manager';
 import { Command, isCommand, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import { sessionTracker, TRACKER_CONFIG_KEY } from '../account/tracker.js';
 import { describe } from '../errors.js';
 import {
   type BudgetManager,
@@ -199,7 +200,16 @@ export async function runWithTracking<G extends TrackableGraph>(
               onBudgetExceeded: options.onBudgetExceeded,
             }),
           );
-    const outcome = await tracker.run(() => consume(graph, input, config));
+    // The tracker rides in the config, which LangGraph hands to every node, subgraph and Send
+    // task (see `setContextTrackerLocator`). Inside a `tracker.run` session it must also shadow
+    // that session's tracker, which takes precedence.
+    const tracked = {
+      ...config,
+      configurable: { ...config.configurable, [TRACKER_CONFIG_KEY]: tracker },
+    };
+    const outcome = await (sessionTracker()
+      ? tracker.run(() => consume(graph, input, tracked))
+      : consume(graph, input, tracked));
     const tokenUsageStats = snapshotTokenUsage(tracker);
     if (outcome.interrupts && outcome.interrupts.length > 0) {
       if (threadId !== undefined) rememberPausedTracker(graph, threadId, tracker);

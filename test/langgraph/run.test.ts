@@ -5,13 +5,17 @@ import {
   Annotation,
   MemorySaver,
   MessagesAnnotation,
+  Send,
   START,
   StateGraph,
 } from '@langchain/langgraph';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { sessionTracker } from '../../src/account/tracker.js';
 import {
   BudgetExceededError,
   ConfigurationError,
+  currentTokenTracker,
+  getTokenTracker,
   TokenTracker,
   type UsageExport,
 } from '../../src/index.js';
@@ -196,6 +200,50 @@ describe('runWithTracking', () => {
         onBudgetExceeded: 'pause' as 'interrupt',
       }),
     ).rejects.toThrow(/onBudgetExceeded: expected "throw" or "interrupt", got "pause"/);
+  });
+});
+
+describe("the run's tracker", () => {
+  it('is current in nodes, subgraphs and Send tasks, carried by the config; tracker.run still wins', async () => {
+    const Fan = Annotation.Root({ topics: Annotation<string[]>() });
+    type Seen = { where: string; current: TokenTracker; session: unknown; nested: TokenTracker };
+    const seen: Seen[] = [];
+    const nestedTracker = new TokenTracker();
+    const look = (where: string) => () => {
+      seen.push({
+        where,
+        current: getTokenTracker(),
+        session: sessionTracker(), // no AsyncLocalStorage of tollgate's holds it
+        nested: nestedTracker.run(() => getTokenTracker()),
+      });
+      return {};
+    };
+    const sub = new StateGraph(Fan).addNode('inner', look('subgraph')).addEdge(START, 'inner');
+    const graph = new StateGraph(Fan)
+      .addNode('top', look('node'))
+      .addNode('sub', sub.compile())
+      .addNode('worker', look('send'))
+      .addEdge(START, 'top')
+      .addEdge('top', 'sub')
+      .addConditionalEdges('sub', (state) =>
+        state.topics.map((t) => new Send('worker', { topics: [t] })),
+      )
+      .compile();
+    const tracker = new TokenTracker();
+    await runWithTracking(graph, { topics: ['a', 'b'] }, { tracker, ...quiet });
+    expect(seen.map((s) => s.where).sort()).toEqual(['node', 'send', 'send', 'subgraph']);
+    for (const s of seen) {
+      expect(s.current).toBe(tracker);
+      expect(s.session).toBeUndefined();
+      expect(s.nested).toBe(nestedTracker);
+    }
+    expect(currentTokenTracker()).toBeUndefined(); // nothing leaks out of the run
+
+    // Inside an outer tracker.run session, the run's own tracker still shadows the outer one.
+    seen.length = 0;
+    const outer = new TokenTracker();
+    await outer.run(() => runWithTracking(graph, { topics: ['c'] }, { tracker, ...quiet }));
+    expect(seen.map((s) => s.current)).toEqual([tracker, tracker, tracker]);
   });
 });
 
