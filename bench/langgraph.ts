@@ -16,7 +16,8 @@ interface ChildReport {
   rounds: number;
   modelCallsPerRun: number;
   feedChunksPerRun: number;
-  times: Record<'plain' | 'plainAgain' | 'tracked', number[]>;
+  floorChunks: number;
+  times: Record<'plain' | 'plainAgain' | 'tracked' | 'floor', number[]>;
 }
 
 function quantile(values: readonly number[], q: number): number {
@@ -59,7 +60,7 @@ export async function runLangGraphBenchmark() {
     },
   );
   const report = JSON.parse(output.trim().split('\n').at(-1) as string) as ChildReport;
-  const { plain, plainAgain, tracked } = report.times;
+  const { plain, plainAgain, tracked, floor } = report.times;
   const medianRatio = median(tracked) / median(plain);
   const interval = medianRatioInterval(tracked, plain);
   return {
@@ -82,6 +83,12 @@ export async function runLangGraphBenchmark() {
       what: 'the same plain graph measured twice: the ratio the method reports for no difference',
       ratio: ratio(median(plainAgain) / median(plain)),
       p10Ratio: ratio(quantile(plainAgain, 0.1) / quantile(plain, 0.1)),
+    },
+    floor: {
+      what: 'yardstick, not tollgate: a minimal wrapper delivering the same chunks (priced by two constants; no normalization, exact money, statistics, history, dedupe or budget events)',
+      chunksPerRun: report.floorChunks,
+      ratio: ratio(median(floor) / median(plain)),
+      p10Ratio: ratio(quantile(floor, 0.1) / quantile(plain, 0.1)),
     },
     targetRatio: 1.03,
     meetsTarget: medianRatio <= 1.03,
