@@ -12,7 +12,7 @@
  * - reads (`query`, `summarize`) come from the local ledger, which holds everything.
  *
  * The replay queue lives in memory: if this process dies while the primary is down, its records
- * are still in the local ledger, but reach the primary only if re-appended.
+ * are still in the local ledger, and `resync({ from })` in the next process re-appends them.
  */
 import { ConfigurationError } from '../errors.js';
 import type {
@@ -265,6 +265,49 @@ export class ResilientStore implements Store {
   async replay(): Promise<boolean> {
     await this.drain();
     return this.available && this.queue.length === 0;
+  }
+
+  /**
+   * Re-appends the local ledger's records timestamped in `[from, to)` to the primary, 10,000 at
+   * a time, and says how many the primary lacked. For a process that stopped while the primary
+   * was down: its replay queue was in memory, its records are in the local ledger. Idempotent
+   * (the primary skips call ids it already holds), so a window wider than the outage is safe;
+   * keep it within the primary's record retention (Redis: `recordTtlMs`, 24 h by default),
+   * past which a record would come back into aggregates that have expired. Ledger records
+   * only: budget counters are not changed (a hold whose settle was lost frees itself at its
+   * `holdUntil`). An unreachable primary rejects (`StoreUnavailableError`): call it again later.
+   *
+   * @example
+   * // at start-up, after an unclean stop during an outage
+   * const { appended } = await store.resync({ from: Date.now() - 6 * 3_600_000 });
+   */
+  async resync(window: {
+    from: number;
+    to?: number;
+  }): Promise<{ scanned: number; appended: number }> {
+    const { from, to } = window ?? {};
+    if (!Number.isFinite(from) || (to !== undefined && !(Number.isFinite(to) && to > from))) {
+      throw new ConfigurationError(
+        `resync needs { from, to? } in epoch ms with to > from, got ${JSON.stringify(window)}`,
+      );
+    }
+    let scanned = 0;
+    let appended = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.local.query({
+        from,
+        ...(to !== undefined && { to }),
+        limit: 10_000,
+        ...(cursor !== undefined && { cursor }),
+      });
+      if (page.records.length > 0) {
+        appended += await this.primary.append(page.records);
+        scanned += page.records.length;
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return { scanned, appended };
   }
 
   /** Replays what it can (when the primary is up), then closes both stores. */

@@ -3,7 +3,11 @@
  * on, records land in the local ledger, reserves fail open or closed as configured, and once
  * Redis is back everything queued is replayed, each call counted exactly once.
  */
-import { afterEach, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, expect, it, vi } from 'vitest';
+import { ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import type { BudgetCounter, LedgerRecord } from '../../src/keep/types.js';
 import { usdToFemto } from '../../src/price/money.js';
@@ -14,9 +18,10 @@ import {
   type ResilientStore,
   StoreUnavailableError,
 } from '../../src/redis/index.js';
+import { createSqliteStore } from '../../src/sqlite/index.js';
 import { testStore } from '../keep/conformance.js';
-import { ledgerRecord } from '../keep/fixtures.js';
-import { describeRedis, openStore, useRedisServer } from './support.js';
+import { ledgerRecord, ledgerRecords } from '../keep/fixtures.js';
+import { describeRedis, freshPrefix, openStore, useRedisServer } from './support.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
 const user: BudgetCounter = {
@@ -155,6 +160,65 @@ describeRedis('createResilientStore: Redis stopped mid-run', () => {
     expect(await redis.counters([user.key], NOW)).toEqual([
       { key: user.key, settledFemto: usdToFemto(0.4), reservedFemto: 0n },
     ]);
+  });
+});
+
+describeRedis('resync: a process that stopped during an outage', () => {
+  const server = useRedisServer({ appendOnly: true });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-resync-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('re-appends the records its lost queue held, from the local SQLite ledger, once', async () => {
+    const path = join(dir, 'local.db');
+    const prefix = freshPrefix(); // one shared ledger for both processes
+    const events: ResilientEvent[] = [];
+    const open = async () =>
+      createResilientStore({
+        primary: await openStore(server(), { commandTimeoutMs: 500, prefix }),
+        local: createSqliteStore({ path }),
+        retryIntervalMs: 60_000,
+        onEvent: (event) => events.push(event),
+      });
+    const first = await open();
+    const before = ledgerRecords(5, () => ({}), NOW); // a second apart
+    await first.append(before);
+    await server().stop();
+    const during = ledgerRecords(30, () => ({}), NOW + 60_000);
+    for (const record of during) await first.append([record]);
+    expect(first.pending).toBeGreaterThan(0);
+    await first.close(); // the process ends while Redis is down: its queue is gone
+    expect(events.at(-1)).toMatchObject({ type: 'replay_dropped', dropped: 30 });
+
+    await server().restart();
+    const second = await open();
+    const redis = await openStore(server(), { prefix });
+    try {
+      expect(second.pending).toBe(0);
+      const held = async () => {
+        const page = await redis.query({ limit: 1_000 });
+        return page.records.map((r) => r.callId).sort();
+      };
+      expect(await held()).toHaveLength(5);
+      const from = Math.min(...before.map((r) => r.timestamp));
+      // A window wider than the outage is safe: the 5 records Redis holds are skipped.
+      expect(await second.resync({ from })).toEqual({ scanned: 35, appended: 30 });
+      expect(await held()).toEqual([...before, ...during].map((r) => r.callId).sort());
+      expect(await second.resync({ from })).toEqual({ scanned: 35, appended: 0 });
+      // A window: [from, to) of the timestamps.
+      const to = Math.min(...during.map((r) => r.timestamp));
+      expect(await second.resync({ from, to })).toEqual({ scanned: 5, appended: 0 });
+      await expect(second.resync({ from: Number.NaN })).rejects.toSatisfy(
+        ConfigurationError.isInstance,
+      );
+      await expect(second.resync({ from, to: from })).rejects.toSatisfy(
+        ConfigurationError.isInstance,
+      );
+      await server().stop();
+      await expect(second.resync({ from })).rejects.toSatisfy(StoreUnavailableError.isInstance);
+    } finally {
+      await Promise.allSettled([second.close(), redis.close()]);
+      await server().restart();
+    }
   });
 });
 
