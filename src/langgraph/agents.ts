@@ -151,7 +151,7 @@ export function agentCompleted(
     costUsd = totals?.costUsd ?? 0;
     tokens = totals?.tokens ?? 0;
   }
-  const chunk = feedChunk(tracker, 'agent_completed', agent, message, costUsd, tokens);
+  const chunk = feedChunk(tracker, 'agent_completed', agent, message, { costUsd, tokens });
   deliver(tracker, chunk);
   return chunk;
 }

@@ -184,45 +184,27 @@ function utilization(spentUsd: number, limitUsd: number | null): number | null {
   return limitUsd === null ? null : round6((spentUsd / limitUsd) * 100);
 }
 
-/**
- * An agent step's chunk with `tracker`'s numbers now. One object literal per kind, no spread:
- * these chunks are made on every step of every agent. @internal
- */
+/** An agent step's chunk with `tracker`'s numbers now; `costUsd` and `tokens` on completion. @internal */
 export function feedChunk(
   tracker: TokenTracker,
   type: 'agent_started' | 'agent_completed',
   agent: string,
   message: string,
-  costUsd?: number,
-  tokens?: number,
+  completed?: { costUsd: number; tokens: number },
 ): TokenFeedChunk {
   const spentUsd = tracker.spentUsd;
   const limitUsd = tracker.budgetLimitUsd ?? null;
-  const utilizationPercent = utilization(spentUsd, limitUsd);
-  const timestamp = Date.now();
-  return costUsd === undefined
-    ? {
-        source: 'tollgate',
-        type,
-        agent,
-        spentUsd,
-        limitUsd,
-        utilizationPercent,
-        message,
-        timestamp,
-      }
-    : {
-        source: 'tollgate',
-        type,
-        agent,
-        spentUsd,
-        limitUsd,
-        utilizationPercent,
-        costUsd,
-        tokens: tokens ?? 0,
-        message,
-        timestamp,
-      };
+  return {
+    source: 'tollgate',
+    type,
+    agent,
+    spentUsd,
+    limitUsd,
+    utilizationPercent: utilization(spentUsd, limitUsd),
+    ...completed,
+    message,
+    timestamp: Date.now(),
+  };
 }
 
 function round6(value: number): number {
