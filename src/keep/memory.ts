@@ -9,6 +9,7 @@
 import { ConfigurationError, describe } from '../errors.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from '../react/budgets/calendar.js';
 import { gcraStep, gcraSteps } from './gcra.js';
+import { addRecordToRow, emptySummaryRow, orderSummaryRows } from './summary.js';
 import type {
   BudgetCounter,
   CounterState,
@@ -162,26 +163,12 @@ export class MemoryStore implements Store {
       }
       let row = rows.get(key);
       if (!row) {
-        row = emptyRow(key);
+        row = emptySummaryRow(key);
         rows.set(key, row);
       }
-      addToRow(row, record);
+      addRecordToRow(row, record);
     }
-    const sorted = [...rows.values()].sort(
-      bucket
-        ? (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
-        : (a, b) =>
-            a.costFemto === b.costFemto
-              ? a.key < b.key
-                ? -1
-                : a.key > b.key
-                  ? 1
-                  : 0
-              : a.costFemto > b.costFemto
-                ? -1
-                : 1,
-    );
-    return options.limit === undefined ? sorted : sorted.slice(0, Math.max(0, options.limit));
+    return orderSummaryRows([...rows.values()], options);
   }
 
   /** Keeps the data: a memory store has nothing to release. */
@@ -468,29 +455,4 @@ function groupKey(record: LedgerRecord, groupBy: SummaryOptions['groupBy']): str
     default:
       return '';
   }
-}
-
-function emptyRow(key: string): SummaryRow {
-  return {
-    key,
-    calls: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    cachedTokens: 0,
-    reasoningTokens: 0,
-    totalTokens: 0,
-    unpricedCalls: 0,
-    costFemto: 0n,
-  };
-}
-
-function addToRow(row: SummaryRow, record: LedgerRecord): void {
-  row.calls += 1;
-  row.inputTokens += record.inputTokens;
-  row.outputTokens += record.outputTokens;
-  row.cachedTokens += record.cacheReadTokens;
-  row.reasoningTokens += record.reasoningTokens;
-  row.totalTokens += record.totalTokens;
-  if (record.priced) row.costFemto += record.costFemto;
-  else row.unpricedCalls += 1;
 }

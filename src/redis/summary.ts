@@ -13,7 +13,8 @@
  */
 import type { Redis } from 'ioredis';
 import { ConfigurationError, describe } from '../errors.js';
-import type { LedgerRecord, SummaryOptions, SummaryRow } from '../keep/types.js';
+import { addRecordToRow, emptySummaryRow, orderSummaryRows } from '../keep/summary.js';
+import type { SummaryOptions, SummaryRow } from '../keep/types.js';
 import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
 import { type AggregateDim, DAY_MS, HOUR_MS, type KeyLayout, utcDay, utcHour } from './keys.js';
 import type { RedisLedger } from './ledger.js';
@@ -41,66 +42,45 @@ export async function summarize(
   return finish(groups, groupBy, options.limit);
 }
 
-class Group {
-  calls = 0;
-  inputTokens = 0;
-  outputTokens = 0;
-  cachedTokens = 0;
-  reasoningTokens = 0;
-  totalTokens = 0;
-  unpricedCalls = 0;
-  costFemto = 0n;
-
-  addRecord(record: LedgerRecord): void {
-    this.calls += 1;
-    this.inputTokens += record.inputTokens;
-    this.outputTokens += record.outputTokens;
-    this.cachedTokens += record.cacheReadTokens;
-    this.reasoningTokens += record.reasoningTokens;
-    this.totalTokens += record.totalTokens;
-    if (!record.priced) this.unpricedCalls += 1;
-    this.costFemto += record.costFemto;
-  }
-
-  addMetric(metric: string, value: string): void {
-    switch (metric) {
-      case 'calls':
-        this.calls += Number(value);
-        break;
-      case 'in':
-        this.inputTokens += Number(value);
-        break;
-      case 'out':
-        this.outputTokens += Number(value);
-        break;
-      case 'cached':
-        this.cachedTokens += Number(value);
-        break;
-      case 'reasoning':
-        this.reasoningTokens += Number(value);
-        break;
-      case 'total':
-        this.totalTokens += Number(value);
-        break;
-      case 'unpriced':
-        this.unpricedCalls += Number(value);
-        break;
-      case 'cost_n':
-        this.costFemto += BigInt(value) * 1_000_000n;
-        break;
-      case 'cost_f':
-        this.costFemto += BigInt(value);
-        break;
-    }
+/** Adds one metric of a daily or hourly aggregate hash to a row. */
+function addMetric(row: SummaryRow, metric: string, value: string): void {
+  switch (metric) {
+    case 'calls':
+      row.calls += Number(value);
+      break;
+    case 'in':
+      row.inputTokens += Number(value);
+      break;
+    case 'out':
+      row.outputTokens += Number(value);
+      break;
+    case 'cached':
+      row.cachedTokens += Number(value);
+      break;
+    case 'reasoning':
+      row.reasoningTokens += Number(value);
+      break;
+    case 'total':
+      row.totalTokens += Number(value);
+      break;
+    case 'unpriced':
+      row.unpricedCalls += Number(value);
+      break;
+    case 'cost_n':
+      row.costFemto += BigInt(value) * 1_000_000n;
+      break;
+    case 'cost_f':
+      row.costFemto += BigInt(value);
+      break;
   }
 }
 
-type Groups = Map<string, Group>;
+type Groups = Map<string, SummaryRow>;
 
-function groupOf(groups: Groups, key: string): Group {
+function groupOf(groups: Groups, key: string): SummaryRow {
   let group = groups.get(key);
   if (!group) {
-    group = new Group();
+    group = emptySummaryRow(key);
     groups.set(key, group);
   }
   return group;
@@ -122,7 +102,7 @@ async function fromRecords(
     else if (groupBy === 'tenant') key = record.tenantId ?? '';
     else if (groupBy === 'thread') key = record.threadId ?? '';
     else if (groupBy === 'agent' || groupBy === 'model') key = record[groupBy];
-    groupOf(groups, key).addRecord(record);
+    addRecordToRow(groupOf(groups, key), record);
   }
   return groups;
 }
@@ -196,33 +176,12 @@ async function fromAggregates(
       if (groupBy === 'day') key = new Date(start - (start % DAY_MS)).toISOString();
       else if (groupBy === 'hour') key = new Date(start).toISOString();
       else if (groupBy !== 'none') key = value;
-      groupOf(groups, key).addMetric(metric, amount);
+      addMetric(groupOf(groups, key), metric, amount);
     }
   }
   return groups;
 }
 
 function finish(groups: Groups, groupBy: SummaryOptions['groupBy'], limit?: number): SummaryRow[] {
-  const rows: SummaryRow[] = [...groups].map(([key, g]) => ({
-    key,
-    calls: g.calls,
-    inputTokens: g.inputTokens,
-    outputTokens: g.outputTokens,
-    cachedTokens: g.cachedTokens,
-    reasoningTokens: g.reasoningTokens,
-    totalTokens: g.totalTokens,
-    unpricedCalls: g.unpricedCalls,
-    costFemto: g.costFemto,
-  }));
-  if (groupBy === 'hour' || groupBy === 'day') rows.sort((a, b) => compare(a.key, b.key));
-  else rows.sort((a, b) => byCostDesc(a, b));
-  return limit === undefined ? rows : rows.slice(0, Math.max(0, limit));
-}
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-/** Largest cost first; ties by key. */
-function byCostDesc(a: SummaryRow, b: SummaryRow): number {
-  if (a.costFemto !== b.costFemto) return a.costFemto > b.costFemto ? -1 : 1;
-  return compare(a.key, b.key);
+  return orderSummaryRows([...groups.values()], { groupBy, limit });
 }

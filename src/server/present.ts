@@ -2,6 +2,7 @@
  * What the API sends: ledger rows and summaries as JSON. Money is the exact femto-dollar amount
  * rounded once to a USD number, with the exact decimal string beside it (`costUsdExact`).
  */
+import { addRowToRow, emptySummaryRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
 import { femtoToDecimal, femtoToUsd } from '../price/money.js';
 
@@ -19,19 +20,7 @@ export interface TotalsJson {
   costUsdExact: string;
 }
 
-export const EMPTY_ROW: Readonly<SummaryRow> = Object.freeze({
-  key: '',
-  calls: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cachedTokens: 0,
-  reasoningTokens: 0,
-  totalTokens: 0,
-  unpricedCalls: 0,
-  costFemto: 0n,
-});
-
-export function totalsJson(row: SummaryRow = EMPTY_ROW): TotalsJson {
+export function totalsJson(row: SummaryRow = emptySummaryRow()): TotalsJson {
   return {
     calls: row.calls,
     inputTokens: row.inputTokens,
@@ -45,22 +34,10 @@ export function totalsJson(row: SummaryRow = EMPTY_ROW): TotalsJson {
   };
 }
 
-/** Adds `row` into `into` (or subtracts it, `sign` −1): summaries are sums, so they compose. */
-export function addRow(into: SummaryRow, row: SummaryRow, sign: 1 | -1 = 1): void {
-  into.calls += sign * row.calls;
-  into.inputTokens += sign * row.inputTokens;
-  into.outputTokens += sign * row.outputTokens;
-  into.cachedTokens += sign * row.cachedTokens;
-  into.reasoningTokens += sign * row.reasoningTokens;
-  into.totalTokens += sign * row.totalTokens;
-  into.unpricedCalls += sign * row.unpricedCalls;
-  into.costFemto += sign === 1 ? row.costFemto : -row.costFemto;
-}
-
 /** One row holding the sum of `rows` (exact: the cost is a bigint sum). */
 export function sumRows(rows: readonly SummaryRow[], key = ''): SummaryRow {
-  const total: SummaryRow = { ...EMPTY_ROW, key };
-  for (const row of rows) addRow(total, row);
+  const total = emptySummaryRow(key);
+  for (const row of rows) addRowToRow(total, row);
   return total;
 }
 

@@ -14,8 +14,8 @@
  * kept buckets older than `refreshMs` are refetched, oldest first, a few milliseconds' worth per
  * call, so no call pays for refetching everything at once.
  */
+import { addRowToRow, orderSummaryRows } from '../keep/summary.js';
 import type { Store, SummaryOptions, SummaryRow } from '../keep/types.js';
-import { addRow } from './present.js';
 
 const FINE = 300_000;
 const HOUR = 3_600_000;
@@ -131,7 +131,7 @@ export class Rollup {
       for (const [k, row] of window.totals) merged.set(k, { ...row });
       if (options.from < a) mergeInto(merged, await fetch(options.from, a), 1);
       if (b < options.to) mergeInto(merged, await fetch(b, options.to), 1);
-      return ordered([...merged.values()], options);
+      return orderSummaryRows([...merged.values()], options);
     } catch (error) {
       if (!(error instanceof TooLarge)) throw error;
       this.drop(key);
@@ -312,30 +312,10 @@ function mergeInto(
   for (const row of rows) {
     const held = totals.get(row.key);
     if (held) {
-      addRow(held, row, sign);
+      addRowToRow(held, row, sign);
       if (held.calls === 0) totals.delete(row.key);
     } else if (sign === 1) {
       totals.set(row.key, { ...row });
     }
   }
-}
-
-/** The stores' order: time buckets by start, other groups by cost (largest first), then key. */
-export function ordered(rows: SummaryRow[], options: SummaryOptions): SummaryRow[] {
-  if (options.groupBy === 'hour' || options.groupBy === 'day') {
-    rows.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-  } else {
-    rows.sort((x, y) =>
-      x.costFemto === y.costFemto
-        ? x.key < y.key
-          ? -1
-          : x.key > y.key
-            ? 1
-            : 0
-        : x.costFemto > y.costFemto
-          ? -1
-          : 1,
-    );
-  }
-  return options.limit === undefined ? rows : rows.slice(0, Math.max(0, options.limit));
 }

@@ -2,6 +2,7 @@
  * Ledger rows: a record to its INSERT parameters and back, and summary sums to summary rows.
  * Integers are read as bigints (safeIntegers): money columns may sum past 2^53.
  */
+import { addRowToRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
 import { joinFemto, splitFemto } from './money.js';
 
@@ -140,19 +141,7 @@ export function mergeBuckets(sums: SumRow[], keyOf: (slot: number) => string): S
       buckets.set(row.key, row);
       continue;
     }
-    bucket.calls += row.calls;
-    bucket.inputTokens += row.inputTokens;
-    bucket.outputTokens += row.outputTokens;
-    bucket.cachedTokens += row.cachedTokens;
-    bucket.reasoningTokens += row.reasoningTokens;
-    bucket.totalTokens += row.totalTokens;
-    bucket.unpricedCalls += row.unpricedCalls;
-    bucket.costFemto += row.costFemto;
+    addRowToRow(bucket, row);
   }
   return [...buckets.values()];
-}
-
-export function byCostDesc(a: SummaryRow, b: SummaryRow): number {
-  if (a.costFemto !== b.costFemto) return a.costFemto > b.costFemto ? -1 : 1;
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigurationError } from '../errors.js';
+import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
   CounterState,
@@ -22,7 +23,6 @@ import type {
 } from '../keep/types.js';
 import { SqliteBudgets } from './budgets.js';
 import {
-  byCostDesc,
   fillRow,
   fromRow,
   INSERT,
@@ -188,12 +188,10 @@ export class SqliteStore implements Store {
     if (time) {
       const keyOf = bucketKeys(groupBy, timeZone);
       rows = mergeBuckets(sums, (k) => keyOf(k * slot));
-      rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     } else {
       rows = sums.filter((sum) => sum.calls > 0n).map((sum) => toSummaryRow(String(sum.k), sum));
-      rows.sort(byCostDesc);
     }
-    return options.limit === undefined ? rows : rows.slice(0, Math.max(0, options.limit));
+    return orderSummaryRows(rows, options);
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
