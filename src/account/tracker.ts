@@ -17,7 +17,7 @@ import {
 } from '../price/pricer.js';
 import { SessionBudget } from '../react/budget.js';
 import type { BudgetEvent, TrackerEventName, TrackerEvents } from '../react/events.js';
-import { type ListenerErrorHandler, SafeEmitter } from '../react/safe-emitter.js';
+import { type ListenerErrorHandler, logListenerError, SafeEmitter } from '../react/safe-emitter.js';
 import {
   defaultExportPath,
   toCsv,
@@ -167,9 +167,7 @@ export class TokenTracker {
       options.budgetLimitUsd === undefined
         ? undefined
         : new SessionBudget(options.budgetLimitUsd, this.warnAt);
-    this.onListenerError =
-      options.onListenerError ??
-      ((error, event) => console.error(`[tollgate] a "${event}" listener failed:`, error));
+    this.onListenerError = options.onListenerError ?? logListenerError;
     this.ledger = options.store
       ? new LedgerWriter(options.store, this.sessionId, options, (event) => {
           if (this.emitter?.has('store_error')) this.emitter.emit('store_error', event);

@@ -8,6 +8,7 @@ import { MemoryStore } from '../keep/memory.js';
 import type { RateResult, RatesResult, Store } from '../keep/types.js';
 import { parseModelName } from '../price/catalog.js';
 import type { StoreErrorEvent } from './budgets/events.js';
+import { failsOpen } from './budgets/inputs.js';
 import { formatIssues, idOf, scopeKey } from './budgets/rules.js';
 import { type ListenerErrorHandler, SafeEmitter } from './safe-emitter.js';
 
@@ -145,17 +146,8 @@ export class RateLimiter {
       }
       this.maxWaitMs = wait.maxWaitMs;
     }
-    const onStoreError = options.onStoreError ?? 'fail-open';
-    if (onStoreError !== 'fail-open' && onStoreError !== 'fail-closed') {
-      throw new ConfigurationError(
-        `onStoreError must be "fail-open" or "fail-closed", got ${describe(onStoreError)}`,
-      );
-    }
-    this.failOpen = onStoreError === 'fail-open';
-    this.events = new SafeEmitter(
-      options.onListenerError ??
-        ((error, event) => console.error(`tollgate: a "${event}" listener failed:`, error)),
-    );
+    this.failOpen = failsOpen(options.onStoreError);
+    this.events = new SafeEmitter(options.onListenerError);
   }
 
   on<E extends keyof RateLimiterEvents>(event: E, listener: RateLimiterEvents[E]): this {

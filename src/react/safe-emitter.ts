@@ -6,6 +6,10 @@ type Listener = (...args: any[]) => unknown;
 /** Called with any error a listener throws or rejects with. */
 export type ListenerErrorHandler = (error: unknown, event: string) => void;
 
+/** The default `onListenerError` of trackers, budget managers and rate limiters: log, go on. */
+export const logListenerError: ListenerErrorHandler = (error, event) =>
+  console.error(`[tollgate] a "${event}" listener failed:`, error);
+
 /**
  * A typed eventemitter3 whose listeners can never break the emitter's caller: a listener that
  * throws, or returns a promise that rejects, is reported to `onError` and the other listeners
@@ -15,7 +19,7 @@ export class SafeEmitter<Events extends { [E in keyof Events]: Listener }> {
   private readonly emitter = new EventEmitter();
   private readonly wrappers = new Map<Listener, { event: string; wrapped: Listener }[]>();
 
-  constructor(private readonly onError: ListenerErrorHandler) {}
+  constructor(private readonly onError: ListenerErrorHandler = logListenerError) {}
 
   on<E extends keyof Events & string>(event: E, listener: Events[E]): this {
     this.emitter.on(event, this.wrap(event, listener, false));

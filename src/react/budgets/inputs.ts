@@ -4,6 +4,16 @@ import type { BudgetCounter } from '../../keep/types.js';
 import { usdToFemto } from '../../price/money.js';
 import type { ReserveInput } from './types.js';
 
+/** True for `onStoreError: 'fail-open'` (the default); throws for anything but the two modes. */
+export function failsOpen(onStoreError: unknown = 'fail-open'): boolean {
+  if (onStoreError !== 'fail-open' && onStoreError !== 'fail-closed') {
+    throw new ConfigurationError(
+      `onStoreError must be "fail-open" or "fail-closed", got ${describe(onStoreError)}`,
+    );
+  }
+  return onStoreError === 'fail-open';
+}
+
 /** Merges a counter into the request: one entry per key, the strictest limit. */
 export function addCounter(counters: Map<string, BudgetCounter>, counter: BudgetCounter): void {
   const seen = counters.get(counter.key);

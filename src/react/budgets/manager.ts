@@ -16,7 +16,7 @@ import { AlertBook } from './alerts.js';
 import { assertTimeZone, type CalendarWindow } from './calendar.js';
 import { defaultPricer } from './estimate.js';
 import type { BudgetManagerEvents, ChargedScope, StoreErrorEvent } from './events.js';
-import { addCounter, defaultDailyLimit, estimateOf } from './inputs.js';
+import { addCounter, defaultDailyLimit, estimateOf, failsOpen } from './inputs.js';
 import {
   type BudgetRule,
   type BudgetWindow,
@@ -85,17 +85,8 @@ export class BudgetManager {
     this.timeZone = options.timeZone ?? 'UTC';
     assertTimeZone(this.timeZone);
     this.trackUserSpend = options.trackUserSpend ?? true;
-    const onStoreError = options.onStoreError ?? 'fail-open';
-    if (onStoreError !== 'fail-open' && onStoreError !== 'fail-closed') {
-      throw new ConfigurationError(
-        `onStoreError must be "fail-open" or "fail-closed", got ${describe(onStoreError)}`,
-      );
-    }
-    this.failOpen = onStoreError === 'fail-open';
-    this.events = new SafeEmitter(
-      options.onListenerError ??
-        ((error, event) => console.error(`tollgate: a "${event}" listener failed:`, error)),
-    );
+    this.failOpen = failsOpen(options.onStoreError);
+    this.events = new SafeEmitter(options.onListenerError);
     this.alerts = new AlertBook(store);
     const fallbackLimit = defaultDailyLimit(options.defaultDailyUserLimitUsd);
     if (fallbackLimit !== undefined) {
