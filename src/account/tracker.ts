@@ -629,16 +629,31 @@ export function sessionTracker(): TokenTracker | undefined {
   return sessionStore.getStore();
 }
 
+/** The tracker a graph config's `configurable` carries (`TRACKER_CONFIG_KEY`), if any. @internal */
+export function trackerInConfigurable(configurable: unknown): TokenTracker | undefined {
+  const tracker =
+    typeof configurable === 'object' && configurable !== null
+      ? (configurable as Record<string, unknown>)[TRACKER_CONFIG_KEY]
+      : undefined;
+  return typeof tracker === 'object' && tracker !== null ? (tracker as TokenTracker) : undefined;
+}
+
+/**
+ * `getTokenTracker()` for an integration that has already read the running graph's config:
+ * the `tracker.run` session's, else the graph run's (`fromConfig`), else the process-wide one.
+ * @internal
+ */
+export function trackerWithin(fromConfig: TokenTracker | undefined): TokenTracker {
+  return sessionStore.getStore() ?? fromConfig ?? processTokenTracker();
+}
+
 /**
  * The current tracker: inside `tracker.run(fn)` that tracker; inside a graph run by
  * `runWithTracking`, that run's tracker; otherwise the process-wide one (created on first use,
  * without a budget).
  */
 export function getTokenTracker(): TokenTracker {
-  const current = currentTokenTracker();
-  if (current) return current;
-  processTracker ??= new TokenTracker();
-  return processTracker;
+  return currentTokenTracker() ?? processTokenTracker();
 }
 
 /**
@@ -647,4 +662,9 @@ export function getTokenTracker(): TokenTracker {
  */
 export function currentTokenTracker(): TokenTracker | undefined {
   return sessionStore.getStore() ?? contextLocator?.();
+}
+
+function processTokenTracker(): TokenTracker {
+  processTracker ??= new TokenTracker();
+  return processTracker;
 }

@@ -5,7 +5,7 @@
 
 import { newCallId } from '../account/ids.js';
 import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from '../account/record.js';
-import { getTokenTracker, sessionTracker, type TokenTracker } from '../account/tracker.js';
+import { type TokenTracker, trackerWithin } from '../account/tracker.js';
 import { TollgateError } from '../errors.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { RateLimiter } from '../react/rate-limit.js';
@@ -89,23 +89,16 @@ export function openScope(
   options: TrackGeminiOptions,
   model: string,
 ): CallScope | Promise<CallScope> {
-  // The tracker is read before any await, in the caller's context: the explicit one, the
-  // enclosing `tracker.run` session's, the graph run's (from its config), the process's.
-  const explicit = options.tracker ?? sessionTracker();
   const graph = graphAttribution();
   return graph instanceof Promise
-    ? graph.then((found) => scopeOf(options, explicit, model, found))
-    : scopeOf(options, explicit, model, graph);
+    ? graph.then((found) => scopeOf(options, model, found)) // in the caller's async context
+    : scopeOf(options, model, graph);
 }
 
-function scopeOf(
-  options: TrackGeminiOptions,
-  explicit: TokenTracker | undefined,
-  model: string,
-  graph: GraphAttribution,
-): CallScope {
+function scopeOf(options: TrackGeminiOptions, model: string, graph: GraphAttribution): CallScope {
   const scope: CallScope = {
-    tracker: explicit ?? graph.tracker ?? getTokenTracker(),
+    // The explicit one, else as `getTokenTracker()`, with the config the attribution read.
+    tracker: options.tracker ?? trackerWithin(graph.tracker),
     agent: options.agent ?? graph.agent ?? 'unknown',
     node: options.node ?? graph.node,
     threadId: options.threadId ?? graph.threadId,

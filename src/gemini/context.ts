@@ -13,7 +13,7 @@
  * runs outside any graph, nothing is known and the caller falls back to agent `"unknown"`.
  */
 
-import { type TokenTracker, TRACKER_CONFIG_KEY } from '../account/tracker.js';
+import { type TokenTracker, trackerInConfigurable } from '../account/tracker.js';
 import { isRecord } from '../usage/counts.js';
 
 /** What the running graph says about a call; every field is optional. */
@@ -85,8 +85,8 @@ export function attributionFrom(config: unknown): GraphAttribution {
   if (agent) found.agent = agent;
   if (node) found.node = node;
   if (threadId) found.threadId = threadId;
-  const tracker = configurable[TRACKER_CONFIG_KEY];
-  if (typeof tracker === 'object' && tracker !== null) found.tracker = tracker as TokenTracker;
+  const tracker = trackerInConfigurable(configurable);
+  if (tracker) found.tracker = tracker;
   return found;
 }
 

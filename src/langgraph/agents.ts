@@ -10,7 +10,7 @@
  */
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
-import { getTokenTracker, sessionTracker } from '../account/tracker.js';
+import { trackerWithin } from '../account/tracker.js';
 import { femtoToUsd, type TokenTracker, type UsageRecord } from '../index.js';
 import { configTracker, currentNamespace, namespaceIn } from './context.js';
 import { deliver, feedChunk, type TokenFeedChunk } from './feed.js';
@@ -167,5 +167,5 @@ function trackerOf(
   options: AgentFeedOptions,
   config: LangGraphRunnableConfig | undefined,
 ): TokenTracker {
-  return options.tracker ?? sessionTracker() ?? configTracker(config) ?? getTokenTracker();
+  return options.tracker ?? trackerWithin(configTracker(config));
 }

@@ -16,7 +16,7 @@ import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import {
   setContextTrackerLocator,
   type TokenTracker,
-  TRACKER_CONFIG_KEY,
+  trackerInConfigurable,
 } from '../account/tracker.js';
 
 /** The node context a callback was fired from. */
@@ -89,8 +89,7 @@ export function namespaceIn(config: LangGraphRunnableConfig | undefined): string
 export function configTracker(
   config: LangGraphRunnableConfig | undefined,
 ): TokenTracker | undefined {
-  const tracker: unknown = config?.configurable?.[TRACKER_CONFIG_KEY];
-  return typeof tracker === 'object' && tracker !== null ? (tracker as TokenTracker) : undefined;
+  return trackerInConfigurable(config?.configurable);
 }
 
 // `getTokenTracker()` inside a node of a `runWithTracking` run returns that run's tracker.
