@@ -143,3 +143,33 @@ export function describe(value: unknown): string {
     return Object.prototype.toString.call(value);
   }
 }
+
+/**
+ * Zod issues as `path: message (got value)`, joined with `; `: every bad field named with the
+ * value it had. `rootLabel` names an issue of the whole value.
+ *
+ * @example
+ * formatIssues({ limitUsd: -1 }, error); // 'limitUsd: <zod's message> (got -1)'
+ */
+export function formatIssues(
+  root: unknown,
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
+  rootLabel = '(root)',
+): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.map(String).join('.');
+      const value = path ? valueAt(root, issue.path) : root;
+      return `${path || rootLabel}: ${issue.message}${value === undefined ? '' : ` (got ${describe(value)})`}`;
+    })
+    .join('; ');
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}

@@ -1,6 +1,6 @@
 /** Option validation for the channels: once, at creation, naming each bad field and value. */
 import { z } from 'zod';
-import { ConfigurationError, describe } from '../errors.js';
+import { ConfigurationError, formatIssues } from '../errors.js';
 
 export const backoffSchema = z
   .object({
@@ -18,19 +18,5 @@ export const retriesSchema = z.number().int().min(0).max(20).optional();
 export function parseOptions<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => {
-    const path = issue.path.map(String).join('.');
-    const got = path ? valueAt(value, issue.path) : value;
-    return `${path || '(options)'}: ${issue.message}${got === undefined ? '' : ` (got ${describe(got)})`}`;
-  });
-  throw new ConfigurationError(`${what}: ${issues.join('; ')}`);
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
+  throw new ConfigurationError(`${what}: ${formatIssues(value, parsed.error, '(options)')}`);
 }

@@ -3,13 +3,13 @@
  * every process sharing it shares the limits (GCRA in the store: smooth, bursts up to the limit).
  */
 import { z } from 'zod';
-import { ConfigurationError, describe, RateLimitExceededError } from '../errors.js';
+import { ConfigurationError, describe, formatIssues, RateLimitExceededError } from '../errors.js';
 import { MemoryStore } from '../keep/memory.js';
 import type { RateResult, RatesResult, Store } from '../keep/types.js';
 import { parseModelName } from '../price/catalog.js';
 import type { StoreErrorEvent } from './budgets/events.js';
 import { failsOpen } from './budgets/inputs.js';
-import { formatIssues, idOf, scopeKey } from './budgets/rules.js';
+import { idOf, scopeKey } from './budgets/rules.js';
 import { type ListenerErrorHandler, SafeEmitter } from './safe-emitter.js';
 
 /**

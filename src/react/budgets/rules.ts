@@ -3,7 +3,7 @@
  * the counter a call is charged to.
  */
 import { z } from 'zod';
-import { ConfigurationError, describe } from '../../errors.js';
+import { ConfigurationError, describe, formatIssues } from '../../errors.js';
 import { parseModelName } from '../../price/catalog.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from './calendar.js';
 
@@ -112,26 +112,6 @@ export function idOf(value: unknown): string {
   return typeof value === 'object' && value !== null && 'id' in value
     ? ` ${describe(value.id)}`
     : '';
-}
-
-/** Zod issues as `path: message (got value)`, joined with `; `. */
-export function formatIssues(root: unknown, error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      const value = path ? valueAt(root, issue.path) : undefined;
-      return `${path || '(root)'}: ${issue.message}${value === undefined ? '' : ` (got ${describe(value)})`}`;
-    })
-    .join('; ');
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let value = root;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 /** Who is making a call, as far as rules care. */
