@@ -5,14 +5,14 @@
  * score, so a crashed worker's hold frees itself and never leaks.
  *
  * Unit: exact femto-dollars, as the contract speaks. Lua numbers are doubles, exact only below
- * 2^53, so the scripts never hold an amount in one number: Redis stores each amount as its
+ * 2^53, so the scripts never hold an amount in one number: RedisClient stores each amount as its
  * decimal string, and the scripts split it into two limbs (whole 10^12 femto-dollars, i.e.
  * milli-dollars, and the remainder) and add, subtract and compare limb by limb with carries.
  * Every limb stays far below 2^53, so counters are exact to the femto-dollar up to about
  * $9 trillion, and the sum of the settled calls equals the counter to the last unit.
  */
-import type { Redis } from 'ioredis';
 import type { BudgetCounter, CounterState, ReserveRequest, ReserveResult } from '../keep/types.js';
+import type { RedisClient } from './connect.js';
 import type { KeyLayout } from './keys.js';
 import { LuaScript } from './lua.js';
 
@@ -167,7 +167,7 @@ return out
 /** The budget capability of `RedisStore`. */
 export class RedisBudgets {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     private readonly graceMs: number,
   ) {}

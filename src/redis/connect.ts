@@ -4,7 +4,7 @@
  * keeps reconnecting in the background with a capped backoff, so the store recovers by itself
  * once Redis is back.
  */
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { ConfigurationError, TollgateError } from '../errors.js';
 import { StoreUnavailableError } from './errors.js';
 
@@ -22,15 +22,28 @@ export interface ConnectOptions {
   /** Connection errors, which ioredis would otherwise print (default: ignored, they surface as
    * `StoreUnavailableError` on the operations that need Redis). */
   onError?: ((error: Error) => void) | undefined;
-  /** Further ioredis options, applied last. */
+  /** Further ioredis options, applied last (for a cluster: to the connection to each node). */
   redisOptions?: RedisOptions | undefined;
+  /**
+   * Redis Cluster: the URLs of some of its nodes (`redis://[:password@]host:port`), instead of
+   * `url`. The store's key prefix must then carry a hash tag, such as `{tollgate}:`.
+   */
+  clusterNodes?: readonly string[] | undefined;
+  /** Further options of the ioredis `Cluster`, applied last. */
+  clusterOptions?: ClusterOptions | undefined;
 }
 
+/** A standalone (or Sentinel) client, or a Redis Cluster client: the store takes either. */
+export type RedisClient = Redis | Cluster;
+
 /** Loads ioredis on first use, so the core never does and a missing install names itself. */
-async function loadIoredis(): Promise<typeof import('ioredis').Redis> {
+async function loadIoredis(): Promise<{
+  Redis: typeof import('ioredis').Redis;
+  Cluster: typeof import('ioredis').Cluster;
+}> {
   try {
     const module = await import('ioredis');
-    return module.Redis ?? module.default;
+    return { Redis: module.Redis ?? module.default, Cluster: module.Cluster };
   } catch (cause) {
     throw new ConfigurationError('tollgate/redis needs the ioredis package: npm install ioredis', {
       cause,
@@ -38,19 +51,48 @@ async function loadIoredis(): Promise<typeof import('ioredis').Redis> {
   }
 }
 
-export async function connectRedis(options: ConnectOptions = {}): Promise<Redis> {
-  const Redis = await loadIoredis();
-  const url = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Opens the connection `options` describe: one server, or a cluster (`clusterNodes`). */
+export async function connectRedis(options: ConnectOptions = {}): Promise<RedisClient> {
+  const { Redis, Cluster } = await loadIoredis();
   const maxDelay = options.maxRetryDelayMs ?? 2_000;
-  const client = new Redis(url, {
-    lazyConnect: true,
+  const backoff = (times: number) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay);
+  const failFast: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: options.connectTimeoutMs ?? 2_000,
     commandTimeout: options.commandTimeoutMs ?? 2_000,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelay),
-    ...options.redisOptions,
-  });
+  };
+  let client: RedisClient;
+  if (options.clusterNodes !== undefined) {
+    const nodes = options.clusterNodes.map(clusterNode);
+    if (nodes.length === 0)
+      throw new ConfigurationError('clusterNodes must name at least one node');
+    const { username, password, tls } = nodes[0] as ClusterNode;
+    client = new Cluster(
+      nodes.map(({ host, port }) => ({ host, port })),
+      {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        clusterRetryStrategy: backoff,
+        redisOptions: {
+          ...failFast,
+          ...(username && { username }),
+          ...(password && { password }),
+          ...(tls && { tls: {} }),
+          ...options.redisOptions,
+        },
+        ...options.clusterOptions,
+      },
+    );
+  } else {
+    const url = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    client = new Redis(url, {
+      lazyConnect: true,
+      ...failFast,
+      retryStrategy: backoff,
+      ...options.redisOptions,
+    });
+  }
   client.on('error', options.onError ?? (() => {}));
   if (options.waitForConnection === false) {
     client.connect().catch(() => {}); // retried in the background by retryStrategy
@@ -63,6 +105,43 @@ export async function connectRedis(options: ConnectOptions = {}): Promise<Redis>
     throw new StoreUnavailableError('redis', 'connect', { cause });
   }
   return client;
+}
+
+interface ClusterNode {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  tls?: boolean;
+}
+
+/** `redis://[user:password@]host:port` → its parts; a bad URL is a `ConfigurationError`. */
+function clusterNode(url: string): ClusterNode {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.port) {
+    throw new ConfigurationError(
+      `clusterNodes: expected redis://host:port, got ${JSON.stringify(url)}`,
+    );
+  }
+  const node: ClusterNode = { host: parsed.hostname, port: Number(parsed.port) };
+  if (parsed.username) node.username = decodeURIComponent(parsed.username);
+  if (parsed.password) node.password = decodeURIComponent(parsed.password);
+  if (parsed.protocol === 'rediss:') node.tls = true;
+  return node;
+}
+
+/**
+ * True when `prefix` starts every key in one Redis Cluster hash slot: a key's slot is the hash
+ * of its first `{…}` with something inside, and every key begins with the prefix.
+ */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  return open >= 0 && prefix.indexOf('}', open + 1) > open + 1;
 }
 
 const UNAVAILABLE_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|OOM)\b/;

@@ -76,6 +76,9 @@ export class KeyLayout {
   thread(threadId: string): string {
     return `${this.prefix}thread:${threadId}`;
   }
+  get sequence(): string {
+    return `${this.prefix}seq`;
+  }
   get expiries(): string {
     return `${this.prefix}exp`;
   }

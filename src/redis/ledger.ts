@@ -3,10 +3,10 @@
  * query over the records Redis still keeps (`recordTtlMs`, 24 h by default). Redis is the shared
  * counter store, not the history: older records live in the SQLite ledger.
  */
-import type { Redis } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
 import type { LedgerRecord, QueryOptions, QueryPage, RecordFilter } from '../keep/types.js';
 import { decodeRecord, encodeRecord } from './codec.js';
+import type { RedisClient } from './connect.js';
 import {
   type AggregateDim,
   DAILY_DIMS,
@@ -31,6 +31,7 @@ export const METRICS = [
   'cost_f',
 ] as const;
 
+// KEYS: the sequence key (it also routes the script to the prefix's slot on a cluster).
 // ARGV: prefix, recordTtl, seenTtl, dailyTtl, hourlyTtl, record count, then per record:
 //   callId, timestamp, #fields, field/value…, #indexes, index key…, #aggregates,
 //   (aggregate key, group value, 'd' | 'h')…, then the METRICS values.
@@ -46,7 +47,7 @@ local ttl = { d = ARGV[4], h = ARGV[5] }
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expiries = prefix .. 'exp'
-local seq = redis.call('INCRBY', prefix .. 'seq', ARGV[6]) - tonumber(ARGV[6])
+local seq = redis.call('INCRBY', KEYS[1], ARGV[6]) - tonumber(ARGV[6])
 local sums, lifetimes, indexed = {}, {}, {}
 local added = 0
 local i = 7
@@ -122,7 +123,7 @@ export class RedisLedger {
   private readonly appendHead: LuaArg[];
 
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     retention: RedisRetention,
   ) {
@@ -141,7 +142,7 @@ export class RedisLedger {
       const batch = records.slice(start, start + APPEND_BATCH);
       const args = [...this.appendHead, batch.length];
       for (const record of batch) this.plan(record, args);
-      added += (await APPEND.run(this.client, [], args)) as number;
+      added += (await APPEND.run(this.client, [this.keys.sequence], args)) as number;
     }
     return added;
   }

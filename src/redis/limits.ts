@@ -15,9 +15,9 @@
  * inject), so the processes sharing a limit need synchronized clocks (NTP). With
  * `clock: 'server'` it reads Redis `TIME` instead, and `now` is ignored.
  */
-import type { Redis } from 'ioredis';
 import { assertOneNow, neverPasses } from '../keep/gcra.js';
 import type { RateRequest, RateResult, RatesResult } from '../keep/types.js';
+import type { RedisClient } from './connect.js';
 import type { KeyLayout } from './keys.js';
 import { LuaScript } from './lua.js';
 
@@ -136,7 +136,7 @@ export type RateClock = 'request' | 'server';
 /** The rate-limit capability of `RedisStore`. */
 export class RedisRateLimits {
   constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     private readonly keys: KeyLayout,
     private readonly clock: RateClock,
   ) {}
@@ -198,7 +198,7 @@ function checkRate({ limit, windowMs, cost }: RateRequest): void {
  * window that has just ended cannot fire twice).
  */
 export async function markAlert(
-  client: Redis,
+  client: RedisClient,
   keys: KeyLayout,
   key: string,
   threshold: number,

@@ -4,7 +4,6 @@
  * aggregates (see keys.ts for the layout and lifetimes). Redis is the shared counter store; the
  * history to query over months is the SQLite ledger (pair them with `createResilientStore`).
  */
-import type { Redis } from 'ioredis';
 import { ConfigurationError } from '../errors.js';
 import type {
   BudgetCounter,
@@ -23,7 +22,13 @@ import type {
   SummaryRow,
 } from '../keep/types.js';
 import { RedisBudgets } from './budgets.js';
-import { type ConnectOptions, connectRedis, isUnavailable } from './connect.js';
+import {
+  type ConnectOptions,
+  connectRedis,
+  hasHashTag,
+  isUnavailable,
+  type RedisClient,
+} from './connect.js';
 import { StoreUnavailableError } from './errors.js';
 import { DEFAULT_RETENTION, KeyLayout, type RedisRetention } from './keys.js';
 import { RedisLedger } from './ledger.js';
@@ -32,15 +37,15 @@ import { summarize } from './summary.js';
 
 export interface RedisStoreOptions extends ConnectOptions {
   /**
-   * An ioredis client you configured yourself (cluster-free, standalone or Sentinel). The store
+   * An ioredis client you configured yourself (standalone, Sentinel or `Cluster`). The store
    * leaves it open on `close()`. For fail-fast behaviour give it `enableOfflineQueue: false`
    * and `maxRetriesPerRequest: 0`, as `url` connections have.
    */
-  client?: Redis | undefined;
+  client?: RedisClient | undefined;
   /**
-   * Prepended to every key (default `tollgate:`). Two stores with different prefixes share a
-   * server without seeing each other. With Redis Cluster, use a hash tag (`{tollgate}:`) so
-   * that each script's keys live in one slot.
+   * Prepended to every key (default `tollgate:`; `{tollgate}:` on a cluster). Two stores with different prefixes share a
+   * server without seeing each other. On Redis Cluster it must carry a hash tag (`{tollgate}:`),
+   * so that all of a store's keys live in one slot; a prefix without one is refused.
    */
   prefix?: string | undefined;
   /** Key lifetimes (records 24 h, daily totals 48 h, hourly metrics 48 h, counters +24 h). */
@@ -71,7 +76,7 @@ export class RedisStore implements Store {
     alerts: true,
     persistent: true,
   };
-  readonly client: Redis;
+  readonly client: RedisClient;
   readonly keys: KeyLayout;
   readonly retention: RedisRetention;
   private readonly ledger: RedisLedger;
@@ -81,11 +86,8 @@ export class RedisStore implements Store {
   private closed = false;
 
   /** Wraps a connected client; `createRedisStore` is the usual way in. */
-  constructor(client: Redis, options: RedisStoreOptions & { ownsClient?: boolean } = {}) {
-    const prefix = options.prefix ?? 'tollgate:';
-    if (typeof prefix !== 'string') {
-      throw new ConfigurationError(`prefix must be a string, got ${typeof prefix}`);
-    }
+  constructor(client: RedisClient, options: RedisStoreOptions & { ownsClient?: boolean } = {}) {
+    const prefix = prefixFor(options.prefix, client.isCluster);
     const retention = { ...DEFAULT_RETENTION, ...options.retention };
     for (const [name, ms] of Object.entries(retention)) {
       if (!(Number.isInteger(ms) && ms > 0)) {
@@ -191,6 +193,23 @@ export class RedisStore implements Store {
 }
 
 /**
+ * The key prefix: `tollgate:` by default, `{tollgate}:` on a cluster, where a prefix must carry
+ * a hash tag so that all of a store's keys share one slot (each script touches several).
+ */
+function prefixFor(prefix: string | undefined, cluster: boolean): string {
+  if (prefix === undefined) return cluster ? '{tollgate}:' : 'tollgate:';
+  if (typeof prefix !== 'string') {
+    throw new ConfigurationError(`prefix must be a string, got ${typeof prefix}`);
+  }
+  if (cluster && !hasHashTag(prefix)) {
+    throw new ConfigurationError(
+      `prefix ${JSON.stringify(prefix)} has no hash tag: on Redis Cluster all of a store's keys must share one slot, so use a prefix such as "{tollgate}:"`,
+    );
+  }
+  return prefix;
+}
+
+/**
  * Connects to Redis (loading ioredis only now) and returns the store. Fails with
  * `StoreUnavailableError` when Redis does not answer, unless `waitForConnection: false`.
  *
@@ -200,10 +219,22 @@ export class RedisStore implements Store {
  * await store.close();
  */
 export async function createRedisStore(options: RedisStoreOptions = {}): Promise<RedisStore> {
-  if (options.client && options.url) {
-    throw new ConfigurationError('createRedisStore takes either url or client, not both');
+  const given = (['client', 'url', 'clusterNodes'] as const).filter(
+    (name) => options[name] !== undefined,
+  );
+  if (given.length > 1) {
+    throw new ConfigurationError(
+      `createRedisStore takes one of url, client or clusterNodes, got ${given.join(' and ')}`,
+    );
   }
+  // Checked before connecting: a refused prefix must not leave a connection open.
+  if (options.clusterNodes !== undefined) prefixFor(options.prefix, true);
   if (options.client) return new RedisStore(options.client, options);
   const client = await connectRedis(options);
-  return new RedisStore(client, { ...options, ownsClient: true });
+  try {
+    return new RedisStore(client, { ...options, ownsClient: true });
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
 }

@@ -11,11 +11,11 @@
  * past the records' lifetime, and cross-field breakdowns (tenant × model) from aggregates. That
  * is the SQLite ledger's job; Redis is the shared counter store.
  */
-import type { Redis } from 'ioredis';
 import { ConfigurationError, describe } from '../errors.js';
 import { addRecordToRow, emptySummaryRow, orderSummaryRows } from '../keep/summary.js';
 import type { SummaryOptions, SummaryRow } from '../keep/types.js';
 import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
+import type { RedisClient } from './connect.js';
 import { type AggregateDim, DAY_MS, HOUR_MS, type KeyLayout, utcDay, utcHour } from './keys.js';
 import type { RedisLedger } from './ledger.js';
 
@@ -24,7 +24,7 @@ const GROUPS = new Set(['none', 'user', 'tenant', 'thread', 'agent', 'model', 'h
 const MAX_BUCKETS = 1_000;
 
 export async function summarize(
-  client: Redis,
+  client: RedisClient,
   keys: KeyLayout,
   ledger: RedisLedger,
   options: SummaryOptions,
@@ -149,7 +149,7 @@ function aggregatePlan(options: SummaryOptions, timeZone: string): AggregatePlan
 }
 
 async function fromAggregates(
-  client: Redis,
+  client: RedisClient,
   keys: KeyLayout,
   plan: AggregatePlan,
   groupBy: SummaryOptions['groupBy'],
