@@ -5,7 +5,7 @@
  * once Redis is back.
  */
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { ConfigurationError, TollgateError } from '../errors.js';
+import { ConfigurationError, describe, TollgateError } from '../errors.js';
 import { StoreUnavailableError } from './errors.js';
 
 export interface ConnectOptions {
@@ -64,6 +64,11 @@ export async function connectRedis(options: ConnectOptions = {}): Promise<RedisC
   };
   let client: RedisClient;
   if (options.clusterNodes !== undefined) {
+    if (!Array.isArray(options.clusterNodes)) {
+      throw new ConfigurationError(
+        `clusterNodes must be an array of redis://host:port URLs, got ${describe(options.clusterNodes)}`,
+      );
+    }
     const nodes = options.clusterNodes.map(clusterNode);
     if (nodes.length === 0)
       throw new ConfigurationError('clusterNodes must name at least one node');
@@ -116,17 +121,15 @@ interface ClusterNode {
 }
 
 /** `redis://[user:password@]host:port` → its parts; a bad URL is a `ConfigurationError`. */
-function clusterNode(url: string): ClusterNode {
+function clusterNode(url: unknown): ClusterNode {
   let parsed: URL | undefined;
   try {
-    parsed = new URL(url);
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
   } catch {
     parsed = undefined;
   }
   if (!parsed || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.port) {
-    throw new ConfigurationError(
-      `clusterNodes: expected redis://host:port, got ${JSON.stringify(url)}`,
-    );
+    throw new ConfigurationError(`clusterNodes: expected redis://host:port, got ${describe(url)}`);
   }
   const node: ClusterNode = { host: parsed.hostname, port: Number(parsed.port) };
   if (parsed.username) node.username = decodeURIComponent(parsed.username);

@@ -69,8 +69,18 @@ describeRedis('RedisStore on a real Redis Cluster (3 masters)', () => {
     });
 
     it('refuses node addresses that are not redis://host:port URLs', async () => {
-      for (const clusterNodes of [['127.0.0.1:7000'], ['http://127.0.0.1:7000'], []]) {
-        await expect(createRedisStore({ clusterNodes })).rejects.toThrow(ConfigurationError);
+      const bad: unknown[] = [
+        ['127.0.0.1:7000'],
+        ['http://127.0.0.1:7000'],
+        ['redis://127.0.0.1'],
+        [7000],
+        [],
+        'redis://127.0.0.1:7000',
+      ];
+      for (const clusterNodes of bad) {
+        await expect(
+          createRedisStore({ clusterNodes: clusterNodes as string[] }),
+        ).rejects.toThrow(ConfigurationError);
       }
     });
 
