@@ -4,27 +4,37 @@
  *   redis-server --port 6379 --save '' &
  *   REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/redis.ts
  *
- * Without REDIS_URL (or when nothing answers there) it says how to start one and exits 0.
+ * On Redis Cluster, name some of its nodes instead (the prefix then carries a hash tag):
+ *
+ *   REDIS_CLUSTER_NODES=redis://10.0.0.1:6379,redis://10.0.0.2:6379 npx tsx examples/redis.ts
+ *
+ * Without either (or when nothing answers there) it says how to start a server and exits 0.
  * Keys go under a prefix of their own, removed at the end. BudgetManager builds the same
  * counters from rules (`setUserLimit`, windows, tenants); here the store is driven directly.
  */
 import { femtoToUsd, TokenTracker, usdToFemto } from 'tollgate';
 import { createRedisStore, StoreUnavailableError } from 'tollgate/redis';
 
-const url = process.env.REDIS_URL;
+const url = process.env.REDIS_URL || undefined;
+const clusterNodes = process.env.REDIS_CLUSTER_NODES?.split(',').filter(Boolean);
 const howTo = `Start one with:  redis-server --port 6379 --save '' &
 Then run:        REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/redis.ts`;
-if (!url) {
+if (!url && !clusterNodes?.length) {
   console.log(`REDIS_URL is not set: this example needs a Redis server.\n${howTo}`);
   process.exit(0);
 }
 
 let store: Awaited<ReturnType<typeof createRedisStore>>;
 try {
-  store = await createRedisStore({ url, prefix: `tollgate-example:${process.pid}:` });
+  store = await createRedisStore(
+    clusterNodes?.length
+      ? // One hash tag: all of the store's keys in one slot, as a cluster's scripts need.
+        { clusterNodes, prefix: `{tollgate-example-${process.pid}}:` }
+      : { url, prefix: `tollgate-example:${process.pid}:` },
+  );
 } catch (error) {
   if (!StoreUnavailableError.isInstance(error)) throw error;
-  console.log(`No Redis answers at ${url}.\n${howTo}`);
+  console.log(`No Redis answers at ${url ?? clusterNodes?.join(', ')}.\n${howTo}`);
   process.exit(0);
 }
 
@@ -88,7 +98,10 @@ for (let i = 1; i <= 4; i++) {
   );
 }
 
-// Clean up this run's keys, then close the connection.
-const keys = await store.client.keys(`${store.keys.prefix}*`);
-if (keys.length > 0) await store.client.del(...keys);
+// Clean up this run's keys (on a cluster, on each master), then close the connection.
+const client = store.client;
+for (const node of 'nodes' in client ? client.nodes('master') : [client]) {
+  const keys = await node.keys(`${store.keys.prefix}*`);
+  if (keys.length > 0) await node.del(...keys);
+}
 await store.close();

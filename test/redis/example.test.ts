@@ -3,8 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { Cluster } from 'ioredis';
 import { expect, it } from 'vitest';
 import { createRedisStore } from '../../src/redis/index.js';
+import { startRedisCluster } from '../support/redis-server.js';
 import { describeRedis, useRedisServer } from './support.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -39,4 +41,27 @@ describeRedis('examples/redis.ts against a real server', () => {
     expect(await check.client.dbsize()).toBe(0);
     await check.close();
   });
+});
+
+describeRedis('examples/redis.ts against a real Redis Cluster', () => {
+  it('runs the same on three masters with a hash-tagged prefix, and cleans up', async () => {
+    const cluster = await startRedisCluster({ masters: 3 });
+    try {
+      const { stdout } = await runExample({
+        REDIS_URL: '',
+        REDIS_CLUSTER_NODES: cluster.urls.join(','),
+      });
+      expect(stdout).toMatch(/call-3: refused, \$0\.0032 of \$0\.004 used/);
+      expect(stdout.match(/alert: 80% spent/g)).toHaveLength(1);
+      expect(stdout).toMatch(/request 4: wait \d+ ms/);
+      const check = await createRedisStore({ clusterNodes: [...cluster.urls] });
+      const sizes = await Promise.all(
+        (check.client as Cluster).nodes('master').map((node) => node.dbsize()),
+      );
+      expect(sizes).toEqual([0, 0, 0]);
+      await check.close();
+    } finally {
+      await cluster.dispose();
+    }
+  }, 60_000);
 });
