@@ -22,9 +22,14 @@ export {
 } from './auth.js';
 export {
   applyChange,
+  applyConfig,
+  type ConfigTargets,
   configPathFor,
   readConfigFile,
   type ServerConfig,
+  type UpdateConfigOptions,
+  updateConfigFile,
+  watchConfigFile,
   writeConfigFile,
 } from './config-file.js';
 export { type ErrorCode, HttpError } from './errors.js';

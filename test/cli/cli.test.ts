@@ -247,7 +247,32 @@ describe('tollgate', () => {
       }),
     });
     expect(put.status).toBe(201);
-    expect(JSON.parse(readFileSync(config, 'utf8')).budgets[0].id).toBe('team');
+    const savedIds = () =>
+      (JSON.parse(readFileSync(config, 'utf8')).budgets as { id: string }[]).map((b) => b.id);
+    expect(savedIds()).toEqual(['team']);
+
+    // The CLI changes the file while the server runs: the server picks the rule up…
+    const set = await tollgate(['budgets', 'set-user', 'carol', '3'], { TOLLGATE_CONFIG: config });
+    expect(set.code).toBe(0);
+    expect(savedIds()).toEqual(['team', 'user:carol:day']);
+    const served = async () =>
+      (
+        (await (await fetch(`${base}/api/budgets`, { headers: auth })).json()) as {
+          budgets: { id: string }[];
+        }
+      ).budgets.map((b) => b.id);
+    for (let waited = 0; !(await served()).includes('user:carol:day'); waited += 50) {
+      if (waited > 10_000) throw new Error('the server did not pick up the CLI change');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // …and its own next change keeps the CLI's (no lost update).
+    const second = await fetch(`${base}/api/budgets/ops`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: { kind: 'global' }, window: 'day', limitUsd: 9, mode: 'soft' }),
+    });
+    expect(second.status).toBe(201);
+    expect(savedIds()).toEqual(['team', 'user:carol:day', 'ops']);
     const code = await new Promise<number | null>((done) => {
       child.on('exit', done);
       child.kill('SIGTERM');

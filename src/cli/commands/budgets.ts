@@ -1,6 +1,7 @@
 /** `tollgate budgets set-user | list`: budget rules kept beside the ledger. */
-import { BudgetManager, type BudgetWindow } from '../../react/budgets/index.js';
-import { configPathFor, readConfigFile, writeConfigFile } from '../../server/config-file.js';
+
+import { BudgetManager, type BudgetRule, type BudgetWindow } from '../../react/budgets/index.js';
+import { configPathFor, readConfigFile, updateConfigFile } from '../../server/config-file.js';
 import {
   type Command,
   CommandError,
@@ -75,11 +76,18 @@ async function setUser(rest: string[], window: string, path: string, io: Io): Pr
   if (!WINDOWS.includes(window as BudgetWindow)) {
     throw new UsageError(`--window: expected ${WINDOWS.join(', ')}, got ${JSON.stringify(window)}`);
   }
-  const config = readConfig(path);
-  // The manager builds (and validates) the rule exactly as setUserLimit does in a program.
-  const manager = new BudgetManager({ rules: config.budgets, defaultDailyUserLimitUsd: null });
-  const rule = manager.setUserLimit(userId, Number(usdText), window as BudgetWindow);
-  writeConfigFile(path, { ...config, budgets: manager.listRules() });
+  let rule!: BudgetRule; // set by the update, which runs before updateConfigFile resolves
+  try {
+    // Under the file's lock: a running server's changes made meanwhile are kept.
+    await updateConfigFile(path, (config) => {
+      // The manager builds (and validates) the rule exactly as setUserLimit does in a program.
+      const manager = new BudgetManager({ rules: config.budgets, defaultDailyUserLimitUsd: null });
+      rule = manager.setUserLimit(userId, Number(usdText), window as BudgetWindow);
+      return { ...config, budgets: manager.listRules() };
+    });
+  } catch (error) {
+    throw new CommandError(firstLine(error));
+  }
   await write(
     io.stdout,
     `${userId}: $${rule.limitUsd} per ${window} (hard, rule ${rule.id}), saved to ${path}\n`,

@@ -3,6 +3,7 @@ import { BudgetManager } from '../../react/budgets/index.js';
 import {
   type ApiKeyRecord,
   applyChange,
+  applyConfig,
   createApiKey,
   createHandler,
   createMetrics,
@@ -10,7 +11,8 @@ import {
   serve as listen,
   RateLimitList,
   type Role,
-  writeConfigFile,
+  updateConfigFile,
+  watchConfigFile,
 } from '../../server/index.js';
 import {
   type Command,
@@ -95,7 +97,7 @@ Environment:
     const secret = io.env.TOLLGATE_JWT_SECRET;
     const db = dbPath(text(args, 'db'), io.env);
     const settings = configPath(text(args, 'db'), io.env);
-    let config = readConfig(settings);
+    const config = readConfig(settings);
 
     const store = await openLedger(db);
     const budgets = new BudgetManager({
@@ -103,23 +105,30 @@ Environment:
       rules: config.budgets,
       defaultDailyUserLimitUsd: null,
     });
+    const rateLimits = new RateLimitList(config.rateLimits);
     const metrics = createMetrics();
     const stopFollowing = metrics.follow(store);
     const handler = createHandler({
       store,
       budgets,
-      rateLimiter: new RateLimitList(config.rateLimits),
+      rateLimiter: rateLimits,
       auth: { apiKeys, ...(secret ? { jwt: { secret } } : {}) },
       metrics,
-      onChange: (change) => {
-        config = applyChange(config, change);
-        writeConfigFile(settings, config);
+      // Read-modify-write under the file's lock: a change made meanwhile by the CLI or another
+      // server is kept, not overwritten with this server's copy.
+      onChange: async (change) => {
+        await updateConfigFile(settings, (current) => applyChange(current, change));
       },
     });
+    // And changes made elsewhere reach this server.
+    const stopWatching = watchConfigFile(settings, (next) =>
+      applyConfig(next, { budgets, rateLimits }),
+    );
     let running: Awaited<ReturnType<typeof listen>>;
     try {
       running = await listen(handler, { port, host });
     } catch (error) {
+      stopWatching();
       stopFollowing();
       await store.close();
       throw new CommandError(`cannot listen on ${host}:${port}: ${firstLine(error)}`);
@@ -132,6 +141,7 @@ Environment:
       );
     }
     await stopped();
+    stopWatching();
     stopFollowing();
     await running.close();
     await store.close();
