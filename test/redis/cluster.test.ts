@@ -24,6 +24,14 @@ async function masterPortOf(client: Cluster, prefix: string): Promise<number | u
   return ranges.find(([low, high]) => slot >= low && slot <= high)?.[2][1];
 }
 
+/** A hard $1 budget counter that lives an hour from `now`. */
+const hardDollar = (key: string, now: number) => ({
+  key,
+  limitFemto: usdToFemto(1),
+  hard: true,
+  expiresAt: now + 3_600_000,
+});
+
 async function flushAll(store: RedisStore): Promise<void> {
   await Promise.all((store.client as Cluster).nodes('master').map((node) => node.flushdb()));
 }
@@ -106,12 +114,7 @@ describeRedis('RedisStore on a real Redis Cluster (3 masters)', () => {
         }
         if (!second) throw new Error('no tag found on another master');
         const now = Date.now();
-        const counter = {
-          key: 'user:alice:day:2026-11-23@UTC',
-          limitFemto: usdToFemto(1),
-          hard: true,
-          expiresAt: now + 3_600_000,
-        };
+        const counter = hardDollar('user:alice:day:2026-11-23@UTC', now);
         for (const [store, usd] of [
           [first, 0.25],
           [second, 0.75],
@@ -150,12 +153,7 @@ describeRedis('RedisStore on a real Redis Cluster (3 masters)', () => {
       const stores = await Promise.all(Array.from({ length: 4 }, () => open(prefix)));
       try {
         const now = Date.now();
-        const counter = {
-          key: 'global:day:2026-11-23@UTC',
-          limitFemto: usdToFemto(1),
-          hard: true,
-          expiresAt: now + 3_600_000,
-        };
+        const counter = hardDollar('global:day:2026-11-23@UTC', now);
         const answers = await Promise.all(
           Array.from({ length: 40 }, (_, i) =>
             (stores[i % stores.length] as RedisStore).reserve({
