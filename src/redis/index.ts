@@ -10,6 +10,7 @@
  * const store = createResilientStore({
  *   primary: await createRedisStore({ url: process.env.REDIS_URL }),
  *   local: createSqliteStore(),
+ *   journalPath: `outputs/replay-${workerId}.jsonl`, // a stable name per worker: survives restarts
  * });
  */
 export { MAX_COUNTER_FEMTO } from './budgets.js';

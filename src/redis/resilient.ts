@@ -11,8 +11,10 @@
  *   when it has them (or pass, when it does not) or fail closed likewise;
  * - reads (`query`, `summarize`) come from the local ledger, which holds everything.
  *
- * The replay queue lives in memory: if this process dies while the primary is down, its records
- * are still in the local ledger, and `resync({ from })` in the next process re-appends them.
+ * The replay queue lives in memory, and with `journalPath` in a file too: a process that stops
+ * while the primary is down leaves its queued operations there, and the next process with the
+ * same `journalPath` replays them. Without a journal its records are still in the local ledger,
+ * and `resync({ from })` in the next process re-appends them (but not its settles).
  */
 import { ConfigurationError } from '../errors.js';
 import type {
@@ -32,6 +34,7 @@ import type {
   SummaryRow,
 } from '../keep/types.js';
 import { StoreUnavailableError } from './errors.js';
+import { type Pending, ReplayJournal } from './journal.js';
 
 export interface ResilientStoreOptions {
   /** The shared store (a `RedisStore`). */
@@ -48,6 +51,12 @@ export interface ResilientStoreOptions {
   isUnavailable?: (error: unknown) => boolean;
   /** Outage, recovery and fail-open notices; a throwing listener is ignored. */
   onEvent?: (event: ResilientEvent) => void;
+  /**
+   * A file that keeps the replay queue across a restart (one JSON line per queued operation,
+   * cleared once replayed). A store opened on a file with operations in it replays them at
+   * once. Give each process its own file (e.g. with a worker id in the name).
+   */
+  journalPath?: string;
 }
 
 export type ResilientEvent =
@@ -62,15 +71,12 @@ export type ResilientEvent =
       keys?: string[];
     }
   | { type: 'replay_error'; operation: string; error: unknown }
-  | { type: 'replay_dropped'; dropped: number };
+  | { type: 'replay_dropped'; dropped: number }
+  /** Operations a previous process left in the journal, queued for replay; `invalid` lines skipped. */
+  | { type: 'journal_loaded'; operations: number; invalid: number };
 
 /** A reserve answer; `degraded` marks one allowed without the primary (fail-open). */
 export type ResilientReserveResult = ReserveResult & { degraded?: boolean };
-
-type Pending =
-  | { op: 'append'; records: readonly LedgerRecord[] }
-  | { op: 'settle'; callId: string; actualFemto: bigint; counters: BudgetCounter[]; now: number }
-  | { op: 'release'; callId: string; now: number };
 
 type Method<K extends keyof Store> = NonNullable<Store[K]>;
 
@@ -95,6 +101,7 @@ export class ResilientStore implements Store {
   private readonly maxPending: number;
   private readonly unavailable: (error: unknown) => boolean;
   private readonly onEvent: (event: ResilientEvent) => void;
+  private readonly journal: ReplayJournal | undefined;
 
   private queue: Pending[] = [];
   private queued = 0;
@@ -138,6 +145,25 @@ export class ResilientStore implements Store {
         // A listener never breaks tracking.
       }
     };
+    if (options.journalPath !== undefined) {
+      if (typeof options.journalPath !== 'string' || options.journalPath === '') {
+        throw new ConfigurationError('journalPath must be a non-empty path');
+      }
+      this.journal = new ReplayJournal(options.journalPath);
+      this.resumeJournal(this.journal);
+    }
+  }
+
+  /** Queues what a previous process left in the journal, and replays it at once. */
+  private resumeJournal(journal: ReplayJournal): void {
+    const { operations, invalid } = journal.load();
+    if (operations.length === 0 && invalid === 0) return;
+    for (const pending of operations) this.enqueue(pending, false);
+    journal.rewrite(this.queue); // without the invalid lines, and within maxPending
+    this.onEvent({ type: 'journal_loaded', operations: operations.length, invalid });
+    if (this.queue.length === 0) return;
+    this.retryUntilDrained();
+    void this.drain();
   }
 
   /** False from a failed primary operation until the replay after it has finished. */
@@ -263,6 +289,9 @@ export class ResilientStore implements Store {
    * available and nothing is left to replay.
    */
   async replay(): Promise<boolean> {
+    // A replay already under way may have started before the primary came back: wait for it,
+    // then try once more.
+    if (this.draining) await this.draining;
     await this.drain();
     return this.available && this.queue.length === 0;
   }
@@ -310,11 +339,16 @@ export class ResilientStore implements Store {
     return { scanned, appended };
   }
 
-  /** Replays what it can (when the primary is up), then closes both stores. */
+  /**
+   * Replays what it can (when the primary is up), then closes both stores. What is still queued
+   * is dropped (a `replay_dropped` event), or kept in the journal for the next process.
+   */
   async close(): Promise<void> {
     this.stopTimer();
     if (this.available && this.queue.length > 0) await this.drain();
-    if (this.queued > 0) this.onEvent({ type: 'replay_dropped', dropped: this.queued });
+    if (this.queued > 0 && !this.journal) {
+      this.onEvent({ type: 'replay_dropped', dropped: this.queued });
+    }
     await Promise.allSettled([this.primary.close(), this.local.close()]);
   }
 
@@ -353,7 +387,7 @@ export class ResilientStore implements Store {
     }
   }
 
-  private enqueue(pending: Pending): void {
+  private enqueue(pending: Pending, journal = true): void {
     this.queue.push(pending);
     this.queued += size(pending);
     let dropped = 0;
@@ -363,6 +397,15 @@ export class ResilientStore implements Store {
       dropped += size(oldest);
     }
     if (dropped > 0) this.onEvent({ type: 'replay_dropped', dropped });
+    if (journal && this.journal) {
+      try {
+        if (dropped > 0) this.journal.rewrite(this.queue);
+        else this.journal.add(pending);
+      } catch (error) {
+        // Still queued in memory; only a restart before the replay would lose it.
+        this.onEvent({ type: 'replay_error', operation: 'journal', error });
+      }
+    }
   }
 
   /** One replay at a time; never rejects (the timer calls it unattended). */
@@ -396,6 +439,7 @@ export class ResilientStore implements Store {
       this.queued -= size(next);
       this.replayed += size(next);
     }
+    this.clearJournal();
     if (this.downSince !== undefined) {
       const downMs = Date.now() - this.downSince;
       const replayed = this.replayed;
@@ -449,10 +493,26 @@ export class ResilientStore implements Store {
     if (!this.unavailable(error)) throw error;
     this.lastError = error;
     if (this.downSince !== undefined) return;
-    this.downSince = Date.now();
+    this.retryUntilDrained();
     this.onEvent({ type: 'unavailable', operation, error });
+  }
+
+  /** Marks the primary as not to be used directly and probes it until the queue has drained. */
+  private retryUntilDrained(): void {
+    this.downSince = Date.now();
     this.timer = setInterval(() => void this.drain(), this.retryIntervalMs);
     this.timer.unref();
+  }
+
+  /** The queue has drained: the journal has nothing left to keep. */
+  private clearJournal(): void {
+    if (!this.journal) return;
+    try {
+      this.journal.clear();
+    } catch (error) {
+      // A stale journal is replayed again by the next process: harmless, and reported.
+      this.onEvent({ type: 'replay_error', operation: 'journal', error });
+    }
   }
 
   private stopTimer(): void {

@@ -3,7 +3,11 @@
  * switch that makes it unreachable, so queueing, ordering, replay and its limits run in
  * milliseconds without a server.
  */
-import { expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import type { BudgetCounter, Store } from '../../src/keep/types.js';
 import {
@@ -197,4 +201,104 @@ it('consumeRates is absent when the primary lacks it, so callers keep their fall
     remaining: 0,
   });
   await store.close();
+});
+
+describe('journalPath: the replay queue on disk', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-journal-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const lines = (path: string) => readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  /** A store on `primary` whose queue is journaled at `journalPath`, probed only when asked. */
+  const journaled = (
+    primary: Store,
+    journalPath: string,
+    options: { maxPending?: number; onEvent?: (event: ResilientEvent) => void } = {},
+  ) =>
+    createResilientStore({
+      primary,
+      local: new MemoryStore(),
+      retryIntervalMs: 60_000,
+      journalPath,
+      ...options,
+    });
+
+  it('writes each queued operation as it is queued; the next store replays them, exact', async () => {
+    const journalPath = join(dir, 'a.journal');
+    const primary = switchable();
+    const first = journaled(primary.store, journalPath);
+    primary.state.down = true;
+    const huge = 2n ** 70n + 1n; // far beyond a double: must come back to the femto-dollar
+    const records = ledgerRecords(3).map((r, i) => (i === 0 ? { ...r, costFemto: huge } : r));
+    await first.append(records.slice(0, 2));
+    await first.settle('a', 500n, [user], NOW);
+    await first.append(records.slice(2));
+    await first.release('b', NOW);
+    expect(lines(journalPath)).toHaveLength(4); // on disk before any close: a crash keeps them
+
+    // A new store on the same file (the process restarted) with the primary back.
+    primary.state.down = false;
+    const events: ResilientEvent[] = [];
+    const second = journaled(primary.store, journalPath, { onEvent: (e) => events.push(e) });
+    expect(events[0]).toEqual({ type: 'journal_loaded', operations: 4, invalid: 0 });
+    expect(await second.replay()).toBe(true);
+    expect(second.pending).toBe(0);
+    expect(await primary.inner.counters([user.key], NOW)).toEqual([
+      { key: user.key, settledFemto: 500n, reservedFemto: 0n },
+    ]);
+    const kept = (await primary.inner.query()).records;
+    expect(kept.map((r) => r.callId)).toEqual(records.map((r) => r.callId));
+    expect(kept[0]?.costFemto).toBe(huge);
+    expect(readFileSync(journalPath, 'utf8')).toBe(''); // drained: nothing left to keep
+    await first.close();
+    await second.close();
+  });
+
+  it('skips and counts lines cut short or edited, keeps the newest within maxPending', async () => {
+    const journalPath = join(dir, 'b.journal');
+    const primary = switchable();
+    primary.state.down = true;
+    const first = journaled(primary.store, journalPath);
+    for (const record of ledgerRecords(6)) await first.append([record]);
+    const written = lines(journalPath);
+    writeFileSync(
+      journalPath,
+      `${written.join('\n')}\n{"op":"settle","callId":"cut","actualFemto":{"$bigi\n{"op":"launch"}\n`,
+    );
+    const events: ResilientEvent[] = [];
+    const second = journaled(primary.store, journalPath, {
+      maxPending: 4,
+      onEvent: (e) => events.push(e),
+    });
+    expect(events).toContainEqual({ type: 'journal_loaded', operations: 6, invalid: 2 });
+    const dropped = events.flatMap((e) => (e.type === 'replay_dropped' ? [e.dropped] : []));
+    expect(dropped.reduce((a, b) => a + b, 0)).toBe(2); // the two oldest
+    expect(second.pending).toBe(4);
+    expect(lines(journalPath)).toHaveLength(4); // rewritten: the kept ones only
+    primary.state.down = false;
+    expect(await second.replay()).toBe(true);
+    expect((await primary.inner.query()).records).toHaveLength(4);
+    await first.close();
+    await second.close();
+  });
+
+  it('keeps what is still queued at close for the next process (no replay_dropped)', async () => {
+    const journalPath = join(dir, 'c.journal');
+    const primary = switchable();
+    const events: ResilientEvent[] = [];
+    const store = journaled(primary.store, journalPath, { onEvent: (e) => events.push(e) });
+    primary.state.down = true;
+    await store.append(ledgerRecords(2));
+    await store.close();
+    expect(events.some((e) => e.type === 'replay_dropped')).toBe(false);
+    expect(lines(journalPath)).toHaveLength(1);
+  });
+
+  it('refuses a path it cannot write, at once', () => {
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, '');
+    for (const journalPath of [join(file, 'x.journal'), '']) {
+      expect(() =>
+        createResilientStore({ primary: new MemoryStore(), local: new MemoryStore(), journalPath }),
+      ).toThrow(ConfigurationError);
+    }
+  });
 });

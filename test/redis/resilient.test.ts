@@ -3,7 +3,7 @@
  * on, records land in the local ledger, reserves fail open or closed as configured, and once
  * Redis is back everything queued is replayed, each call counted exactly once.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it, vi } from 'vitest';
@@ -218,6 +218,82 @@ describeRedis('resync: a process that stopped during an outage', () => {
     } finally {
       await Promise.allSettled([second.close(), redis.close()]);
       await server().restart();
+    }
+  });
+});
+
+describeRedis('journalPath: settles and records queued in an outage survive a restart', () => {
+  const server = useRedisServer({ appendOnly: true });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-journal-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the next process replays them: the budget counter equals the ledger, each call once', async () => {
+    const journalPath = join(dir, 'worker-1.journal');
+    const path = join(dir, 'local.db');
+    const prefix = freshPrefix();
+    const open = async (events: ResilientEvent[] = []) =>
+      createResilientStore({
+        primary: await openStore(server(), { commandTimeoutMs: 500, prefix }),
+        local: createSqliteStore({ path }),
+        retryIntervalMs: 60_000,
+        journalPath,
+        onEvent: (event) => events.push(event),
+      });
+    const first = await open();
+    const calls = Array.from({ length: 8 }, (_, i) => ({
+      callId: `j-${i}`,
+      estimate: usdToFemto(0.02),
+      actual: usdToFemto(0.01) + BigInt(i * 12_345),
+    }));
+    for (const call of calls) {
+      const answer = await first.reserve({
+        callId: call.callId,
+        amountFemto: call.estimate,
+        counters: [user],
+        holdUntil: Date.now() + 3_600_000,
+        now: NOW,
+      });
+      expect(answer).toEqual({ ok: true });
+    }
+    await server().stop();
+    // The model calls finished during the outage: settles and records queue up.
+    for (const call of calls) {
+      await first.settle(call.callId, call.actual, [user], NOW);
+      await first.append([ledgerRecord({ callId: call.callId, costFemto: call.actual })]);
+    }
+    expect(first.pending).toBe(16);
+    const journal = readFileSync(journalPath, 'utf8');
+    await first.close(); // the process stops while Redis is down
+
+    await server().restart();
+    const events: ResilientEvent[] = [];
+    const second = await open(events);
+    const redis = await openStore(server(), { prefix });
+    const sum = calls.reduce((total, call) => total + call.actual, 0n);
+    try {
+      expect(events[0]).toEqual({ type: 'journal_loaded', operations: 16, invalid: 0 });
+      expect(await second.replay()).toBe(true);
+      expect(await redis.counters([user.key], NOW)).toEqual([
+        { key: user.key, settledFemto: sum, reservedFemto: 0n },
+      ]);
+      const held = (await redis.query({ limit: 100 })).records.map((r) => r.callId).sort();
+      expect(held).toEqual(calls.map((c) => c.callId).sort());
+      expect(readFileSync(journalPath, 'utf8')).toBe('');
+
+      // The same journal replayed again (a process that died before clearing it): no change.
+      await second.close();
+      writeFileSync(journalPath, journal);
+      const third = await open();
+      expect(await third.replay()).toBe(true);
+      expect((await redis.counters([user.key], NOW))[0]).toEqual({
+        key: user.key,
+        settledFemto: sum,
+        reservedFemto: 0n,
+      });
+      expect((await redis.query({ limit: 100 })).records).toHaveLength(8);
+      await third.close();
+    } finally {
+      await Promise.allSettled([second.close(), redis.close()]);
     }
   });
 });
