@@ -72,7 +72,7 @@ export type ResilientEvent =
     }
   | { type: 'replay_error'; operation: string; error: unknown }
   | { type: 'replay_dropped'; dropped: number }
-  /** Operations a previous process left in the journal, queued for replay; `invalid` lines skipped. */
+  /** What a previous process left in the journal, now queued; `invalid`: lines skipped. */
   | { type: 'journal_loaded'; operations: number; invalid: number };
 
 /** A reserve answer; `degraded` marks one allowed without the primary (fail-open). */

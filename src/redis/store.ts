@@ -43,9 +43,9 @@ export interface RedisStoreOptions extends ConnectOptions {
    */
   client?: RedisClient | undefined;
   /**
-   * Prepended to every key (default `tollgate:`; `{tollgate}:` on a cluster). Two stores with different prefixes share a
-   * server without seeing each other. On Redis Cluster it must carry a hash tag (`{tollgate}:`),
-   * so that all of a store's keys live in one slot; a prefix without one is refused.
+   * Prepended to every key (default `tollgate:`; `{tollgate}:` on a cluster). Two stores with
+   * different prefixes share a server without seeing each other. On Redis Cluster it must carry
+   * a hash tag, so that all of a store's keys live in one slot; a prefix without one is refused.
    */
   prefix?: string | undefined;
   /** Key lifetimes (records 24 h, daily totals 48 h, hourly metrics 48 h, counters +24 h). */

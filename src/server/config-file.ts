@@ -12,7 +12,6 @@
  *   "window": "day", "limitUsd": 5, "mode": "hard" }], "rateLimits": [] }
  * ```
  */
-
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -150,8 +149,10 @@ async function lock(path: string, options: UpdateConfigOptions): Promise<() => v
       return () => {
         if (readIfExists(lockPath) === owner) rmSync(lockPath, { force: true });
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new ConfigurationError(`${path}: cannot create ${lockPath}`, { cause });
+      }
     }
     let age: number;
     try {
@@ -175,7 +176,8 @@ async function lock(path: string, options: UpdateConfigOptions): Promise<() => v
 /**
  * Follows the file: `onLoad` receives its validated contents each time it changes (checked
  * every `intervalMs`, default 500 ms; polling also sees atomic replacements). A bad file goes
- * to `onError` and changes nothing: the last good configuration stays. Returns a stop function.
+ * to `onError` and changes nothing: the last good configuration stays (so does an error thrown
+ * by `onLoad`). Returns a stop function.
  *
  * @example
  * const stop = watchConfigFile(path, (config) => applyConfig(config, { budgets: manager }));
@@ -189,14 +191,12 @@ export function watchConfigFile(
 ): () => void {
   const listener = (current: Stats, previous: Stats) => {
     if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
-    let config: ServerConfig;
+    // A listener that threw here would be an uncaught exception: it goes to onError too.
     try {
-      config = readConfigFile(path);
+      onLoad(readConfigFile(path));
     } catch (error) {
       onError(error);
-      return;
     }
-    onLoad(config);
   };
   watchFile(path, { interval: intervalMs, persistent: false }, listener);
   return () => unwatchFile(path, listener);

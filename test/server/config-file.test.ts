@@ -168,6 +168,13 @@ describe('updateConfigFile: read-modify-write under a lock', () => {
 });
 
 describe('watchConfigFile and applyConfig', () => {
+  const until = async (done: () => boolean) => {
+    for (let waited = 0; !done(); waited += 20) {
+      if (waited > 5_000) throw new Error('the watcher did not report');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
   it('follows changes made by others, skips a bad file, and stops when asked', async () => {
     const path = join(dir, 'watched.json');
     writeConfigFile(path, { budgets: [userRule('a')], rateLimits: [] });
@@ -179,12 +186,6 @@ describe('watchConfigFile and applyConfig', () => {
       (error) => errors.push(error),
       20,
     );
-    const until = async (done: () => boolean) => {
-      for (let waited = 0; !done(); waited += 20) {
-        if (waited > 5_000) throw new Error('the watcher did not report');
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
     try {
       await new Promise((r) => setTimeout(r, 50)); // the first poll
       writeConfigFile(path, { budgets: [userRule('a'), userRule('b', 2)], rateLimits: [] });
@@ -201,6 +202,28 @@ describe('watchConfigFile and applyConfig', () => {
     await new Promise((r) => setTimeout(r, 150));
     expect(loaded).toHaveLength(1);
     expect(errors).toHaveLength(1);
+  });
+
+  it('hands an error thrown by onLoad to onError instead of crashing the process', async () => {
+    const path = join(dir, 'throwing.json');
+    writeConfigFile(path, { budgets: [], rateLimits: [] });
+    const errors: unknown[] = [];
+    const stop = watchConfigFile(
+      path,
+      () => {
+        throw new Error('listener bug');
+      },
+      (error) => errors.push(error),
+      20,
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      writeConfigFile(path, { budgets: [userRule('a')], rateLimits: [] });
+      await until(() => errors.length > 0);
+      expect(String(errors[0])).toMatch(/listener bug/);
+    } finally {
+      stop();
+    }
   });
 
   it('makes a manager and a limit list hold exactly the configuration', () => {

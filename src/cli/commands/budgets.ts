@@ -1,5 +1,4 @@
 /** `tollgate budgets set-user | list`: budget rules kept beside the ledger. */
-
 import { BudgetManager, type BudgetRule, type BudgetWindow } from '../../react/budgets/index.js';
 import { configPathFor, readConfigFile, updateConfigFile } from '../../server/config-file.js';
 import {
