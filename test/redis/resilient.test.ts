@@ -163,9 +163,9 @@ describeRedis('createResilientStore: Redis stopped mid-run', () => {
   });
 });
 
-describeRedis('resync: a process that stopped during an outage', () => {
+describeRedis('a process that stopped during an outage: resync, or a journal', () => {
   const server = useRedisServer({ appendOnly: true });
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-resync-'));
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-stopped-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('re-appends the records its lost queue held, from the local SQLite ledger, once', async () => {
@@ -220,16 +220,10 @@ describeRedis('resync: a process that stopped during an outage', () => {
       await server().restart();
     }
   });
-});
 
-describeRedis('journalPath: settles and records queued in an outage survive a restart', () => {
-  const server = useRedisServer({ appendOnly: true });
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-journal-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('the next process replays them: the budget counter equals the ledger, each call once', async () => {
+  it('with journalPath the next process replays its settles too: counter = ledger, once', async () => {
     const journalPath = join(dir, 'worker-1.journal');
-    const path = join(dir, 'local.db');
+    const path = join(dir, 'journal-local.db');
     const prefix = freshPrefix();
     const open = async (events: ResilientEvent[] = []) =>
       createResilientStore({
