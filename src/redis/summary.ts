@@ -42,36 +42,24 @@ export async function summarize(
   return finish(groups, groupBy, options.limit);
 }
 
+/** The row field each count metric of an aggregate hash adds to (see `METRICS` in ledger.ts). */
+const COUNT_FIELDS = {
+  calls: 'calls',
+  in: 'inputTokens',
+  out: 'outputTokens',
+  cached: 'cachedTokens',
+  reasoning: 'reasoningTokens',
+  total: 'totalTokens',
+  unpriced: 'unpricedCalls',
+} as const satisfies Record<string, Exclude<keyof SummaryRow, 'key' | 'costFemto'>>;
+
 /** Adds one metric of a daily or hourly aggregate hash to a row. */
 function addMetric(row: SummaryRow, metric: string, value: string): void {
-  switch (metric) {
-    case 'calls':
-      row.calls += Number(value);
-      break;
-    case 'in':
-      row.inputTokens += Number(value);
-      break;
-    case 'out':
-      row.outputTokens += Number(value);
-      break;
-    case 'cached':
-      row.cachedTokens += Number(value);
-      break;
-    case 'reasoning':
-      row.reasoningTokens += Number(value);
-      break;
-    case 'total':
-      row.totalTokens += Number(value);
-      break;
-    case 'unpriced':
-      row.unpricedCalls += Number(value);
-      break;
-    case 'cost_n':
-      row.costFemto += BigInt(value) * 1_000_000n;
-      break;
-    case 'cost_f':
-      row.costFemto += BigInt(value);
-      break;
+  // Cost is split into whole nano-dollars and the femto remainder, both exact integers.
+  if (metric === 'cost_n') row.costFemto += BigInt(value) * 1_000_000n;
+  else if (metric === 'cost_f') row.costFemto += BigInt(value);
+  else if (Object.hasOwn(COUNT_FIELDS, metric)) {
+    row[COUNT_FIELDS[metric as keyof typeof COUNT_FIELDS]] += Number(value);
   }
 }
 
