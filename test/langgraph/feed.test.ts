@@ -40,20 +40,25 @@ function tracked(options: ConstructorParameters<typeof TokenTracker>[0] = {}) {
 }
 
 const model = () => new ScriptedChatModel({ script: () => ({ content: 'ok', usage: USAGE }) });
+/** One `planner` node: agent_started, a model call, agent_completed with these messages. */
+function plannerGraph(started: string, completed: string) {
+  const llm = model();
+  return new StateGraph(MessagesAnnotation)
+    .addNode('planner', async (state) => {
+      agentStarted('planner', started);
+      const reply = await llm.invoke(state.messages);
+      agentCompleted('planner', completed);
+      return { messages: [reply] };
+    })
+    .addEdge(START, 'planner')
+    .compile();
+}
+
 const types = (chunks: TokenFeedChunk[]) => chunks.map((c) => `${c.type}:${c.agent}`);
 
 describe('the stream feed', () => {
   it('carries agent and llm_call chunks written from inside a node, in order', async () => {
-    const llm = model();
-    const graph = new StateGraph(MessagesAnnotation)
-      .addNode('planner', async (state) => {
-        agentStarted('planner', 'Breaking down task into subtasks');
-        const reply = await llm.invoke(state.messages);
-        agentCompleted('planner', 'Created 5 subtasks');
-        return { messages: [reply] };
-      })
-      .addEdge(START, 'planner')
-      .compile();
+    const graph = plannerGraph('Breaking down task into subtasks', 'Created 5 subtasks');
     const { tracker, config, fallback } = tracked();
     const { chunks } = await tracker.run(() => collect(graph, input, config));
 
@@ -244,16 +249,7 @@ describe('the stream feed', () => {
   });
 
   it('delivers to a direct sink instead of the stream while it is attached', async () => {
-    const llm = model();
-    const graph = new StateGraph(MessagesAnnotation)
-      .addNode('planner', async (state) => {
-        agentStarted('planner', 'x');
-        const reply = await llm.invoke(state.messages);
-        agentCompleted('planner', 'y');
-        return { messages: [reply] };
-      })
-      .addEdge(START, 'planner')
-      .compile();
+    const graph = plannerGraph('x', 'y');
     const { tracker, config, fallback } = tracked();
     const direct: { chunk: TokenFeedChunk; inNode: boolean }[] = [];
     const detach = attachStreamFeed(tracker, {

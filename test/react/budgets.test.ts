@@ -2,19 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BudgetExceededError, ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import { BudgetManager, estimateCallCost } from '../../src/react/budgets/index.js';
-import { DAY, HOUR, managerWithEvents, NOW, usd } from './support.js';
+import { DAY, HOUR, managerWithEvents, NOW, rejection, usd } from './support.js';
 
 const call = (n: number | string) => `call-${n}`;
 
-async function refusal(promise: Promise<unknown>): Promise<BudgetExceededError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (BudgetExceededError.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error('expected BudgetExceededError, the reservation passed');
-}
+/** The `BudgetExceededError` a reservation rejects with; fails the test when it passes. */
+const refusal = (promise: Promise<unknown>) => rejection(promise, BudgetExceededError);
 
 describe('BudgetManager: reserve, settle, release', () => {
   it('holds the estimate, settles to the actual cost, and settling twice counts once', async () => {

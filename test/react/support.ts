@@ -59,13 +59,19 @@ export function brokenStore(): Store {
   };
 }
 
-/** The `RateLimitExceededError` a check rejects with; fails the test when it passes. */
-export async function refusal(promise: Promise<unknown>): Promise<RateLimitExceededError> {
+/** The error of class `kind` that `promise` rejects with; fails the test on any other outcome. */
+export async function rejection<E extends Error>(
+  promise: Promise<unknown>,
+  kind: { name: string; isInstance(value: unknown): value is E },
+): Promise<E> {
   try {
     await promise;
   } catch (error) {
-    if (RateLimitExceededError.isInstance(error)) return error;
+    if (kind.isInstance(error)) return error;
     throw error;
   }
-  throw new Error('expected RateLimitExceededError, the check passed');
+  throw new Error(`expected ${kind.name}, the promise resolved`);
 }
+
+/** The `RateLimitExceededError` a check rejects with; fails the test when it passes. */
+export const refusal = (promise: Promise<unknown>) => rejection(promise, RateLimitExceededError);
