@@ -5,52 +5,29 @@
  * a master going down.
  */
 import type { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
 import { usdToFemto } from '../../src/price/money.js';
 import { createRedisStore, type RedisStore, StoreUnavailableError } from '../../src/redis/index.js';
 import { testStore } from '../keep/conformance.js';
 import { ledgerRecord } from '../keep/fixtures.js';
-import { type RedisCluster, startRedisCluster } from '../support/redis-server.js';
-import { describeRedis, freshPrefix } from './support.js';
-
-/** A fresh prefix whose hash tag is itself: `{t123-4}:`. */
-const taggedPrefix = () => `{${freshPrefix().slice(0, -1)}}:`;
-
-/** The port of the master that serves the slot of the keys under `prefix`. */
-async function masterPortOf(client: Cluster, prefix: string): Promise<number | undefined> {
-  const slot = Number(await client.call('CLUSTER', 'KEYSLOT', `${prefix}x`));
-  const ranges = (await client.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
-  return ranges.find(([low, high]) => slot >= low && slot <= high)?.[2][1];
-}
-
-/** A hard $1 budget counter that lives an hour from `now`. */
-const hardDollar = (key: string, now: number) => ({
-  key,
-  limitFemto: usdToFemto(1),
-  hard: true,
-  expiresAt: now + 3_600_000,
-});
+import {
+  describeRedis,
+  hardDollar,
+  masterPortOf,
+  taggedPrefix,
+  useRedisCluster,
+} from './support.js';
 
 async function flushAll(store: RedisStore): Promise<void> {
   await Promise.all((store.client as Cluster).nodes('master').map((node) => node.flushdb()));
 }
 
 describeRedis('RedisStore on a real Redis Cluster (3 masters)', () => {
-  let cluster: RedisCluster | undefined;
-  const urls = () => {
-    if (!cluster) throw new Error('the cluster did not start');
-    return [...cluster.urls];
-  };
+  const cluster = useRedisCluster({ masters: 3 });
+  const urls = () => [...cluster().urls];
   const open = (prefix = taggedPrefix()) =>
     createRedisStore({ clusterNodes: urls(), prefix, maxRetryDelayMs: 50 });
-
-  beforeAll(async () => {
-    cluster = await startRedisCluster({ masters: 3 });
-  }, 30_000);
-  afterAll(async () => {
-    await cluster?.dispose();
-  });
 
   testStore('redis cluster', {
     create: () => open(),
@@ -176,7 +153,7 @@ describeRedis('RedisStore on a real Redis Cluster (3 masters)', () => {
     it('fails fast with StoreUnavailableError while its master is down, and recovers', async () => {
       const store = await open();
       const port = await masterPortOf(store.client as Cluster, store.keys.prefix);
-      const master = cluster?.nodes.find((node) => node.port === port);
+      const master = cluster().nodes.find((node) => node.port === port);
       if (!master) throw new Error('no master for the slot');
       const record = (callId: string) =>
         ledgerRecord({ id: callId, callId, timestamp: Date.now() });

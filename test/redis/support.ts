@@ -2,7 +2,9 @@
  * One real redis-server per test file (the harness in test/support), a fresh key prefix per
  * store, and `describeRedis`, which skips with a notice where redis-server is not installed.
  */
+import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { usdToFemto } from '../../src/price/money.js';
 import {
   createRedisStore,
   type RedisStore,
@@ -10,8 +12,11 @@ import {
 } from '../../src/redis/index.js';
 import {
   hasRedisServer,
+  type RedisCluster,
+  type RedisClusterOptions,
   type RedisServer,
   type RedisServerOptions,
+  startRedisCluster,
   startRedisServer,
   warnNoRedisServer,
 } from '../support/redis-server.js';
@@ -25,6 +30,42 @@ let prefixes = 0;
 /** A prefix no other store in this run uses, so tests never see each other's keys. */
 export function freshPrefix(): string {
   return `t${process.pid}-${++prefixes}:`;
+}
+
+/** A fresh prefix whose hash tag is itself, `{t123-4}:`: a cluster keeps its keys in one slot. */
+export const taggedPrefix = () => `{${freshPrefix().slice(0, -1)}}:`;
+
+/** The port of the master that serves the slot of the keys under `prefix`. */
+export async function masterPortOf(client: Cluster, prefix: string): Promise<number | undefined> {
+  const slot = Number(await client.call('CLUSTER', 'KEYSLOT', `${prefix}x`));
+  const ranges = (await client.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+  return ranges.find(([low, high]) => slot >= low && slot <= high)?.[2][1];
+}
+
+/** A hard $1 budget counter that lives an hour from `now`. */
+export const hardDollar = (key: string, now: number) => ({
+  key,
+  limitFemto: usdToFemto(1),
+  hard: true,
+  expiresAt: now + 3_600_000,
+});
+
+/**
+ * Starts a cluster before the file's tests and stops it after; `cluster()` is it. Call inside
+ * a `describeRedis` block.
+ */
+export function useRedisCluster(options: RedisClusterOptions = {}): () => RedisCluster {
+  let cluster: RedisCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(options);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.dispose();
+  });
+  return () => {
+    if (!cluster) throw new Error('the cluster did not start');
+    return cluster;
+  };
 }
 
 /**

@@ -206,22 +206,36 @@ async function waitForPing(port: number, timeoutMs: number): Promise<void> {
 }
 
 export interface RedisCluster {
-  /** The masters, each a `RedisServer` (stop one to take its slots down). */
+  /** Every node, masters first, each a `RedisServer` (stop one to take its slots down). */
   readonly nodes: readonly RedisServer[];
+  /** The nodes started as masters, in slot order. */
+  readonly masters: readonly RedisServer[];
+  /** `replicas[i]` replicates `masters[i]` (empty without `replicas`). */
+  readonly replicas: readonly RedisServer[];
   /** `redis://127.0.0.1:<port>` of every node. */
   readonly urls: readonly string[];
   /** Stops every node and removes their data directories. */
   dispose(): Promise<void>;
 }
 
+export interface RedisClusterOptions {
+  /** Masters, each serving an equal share of the 16,384 slots (default 3). */
+  masters?: number;
+  /** Give each master one replica (default false), so a master's failure fails over. */
+  replicas?: boolean;
+  /** `cluster-node-timeout`: how long a node may be silent before it counts as failed (default 2,000 ms). */
+  nodeTimeoutMs?: number;
+}
+
 /**
- * Starts a real Redis Cluster of `masters` nodes (default 3, no replicas) on free loopback
- * ports, splits the 16,384 slots between them and resolves once every node reports
- * `cluster_state:ok`. Set up with CLUSTER ADDSLOTSRANGE and MEET (Redis ≥ 7.0), so it needs
- * no redis-cli.
+ * Starts a real Redis Cluster of `masters` nodes (default 3), each with a replica when asked,
+ * on free loopback ports, splits the 16,384 slots between the masters and resolves once every
+ * node reports `cluster_state:ok` and every replica is in sync. Set up with CLUSTER
+ * ADDSLOTSRANGE, MEET and REPLICATE (Redis ≥ 7.0), so it needs no redis-cli.
  */
-export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisCluster> {
-  const masters = options.masters ?? 3;
+export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  const masterCount = options.masters ?? 3;
+  const total = options.replicas ? masterCount * 2 : masterCount;
   const { Redis } = await import('ioredis');
   const nodes: RedisServer[] = [];
   const busPorts: number[] = [];
@@ -229,8 +243,15 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
     await Promise.all(nodes.map((node) => node.dispose()));
   };
   const admins: InstanceType<typeof Redis>[] = [];
+  const waitFor = async (what: string, ready: () => Promise<boolean>) => {
+    const deadline = Date.now() + 30_000;
+    while (!(await ready())) {
+      if (Date.now() > deadline) throw new Error(`the cluster did not form: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < total; i++) {
       const busPort = await freePort();
       busPorts.push(busPort);
       nodes.push(
@@ -241,7 +262,7 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
             '--cluster-config-file',
             'nodes.conf',
             '--cluster-node-timeout',
-            '2000',
+            String(options.nodeTimeoutMs ?? 2_000),
             '--cluster-port',
             String(busPort),
           ],
@@ -252,27 +273,40 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
       admins.push(new Redis(node.port, '127.0.0.1', { lazyConnect: false }));
     const slots = 16_384;
     await Promise.all(
-      admins.map((admin, i) =>
-        admin.call(
-          'CLUSTER',
-          'ADDSLOTSRANGE',
-          Math.floor((i * slots) / masters),
-          Math.floor(((i + 1) * slots) / masters) - 1,
+      admins
+        .slice(0, masterCount)
+        .map((admin, i) =>
+          admin.call(
+            'CLUSTER',
+            'ADDSLOTSRANGE',
+            Math.floor((i * slots) / masterCount),
+            Math.floor(((i + 1) * slots) / masterCount) - 1,
+          ),
         ),
-      ),
     );
-    for (let i = 1; i < masters; i++) {
+    for (let i = 1; i < total; i++) {
       await admins[0]?.call('CLUSTER', 'MEET', '127.0.0.1', nodes[i]?.port ?? 0, busPorts[i] ?? 0);
     }
-    const deadline = Date.now() + 20_000;
+    const info = async (admin: InstanceType<typeof Redis>) =>
+      String(await admin.call('CLUSTER', 'INFO'));
     for (const admin of admins) {
-      for (;;) {
-        const info = String(await admin.call('CLUSTER', 'INFO'));
-        const known = /cluster_known_nodes:(\d+)/.exec(info)?.[1];
-        if (info.includes('cluster_state:ok') && Number(known) === masters) break;
-        if (Date.now() > deadline) throw new Error(`the cluster did not form: ${info}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitFor('every node knows every other', async () =>
+        (await info(admin)).includes(`cluster_known_nodes:${total}`),
+      );
+    }
+    for (let i = masterCount; i < total; i++) {
+      const masterId = String(await admins[i - masterCount]?.call('CLUSTER', 'MYID'));
+      await admins[i]?.call('CLUSTER', 'REPLICATE', masterId);
+    }
+    for (const admin of admins) {
+      await waitFor('cluster_state:ok on every node', async () =>
+        (await info(admin)).includes('cluster_state:ok'),
+      );
+    }
+    for (const replica of admins.slice(masterCount)) {
+      await waitFor('every replica in sync', async () =>
+        (await replica.info('replication')).includes('master_link_status:up'),
+      );
     }
   } catch (error) {
     await dispose();
@@ -280,5 +314,11 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
   } finally {
     for (const admin of admins) admin.disconnect();
   }
-  return { nodes, urls: nodes.map((node) => node.url), dispose };
+  return {
+    nodes,
+    masters: nodes.slice(0, masterCount),
+    replicas: nodes.slice(masterCount),
+    urls: nodes.map((node) => node.url),
+    dispose,
+  };
 }
