@@ -11,7 +11,10 @@ import { StoreUnavailableError } from './errors.js';
 export interface ConnectOptions {
   /** `redis://[:password@]host:port[/db]`; default `REDIS_URL`, else `redis://127.0.0.1:6379`. */
   url?: string | undefined;
-  /** Give up a connection attempt after this long (default 2,000 ms). */
+  /**
+   * Give up a connection attempt after this long (default 2,000 ms); also the longest
+   * `createRedisStore` waits for a usable first connection (a cluster: for its slot map).
+   */
   connectTimeoutMs?: number | undefined;
   /** Fail a command that has no reply after this long (default 2,000 ms). */
   commandTimeoutMs?: number | undefined;
@@ -104,12 +107,35 @@ export async function connectRedis(options: ConnectOptions = {}): Promise<RedisC
     return client;
   }
   try {
-    await client.connect();
+    await firstConnection(client, options.connectTimeoutMs ?? 2_000);
   } catch (cause) {
     client.disconnect();
     throw new StoreUnavailableError('redis', 'connect', { cause });
   }
   return client;
+}
+
+/**
+ * Waits for the client to be ready, for `timeoutMs` at most. ioredis's own `connect()` can wait
+ * without end: a cluster whose nodes answer but serve no slots (forming, or mid-failover) keeps
+ * it retrying forever, and a server that accepts the connection but never answers keeps it
+ * retrying the ready check.
+ */
+async function firstConnection(client: RedisClient, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const connecting = client.connect();
+  connecting.catch(() => {}); // it may still reject after the timeout has won
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no usable connection within ${timeoutMs} ms (${client.status})`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([connecting, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 interface ClusterNode {

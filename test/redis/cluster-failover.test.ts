@@ -33,16 +33,18 @@ async function onNode<T>(port: number, command: (node: Redis) => Promise<T>): Pr
 const roleOf = (port: number) =>
   onNode(port, async (node) => String(((await node.call('ROLE')) as unknown[])[0]));
 
+/** True when the node at `port` is a replica whose link to its master is up (in sync). */
+const inSync = (port: number) =>
+  onNode(port, async (node) => (await node.info('replication')).includes('master_link_status:up'));
+
 /** The port of the replica of the master at `port`, once that replica is in sync. */
 async function replicaPortOf(port: number): Promise<number> {
-  return until('the master has a replica', () =>
-    onNode(port, async (node) => {
-      const [, , replicas] = (await node.call('ROLE')) as [string, number, string[][]];
-      const replica = replicas[0];
-      if (!replica) throw new StoreUnavailableError('redis', 'role');
-      return Number(replica[1]);
-    }),
-  );
+  return until('the master has a replica in sync', async () => {
+    const info = await onNode(port, (node) => node.info('replication'));
+    const replica = Number(/^slave\d+:.*port=(\d+),state=online/m.exec(info)?.[1]);
+    if (!replica || !(await inSync(replica))) throw new StoreUnavailableError('redis', 'sync');
+    return replica;
+  });
 }
 
 /**
@@ -87,6 +89,7 @@ describeRedis('RedisStore on a Redis Cluster with replicas: failover', () => {
     const now = Date.now();
     const key = 'user:alice:day:2026-11-23@UTC';
     const counter = hardDollar(key, now);
+    let downed: RedisServer | undefined; // brought back in `finally` if the test fails midway
     try {
       const masterPort = await masterPortOf(store.client as Cluster, prefix);
       const master = nodeAt(masterPort);
@@ -103,6 +106,7 @@ describeRedis('RedisStore on a Redis Cluster with replicas: failover', () => {
       // (see the README). WAIT makes this test about the failover, not about that window.
       expect(await onNode(master.port, (node) => node.call('WAIT', 1, 5_000))).toBe(1);
 
+      downed = master;
       await master.kill();
       const [state] = await until('the counter after the failover', () =>
         store.counters([key], Date.now()),
@@ -122,12 +126,14 @@ describeRedis('RedisStore on a Redis Cluster with replicas: failover', () => {
 
       // The old master comes back as a replica of the new one.
       await master.restart();
-      await until('the old master rejoins', async () => {
-        if ((await roleOf(master.port)) !== 'slave')
-          throw new StoreUnavailableError('redis', 'role');
+      downed = undefined;
+      await until('the old master rejoins as a replica in sync', async () => {
+        if (!(await inSync(master.port))) throw new StoreUnavailableError('redis', 'sync');
       });
+      expect(await roleOf(master.port)).toBe('slave');
     } finally {
       await store.close();
+      await downed?.restart();
     }
   }, 90_000);
 

@@ -11,6 +11,7 @@ import { usdToFemto } from '../../src/price/money.js';
 import { createRedisStore, type RedisStore, StoreUnavailableError } from '../../src/redis/index.js';
 import { testStore } from '../keep/conformance.js';
 import { ledgerRecord } from '../keep/fixtures.js';
+import { startRedisServer } from '../support/redis-server.js';
 import {
   describeRedis,
   hardDollar,
@@ -57,6 +58,20 @@ describeRedis('RedisStore on a real Redis Cluster (3 masters)', () => {
         );
       } finally {
         await store.close();
+      }
+    });
+
+    it('gives up on nodes that answer but serve no slots, instead of waiting for ever', async () => {
+      // A cluster node that was never given slots: what a client meets while a cluster forms.
+      const lone = await startRedisServer({
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
+      });
+      try {
+        const attempt = createRedisStore({ clusterNodes: [lone.url], connectTimeoutMs: 500 });
+        await expect(attempt).rejects.toThrow(StoreUnavailableError);
+        await expect(attempt).rejects.toThrow(/no usable connection within 500 ms/);
+      } finally {
+        await lone.dispose();
       }
     });
 

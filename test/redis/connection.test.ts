@@ -48,6 +48,23 @@ describeRedis('Redis connection handling', () => {
     expect(ms).toBeLessThan(2_500);
   });
 
+  it('gives up on a server that accepts the connection but never answers, after connectTimeoutMs', async () => {
+    const hung = await startRedisServer();
+    hung.pause();
+    try {
+      const { ms, error } = await timed(
+        createRedisStore({ url: hung.url, prefix: freshPrefix(), connectTimeoutMs: 300 }),
+      );
+      expect(StoreUnavailableError.isInstance(error)).toBe(true);
+      expect((error as StoreUnavailableError).operation).toBe('connect');
+      expect(String((error as Error).cause)).toMatch(/no usable connection within 300 ms/);
+      expect(ms).toBeLessThan(1_500); // ioredis alone retried its ready check for about 6 s
+    } finally {
+      hung.resume();
+      await hung.dispose();
+    }
+  });
+
   it('fails fast while Redis is down, then recovers by itself when it is back', async () => {
     const outage = await startRedisServer();
     try {
