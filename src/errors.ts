@@ -130,6 +130,32 @@ export class ConfigurationError extends TollgateError {
   static override isInstance = brand(ConfigurationError, 'ConfigurationError');
 }
 
+/**
+ * Thrown when a store cannot serve an operation: Redis down, a connection lost, a command timed
+ * out, a SQLite ledger that is closed or locked. `createResilientStore` catches it to fail open
+ * or closed; with `failMode: 'closed'` it is what the caller sees instead of a budget decision.
+ *
+ * @example
+ * try { await store.reserve(request); }
+ * catch (error) { if (StoreUnavailableError.isInstance(error)) console.warn(error.store, 'down'); }
+ */
+export class StoreUnavailableError extends TollgateError {
+  /** The store's name, e.g. `redis`, `sqlite`. */
+  readonly store: string;
+  /** The operation that failed, e.g. `reserve`. */
+  readonly operation: string;
+
+  constructor(store: string, operation: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`Store "${store}" is unavailable (${operation})${reason}`, options);
+    this.name = 'StoreUnavailableError';
+    this.store = store;
+    this.operation = operation;
+  }
+
+  static override isInstance = brand(StoreUnavailableError, 'StoreUnavailableError');
+}
+
 /** A short printable form of any value, for error messages. */
 export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -17,6 +17,7 @@ export {
   InvalidPriceOverrideError,
   InvalidUsageError,
   RateLimitExceededError,
+  StoreUnavailableError,
   TollgateError,
   UnknownModelError,
 } from './errors.js';

@@ -114,6 +114,7 @@ export class SqliteBudgets {
       this.settleNow(callId, actual, counters, now),
     );
     this.release = transaction(db, (callId: string, now: number) => {
+      checkNow(now);
       this.dropReservation.run(callId);
       this.sweep(now);
     });
@@ -130,6 +131,7 @@ export class SqliteBudgets {
    * One read transaction: every number comes from the same snapshot of the file.
    */
   counters(keys: readonly string[], now: number): CounterState[] {
+    checkNow(now);
     this.tick(now);
     return this.snapshot(() =>
       keys.map((key) => ({
@@ -142,6 +144,8 @@ export class SqliteBudgets {
 
   /** True the first time a (key, threshold) is marked in its window: one INSERT … ON CONFLICT. */
   markAlert(key: string, threshold: number, expiresAt: number): boolean {
+    checkNumber(threshold, 'threshold');
+    checkNumber(expiresAt, 'expiresAt');
     const now = this.clock === Number.NEGATIVE_INFINITY ? Date.now() : this.clock;
     return this.addAlert.run(key, threshold, expiresAt, now).changes === 1;
   }
@@ -161,6 +165,9 @@ export class SqliteBudgets {
     if (amountFemto < 0n) {
       throw new ConfigurationError(`amountFemto must be ≥ 0, got ${amountFemto}`);
     }
+    checkNow(now);
+    checkNumber(holdUntil, 'holdUntil');
+    checkCounters(counters);
     this.sweep(now);
     // Already settled: the call is paid for, so holding again would only leak until holdUntil.
     if (this.isSettled.get(callId)) return { ok: true };
@@ -185,6 +192,8 @@ export class SqliteBudgets {
 
   private settleNow(callId: string, actual: bigint, counters: BudgetCounter[], now: number): void {
     if (actual < 0n) throw new ConfigurationError(`actualFemto must be ≥ 0, got ${actual}`);
+    checkNow(now);
+    checkCounters(counters);
     this.sweep(now);
     if (this.isSettled.get(callId)) return;
     const expiresAt = new Map(counters.map((c) => [c.key, c.expiresAt]));
@@ -243,12 +252,34 @@ export class SqliteBudgets {
   }
 }
 
-function checkRate({ limit, windowMs, cost }: RateRequest): void {
+function checkRate({ limit, windowMs, cost, now }: RateRequest): void {
   if (!(limit > 0 && windowMs > 0 && cost >= 0)) {
     throw new ConfigurationError(
       `rate limit needs limit > 0, windowMs > 0 and cost ≥ 0; got ${limit}, ${windowMs}, ${cost}`,
     );
   }
+  checkNow(now);
+}
+
+/**
+ * `now` must be a real instant. NaN reached SQL as NULL, so `hold_until > now` matched no live
+ * reservation: a hard budget admitted every request over its limit (and sweeps ran every call).
+ */
+function checkNow(now: number): void {
+  if (typeof now !== 'number' || !Number.isFinite(now)) {
+    throw new ConfigurationError(`now must be epoch milliseconds, got ${String(now)}`);
+  }
+}
+
+/** A NaN (or a missing value) would reach a NOT NULL column as NULL: say which field it was. */
+function checkNumber(value: number, name: string): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new ConfigurationError(`${name} must be a number, got ${String(value)}`);
+  }
+}
+
+function checkCounters(counters: readonly BudgetCounter[]): void {
+  for (const counter of counters) checkNumber(counter.expiresAt, `expiresAt of "${counter.key}"`);
 }
 
 /** Wraps `fn` in BEGIN IMMEDIATE … COMMIT (rolled back if it throws). */

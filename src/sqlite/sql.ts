@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, describe } from '../errors.js';
 import type { RecordFilter } from '../keep/types.js';
 
 /** Equality filters and the columns they test. */
@@ -59,11 +59,27 @@ export function encodeCursor(order: 'asc' | 'desc', ts: number, seq: number): st
   return Buffer.from(`${order}:${ts}:${seq}`).toString('base64url');
 }
 
+/**
+ * The position in a cursor. Each number must read back exactly as `encodeCursor` wrote it: a
+ * lenient `Number()` took an empty or blank field for 0, so a damaged cursor silently restarted
+ * the listing from the first record.
+ */
 export function decodeCursor(cursor: string, order: 'asc' | 'desc'): { ts: number; seq: number } {
-  const [tag, ts, seq] = Buffer.from(cursor, 'base64url').toString().split(':');
+  const parts =
+    typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString().split(':') : [];
+  const [tag, ts, seq] = parts;
   const position = { ts: Number(ts), seq: Number(seq) };
-  if (tag !== order || !Number.isFinite(position.ts) || !Number.isSafeInteger(position.seq)) {
-    throw new ConfigurationError(`"${cursor}" is not a cursor of this ledger for order "${order}"`);
+  if (
+    parts.length !== 3 ||
+    tag !== order ||
+    !Number.isFinite(position.ts) ||
+    String(position.ts) !== ts ||
+    !Number.isSafeInteger(position.seq) ||
+    String(position.seq) !== seq
+  ) {
+    throw new ConfigurationError(
+      `${describe(cursor)} is not a cursor of this ledger for order "${order}"`,
+    );
   }
   return position;
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, StoreUnavailableError, TollgateError } from '../errors.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -39,6 +39,7 @@ export interface SqliteStoreOptions {
   /**
    * The database file, created with its folder when missing. Default: `TOLLGATE_DB`, else
    * `outputs/tollgate.db` under the working directory. `':memory:'` keeps a private ledger.
+   * A path that cannot hold a ledger (a folder, a file of another kind) is a `ConfigurationError`.
    */
   path?: string;
   /** How long a write waits for another process's lock before failing (default 5,000 ms). */
@@ -97,27 +98,33 @@ export class SqliteStore implements Store {
     if (path === '') throw new ConfigurationError('path must name a file, or be ":memory:"');
     const memory = path === ':memory:';
     this.path = memory ? ':memory:' : resolve(path);
-    if (!memory) mkdirSync(dirname(this.path), { recursive: true });
+    const busyTimeoutMs = checkBusyTimeout(options.busyTimeoutMs);
+    const cacheSizeMb = checkCacheSize(options.cacheSizeMb);
     const Database = loadDriver();
-    const db = new Database(this.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    const db = open(this.path, () => {
+      if (!memory) mkdirSync(dirname(this.path), { recursive: true });
+      return new Database(this.path, { timeout: busyTimeoutMs });
+    });
     this.database = db;
-    try {
-      // Call ids are random (UUIDs), so each batch inserts all over the call-id index. 16 KiB
-      // pages (set only when the file is new) make that tree shallower and denser: +25% ingest.
-      db.pragma('page_size = 16384');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma(`cache_size = ${-Math.round((options.cacheSizeMb ?? 64) * 1024)}`);
-      // Checkpoint every ~40 MB of WAL rather than every 4 MB: the index pages a batch dirties
-      // are then copied back once per many batches, not once per batch (+20% ingest). The WAL
-      // file is cut back to 64 MB after a checkpoint.
-      db.pragma(`wal_autocheckpoint = ${(40 * 1024 * 1024) / 16384}`);
-      db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-      migrate(db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    open(this.path, () => {
+      try {
+        // Call ids are random (UUIDs), so each batch inserts all over the call-id index. 16 KiB
+        // pages (set only when the file is new) make that tree shallower and denser: +25% ingest.
+        db.pragma('page_size = 16384');
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = NORMAL');
+        db.pragma(`cache_size = ${-Math.round(cacheSizeMb * 1024)}`);
+        // Checkpoint every ~40 MB of WAL rather than every 4 MB: the index pages a batch dirties
+        // are then copied back once per many batches, not once per batch (+20% ingest). The WAL
+        // file is cut back to 64 MB after a checkpoint.
+        db.pragma(`wal_autocheckpoint = ${(40 * 1024 * 1024) / 16384}`);
+        db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+        migrate(db);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    });
     this.capabilities = { budgets: true, rateLimits: true, alerts: true, persistent: !memory };
     this.insert = db.prepare(INSERT);
     const insertAll = db.transaction((records: readonly LedgerRecord[]) => {
@@ -133,6 +140,7 @@ export class SqliteStore implements Store {
 
   /** Appends a batch in one transaction; a call id already stored is skipped. */
   async append(records: readonly LedgerRecord[]): Promise<number> {
+    this.live('append');
     return records.length ? this.appendAll(records) : 0;
   }
 
@@ -141,6 +149,7 @@ export class SqliteStore implements Store {
    * the last record returned, so records appended while paging never shift a page.
    */
   async query(options: QueryOptions = {}): Promise<QueryPage> {
+    this.live('query');
     const limit = pageLimit(options.limit);
     const order = options.order ?? 'asc';
     const desc = order === 'desc';
@@ -167,17 +176,19 @@ export class SqliteStore implements Store {
    * `timeZone`. Nothing matching gives no rows, even for `none`.
    */
   async summarize(options: SummaryOptions): Promise<SummaryRow[]> {
+    this.live('summarize');
     const { groupBy } = options;
     const timeZone = options.timeZone ?? 'UTC';
     const time = groupBy === 'hour' || groupBy === 'day';
-    const column = GROUP_COLUMNS[groupBy];
+    // Own keys only: 'toString' or '__proto__' would find Object.prototype's, and land in the SQL.
+    const column = Object.hasOwn(GROUP_COLUMNS, groupBy) ? GROUP_COLUMNS[groupBy] : undefined;
     if (!time && column === undefined && groupBy !== 'none') {
       throw new ConfigurationError(`unknown groupBy "${String(groupBy)}"`);
     }
     if (time) checkTimeZone(timeZone);
+    const where = whereOf(options); // first: it refuses a NaN or infinite from / to
     const slot = time ? slotMs(groupBy, timeZone, options.from, options.to) : 0;
     const key = time ? `CAST(ts / ${slot} AS INTEGER)` : `COALESCE(${column ?? 'NULL'}, '')`;
-    const where = whereOf(options);
     const sql = `SELECT ${key} AS k, COUNT(*) AS calls, SUM(input_tokens) AS input,
       SUM(output_tokens) AS output, SUM(cache_read_tokens) AS cached,
       SUM(reasoning_tokens) AS reasoning, SUM(total_tokens) AS total, SUM(1 - priced) AS unpriced,
@@ -195,6 +206,7 @@ export class SqliteStore implements Store {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    this.live('reserve');
     return this.budgets.reserve(request);
   }
 
@@ -204,35 +216,59 @@ export class SqliteStore implements Store {
     counters: BudgetCounter[],
     now: number,
   ): Promise<void> {
+    this.live('settle');
     this.budgets.settle(callId, actualFemto, counters, now);
   }
 
   async release(callId: string, now: number): Promise<void> {
+    this.live('release');
     this.budgets.release(callId, now);
   }
 
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
+    this.live('counters');
     return this.budgets.counters(keys, now);
   }
 
   async consumeRate(request: RateRequest): Promise<RateResult> {
+    this.live('consumeRate');
     return this.budgets.consumeRate(request);
   }
 
   /** All or nothing over several keys, in one IMMEDIATE transaction. */
   async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
+    this.live('consumeRates');
     return this.budgets.consumeRates(requests);
   }
 
   async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
+    this.live('markAlert');
     return this.budgets.markAlert(key, threshold, expiresAt);
   }
 
-  /** Closes the connection (idempotent). Data is already on disk: every append committed. */
+  /**
+   * Closes the connection (idempotent). Data is already on disk: every append committed. Any
+   * later call throws `StoreUnavailableError`.
+   */
   async close(): Promise<void> {
     if (!this.database.open) return;
-    this.database.pragma('optimize');
+    try {
+      this.database.pragma('optimize');
+    } catch {
+      // Only an optimization, and a write: a ledger this process may only read (a read-only
+      // file) refuses it, and must still close cleanly.
+    }
     this.database.close();
+  }
+
+  /**
+   * Refuses to run once closed, with a typed error as a Redis store gives after `close()`:
+   * better-sqlite3's own is a bare TypeError ("The database connection is not open").
+   */
+  private live(operation: string): void {
+    if (this.database.open) return;
+    const cause = new Error(`the ledger at ${this.path} was closed`);
+    throw new StoreUnavailableError('sqlite', operation, { cause });
   }
 
   /**
@@ -270,6 +306,56 @@ function loadDriver(): typeof BetterSqlite3 {
       { cause: error },
     );
   }
+}
+
+/**
+ * Runs one step of opening the ledger at `path`, turning a failure into a typed error that names
+ * the file: SQLite's own ("unable to open database file", "file is not a database") do not.
+ * A lock held past the busy timeout is an outage (try again); anything else is the path's fault.
+ */
+function open<T>(path: string, step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    if (TollgateError.isInstance(error)) throw error;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code)) {
+      throw new StoreUnavailableError('sqlite', `open ${path}`, { cause: error });
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigurationError(
+      `cannot open the SQLite ledger at ${path}: ${reason}${hintFor(code)}`,
+      { cause: error },
+    );
+  }
+}
+
+function hintFor(code: unknown): string {
+  if (code === 'SQLITE_NOTADB') return ' (a file of another kind, or encrypted?)';
+  if (code === 'SQLITE_CANTOPEN')
+    return ' (is it a folder, or in a folder this process cannot write?)';
+  if (code === 'EEXIST' || code === 'ENOTDIR') return ' (a file stands where its folder should be)';
+  return '';
+}
+
+/** better-sqlite3 takes a whole number of ms up to 2^31 - 1 and throws a bare TypeError else. */
+function checkBusyTimeout(value: number | undefined): number {
+  if (value === undefined) return 5_000;
+  if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
+    throw new ConfigurationError(
+      `busyTimeoutMs must be a whole number of milliseconds from 0 to 2147483647, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checked because SQLite takes anything: NaN MiB became a cache of 0 pages, -1 one of 1,024. */
+function checkCacheSize(value: number | undefined): number {
+  if (value === undefined) return 64;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`cacheSizeMb must be a positive number, got ${String(value)}`);
+  }
+  return value;
 }
 
 function pageLimit(limit: number | undefined): number {

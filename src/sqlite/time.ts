@@ -15,6 +15,8 @@ import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
 const QUARTER_HOUR = 900_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
+const FIRST_CHECKED = Date.UTC(1800, 0, 1);
+const LAST_CHECKED = Date.UTC(2100, 11, 31);
 
 const isUtc = (timeZone: string) => timeZone === 'UTC' || timeZone === 'Etc/UTC';
 const mod = (a: number, b: number) => ((a % b) + b) % b;
@@ -50,14 +52,26 @@ export function checkTimeZone(timeZone: string): void {
  */
 export function slotMs(unit: 'hour' | 'day', timeZone: string, from?: number, to?: number): number {
   if (isUtc(timeZone)) return unit === 'hour' ? HOUR : DAY;
-  const first = new Date(from ?? Date.UTC(2000, 0, 1)).getUTCFullYear();
-  const last = new Date(to ?? Date.now() + 366 * DAY).getUTCFullYear();
+  const first = yearOf(from ?? Date.UTC(2000, 0, 1));
+  const last = yearOf(to ?? Date.now() + 366 * DAY);
   for (let year = first; year <= last; year++) {
     for (const month of [0, 6]) {
       if (mod(offsetAt(Date.UTC(year, month, 1), timeZone), HOUR) !== 0) return QUARTER_HOUR;
     }
   }
   return HOUR;
+}
+
+/**
+ * The UTC year of an instant, within [1800, 2100]. Every zone keeps one offset (its local mean
+ * time) before 1800 and repeats its last rule after 2100, so those years say all the rest do. A
+ * wide bound (`to: Number.MAX_SAFE_INTEGER`) thus stays a year, not NaN (which skipped the check
+ * and cut half-hour zones into whole hours), nor an instant `Intl` refuses, nor 270,000 years.
+ */
+function yearOf(ms: number): number {
+  if (ms < FIRST_CHECKED) return 1800;
+  if (ms > LAST_CHECKED) return 2100;
+  return new Date(ms).getUTCFullYear();
 }
 
 /**

@@ -3,6 +3,7 @@ import { MemoryStore } from '../../src/keep/memory.js';
 import type { Store } from '../../src/keep/types.js';
 import type { BudgetManagerEvents } from '../../src/react/budgets/index.js';
 import { BudgetManager, type BudgetManagerOptions } from '../../src/react/budgets/index.js';
+import { rejection } from '../support/rejection.js';
 
 /** 2026-11-23T12:00:00Z, a Monday. */
 export const NOW = Date.UTC(2026, 10, 23, 12);
@@ -59,19 +60,7 @@ export function brokenStore(): Store {
   };
 }
 
-/** The error of class `kind` that `promise` rejects with; fails the test on any other outcome. */
-export async function rejection<E extends Error>(
-  promise: Promise<unknown>,
-  kind: { name: string; isInstance(value: unknown): value is E },
-): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    if (kind.isInstance(error)) return error;
-    throw error;
-  }
-  throw new Error(`expected ${kind.name}, the promise resolved`);
-}
+export { rejection };
 
 /** The `RateLimitExceededError` a check rejects with; fails the test when it passes. */
 export const refusal = (promise: Promise<unknown>) => rejection(promise, RateLimitExceededError);

@@ -52,4 +52,25 @@ describe('SQLite summaries agree with the reference MemoryStore', () => {
       { numRuns: 150 },
     );
   });
+
+  it.each([
+    ['to: Number.MAX_SAFE_INTEGER', 'Asia/Kolkata', { to: Number.MAX_SAFE_INTEGER }],
+    ['from: Number.MIN_SAFE_INTEGER', 'Asia/Kolkata', { from: Number.MIN_SAFE_INTEGER }],
+    ['from: the earliest Date', 'Asia/Kolkata', { from: -8.64e15 }],
+  ])('for bounds beyond the calendar (%s) in %s', async (_, timeZone, bounds) => {
+    // India's day starts at 18:30 UTC: these two calls fall on two local days.
+    const records = [
+      ledgerRecord({ timestamp: Date.UTC(2026, 10, 23, 18, 10) }),
+      ledgerRecord({ timestamp: Date.UTC(2026, 10, 23, 18, 40) }),
+    ];
+    const memory = new MemoryStore();
+    const sqlite = new SqliteStore({ path: ':memory:' });
+    await memory.append(records);
+    await sqlite.append(records);
+    for (const groupBy of ['hour', 'day'] as const) {
+      const options = { groupBy, timeZone, ...bounds };
+      expect(await sqlite.summarize(options)).toEqual(await memory.summarize(options));
+    }
+    await sqlite.close();
+  });
 });

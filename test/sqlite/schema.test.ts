@@ -1,6 +1,8 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ConfigurationError, StoreUnavailableError } from '../../src/errors.js';
 import {
   MIGRATIONS,
   migrate,
@@ -100,6 +102,92 @@ describe('SQLite schema migrations', () => {
       persistent: false,
     });
     await store.close();
+  });
+});
+
+describe('opening and closing a SQLite ledger', () => {
+  /** The error `fn` throws (fails the test if it throws none). */
+  function thrown(fn: () => unknown): Error {
+    try {
+      fn();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('expected an error');
+  }
+
+  it.each([
+    ['a folder', () => mkdirSync(join(folder.dir, 'ledger.db')), 'ledger.db', /folder/],
+    [
+      'a file that is not a database',
+      () => writeFileSync(join(folder.dir, 'ledger.db'), 'not a database\n'.repeat(512)),
+      'ledger.db',
+      /not a database/,
+    ],
+    [
+      'under a file instead of a folder',
+      () => writeFileSync(join(folder.dir, 'plain'), 'x'),
+      join('plain', 'ledger.db'),
+      /EEXIST/,
+    ],
+  ])('a path that names %s fails with a ConfigurationError naming it', (_, setUp, name, reason) => {
+    setUp();
+    const path = join(folder.dir, name);
+    const error = thrown(() => new SqliteStore({ path }));
+    expect(ConfigurationError.isInstance(error)).toBe(true);
+    expect(error.message).toContain(path);
+    expect(error.message).toMatch(reason);
+  });
+
+  it.each([
+    [{ busyTimeoutMs: -1 }, /busyTimeoutMs/],
+    [{ busyTimeoutMs: 1.5 }, /busyTimeoutMs/],
+    [{ cacheSizeMb: Number.NaN }, /cacheSizeMb/],
+    [{ cacheSizeMb: -1 }, /cacheSizeMb/],
+    [{ cacheSizeMb: Number.POSITIVE_INFINITY }, /cacheSizeMb/],
+  ])('refuses %o with a ConfigurationError', (options, message) => {
+    const error = thrown(() => new SqliteStore({ path: ':memory:', ...options }));
+    expect(ConfigurationError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(message);
+  });
+
+  it('a closed store refuses every operation with StoreUnavailableError', async () => {
+    const store = new SqliteStore({ path: join(folder.dir, 'closed.db') });
+    await store.close();
+    await store.close(); // still idempotent
+    const counter = { key: 'k', limitFemto: 10n, hard: true, expiresAt: 2000 };
+    const rate = { key: 'r', limit: 1, windowMs: 1000, cost: 1, now: 1000 };
+    const operations: [string, () => Promise<unknown>][] = [
+      ['append', () => store.append([])],
+      ['query', () => store.query()],
+      ['summarize', () => store.summarize({ groupBy: 'none' })],
+      [
+        'reserve',
+        () =>
+          store.reserve({
+            callId: 'c',
+            amountFemto: 1n,
+            counters: [counter],
+            holdUntil: 2000,
+            now: 1000,
+          }),
+      ],
+      ['settle', () => store.settle('c', 1n, [counter], 1000)],
+      ['release', () => store.release('c', 1000)],
+      ['counters', () => store.counters(['k'], 1000)],
+      ['consumeRate', () => store.consumeRate(rate)],
+      ['consumeRates', () => store.consumeRates([rate])],
+      ['markAlert', () => store.markAlert('k', 0.5, 2000)],
+    ];
+    for (const [operation, run] of operations) {
+      const error = await run().then(
+        () => undefined,
+        (reason: unknown) => reason,
+      );
+      expect(StoreUnavailableError.isInstance(error), operation).toBe(true);
+      expect((error as StoreUnavailableError).operation).toBe(operation);
+      expect((error as Error).message).toContain('closed');
+    }
   });
 });
 
