@@ -95,15 +95,15 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     route('/dashboard/:asset', { GET: dashboardAsset }, true),
   ];
 
-  return async (request) => {
+  const answer = async (request: Request): Promise<Response> => {
     try {
       const url = new URL(request.url);
       const found = match(routes, url.pathname);
       if (!found) throw notFound();
-      const handle = found.route.methods[request.method as Method];
+      const handle = handlerOf(found.route, request.method);
       if (!handle) {
         throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed here`, {
-          headers: { allow: Object.keys(found.route.methods).join(', ') },
+          headers: { allow: allowed(found.route).join(', ') },
         });
       }
       const credential = found.route.open
@@ -133,6 +133,24 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       return new HttpError(500, 'internal', 'internal error').toResponse();
     }
   };
+  return async (request) => {
+    const response = await answer(request);
+    if (request.method !== 'HEAD') return response;
+    // A HEAD answer is the GET's status and headers, without the body.
+    await response.body?.cancel().catch(() => undefined);
+    return new Response(null, { status: response.status, headers: response.headers });
+  };
+}
+
+/** The route's handler for a method; HEAD is answered by GET (RFC 9110 §9.3.2). */
+function handlerOf(route: Route, method: string): RouteHandler | undefined {
+  return route.methods[(method === 'HEAD' ? 'GET' : method) as Method];
+}
+
+/** The methods a route takes, for the `Allow` header of a 405. */
+function allowed(route: Route): string[] {
+  const methods = Object.keys(route.methods);
+  return route.methods.GET ? [...methods, 'HEAD'] : methods;
 }
 
 function match(

@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { ConfigurationError } from '../errors.js';
+import { HttpError, jsonText } from './errors.js';
 
 export interface ServeOptions {
   /** 0 picks a free port (see the returned `url`). */
@@ -79,9 +79,13 @@ async function respond(
   let request: Request;
   try {
     request = toRequest(req, base);
-  } catch {
-    res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
-    res.end('{"error":{"code":"invalid_request","message":"url: not a valid request target"}}');
+  } catch (error) {
+    const refused =
+      error instanceof HttpError
+        ? error
+        : new HttpError(400, 'invalid_request', 'url: not a valid request target');
+    res.writeHead(refused.status, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(jsonText({ error: { code: refused.code, message: refused.message } }));
     return;
   }
   const response = await handler(request);
@@ -91,34 +95,67 @@ async function respond(
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers['set-cookie'] = cookies;
+  // The client may have left while the handler worked: nobody to answer, and no 'close' to come.
+  if (res.destroyed) {
+    await response.body?.cancel().catch(() => undefined);
+    return;
+  }
   res.writeHead(response.status, headers);
   if (!response.body || req.method === 'HEAD') {
+    await response.body?.cancel().catch(() => undefined);
     res.end();
     return;
   }
   const reader = response.body.getReader();
-  // The client left: stop producing.
+  // The client left: stop producing (even while the body is still making its next chunk).
   res.on('close', () => {
     if (!res.writableFinished) reader.cancel().catch(() => undefined);
   });
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    if (!res.write(value)) await new Promise((resolve) => res.once('drain', resolve));
+    // A write to a gone client is refused and never drains: waiting for 'drain' alone would
+    // hold this response (and its body) for good.
+    if (!res.write(value) && !(await drained(res))) {
+      await reader.cancel().catch(() => undefined);
+      return;
+    }
   }
   res.end();
 }
+
+/** True once the response takes writes again; false if the client has left (or leaves). */
+function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const settle = (ok: boolean) => () => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = settle(true);
+    const onClose = settle(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** Methods fetch's Request refuses to carry (`TypeError`): no route could take them anyway. */
+const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** The fetch Request of a node request. The URL's origin is ours, never the Host header's. */
 function toRequest(req: IncomingMessage, base: string): Request {
   const path = req.url ?? '/';
   if (!path.startsWith('/')) throw new Error('not an origin-form request target');
+  const method = req.method ?? 'GET';
+  if (UNSUPPORTED_METHODS.has(method.toUpperCase())) {
+    throw new HttpError(501, 'not_implemented', `${method} is not supported by this server`);
+  }
   const url = new URL(path, base);
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2)
     headers.append(raw[i] as string, raw[i + 1] as string);
-  const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const controller = new AbortController();
   req.once('close', () => {
@@ -128,8 +165,35 @@ function toRequest(req: IncomingMessage, base: string): Request {
     method,
     headers,
     signal: controller.signal,
-    ...(hasBody
-      ? { body: Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>, duplex: 'half' }
-      : {}),
+    ...(hasBody ? { body: bodyOf(req), duplex: 'half' } : {}),
   } as RequestInit);
+}
+
+/**
+ * The request body as a web stream that reads `req` only when a route reads the body. A body
+ * no route read (a 401 or 413 answered first) is then discarded by node after the response,
+ * as for any node handler, and the connection stays usable. `Readable.toWeb` started reading
+ * at once and paused when its buffer filled: the rest of a large body stayed on the wire and
+ * the next request on that keep-alive connection waited behind it until the connection timed
+ * out (ECONNRESET for the client).
+ */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let chunks: AsyncIterator<Uint8Array> | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        chunks ??= req.iterator({ destroyOnReturn: false });
+        const { done, value } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel() {
+        // A route that stopped reading (a body over the limit): the rest is discarded.
+        await chunks?.return?.();
+        req.resume();
+      },
+    },
+    // Nothing is read ahead of the route: a stream nobody pulls leaves `req` untouched.
+    { highWaterMark: 0 },
+  );
 }

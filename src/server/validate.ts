@@ -85,7 +85,7 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readChunk(reader);
     if (done) break;
     size += value.byteLength;
     if (size > maxBytes) {
@@ -95,6 +95,19 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
     chunks.push(value);
   }
   return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/**
+ * The next chunk of a body. The stream fails when the client goes away mid-body (node's
+ * `aborted`): the request is incomplete, which is the client's doing, not a server failure to
+ * report as a 500.
+ */
+async function readChunk(reader: ReadableStreamDefaultReader<Uint8Array>) {
+  try {
+    return await reader.read();
+  } catch (cause) {
+    throw badRequest('body', 'the request ended before the body was complete', cause);
+  }
 }
 
 // ── building blocks ────────────────────────────────────────────────────────
@@ -114,7 +127,9 @@ export function intParam(min: number, max: number) {
     .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
 
-/** An IANA time zone the runtime knows. */
+const NOT_A_ZONE = 'is not an IANA time zone (e.g. "Europe/Berlin")';
+
+/** An IANA time zone the runtime knows, as given: a rule keeps its spelling. */
 export const timeZone = z
   .string()
   .max(64, 'must be at most 64 characters')
@@ -127,8 +142,42 @@ export const timeZone = z
         return false;
       }
     },
-    { message: 'is not an IANA time zone (e.g. "Europe/Berlin")' },
+    { message: NOT_A_ZONE },
   );
+
+/**
+ * A query's time zone, in the runtime's canonical spelling (`europe/BERLIN` → `Europe/Berlin`).
+ * Zones are case-insensitive, and the formatter caches, rollup series and cached answers below
+ * are keyed by the zone's name: passed on as typed, every spelling a caller tried would stay
+ * in memory for good (tens of kilobytes each).
+ */
+export const queryTimeZone = z
+  .string()
+  .max(64, 'must be at most 64 characters')
+  .transform((zone, ctx) => {
+    const canonical = canonicalZone(zone);
+    if (canonical !== undefined) return canonical;
+    ctx.addIssue({ code: 'custom', message: NOT_A_ZONE });
+    return z.NEVER;
+  });
+
+/** Canonical zone names by ASCII-lower-cased spelling: at most one entry per zone that exists. */
+const canonicalZones = new Map<string, string>();
+
+function canonicalZone(zone: string): string | undefined {
+  // Only ASCII is folded: toLowerCase would also fold look-alikes (the Kelvin sign to "k").
+  const key = zone.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+  let canonical = canonicalZones.get(key);
+  if (canonical === undefined) {
+    try {
+      canonical = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+    } catch {
+      return undefined;
+    }
+    canonicalZones.set(key, canonical);
+  }
+  return canonical;
+}
 
 /** `days`: the window [now − days, now). */
 export const days = (fallback: number) => intParam(1, 3650).default(fallback);
@@ -137,13 +186,13 @@ export const days = (fallback: number) => intParam(1, 3650).default(fallback);
 export const rangeQuery = (fallbackDays: number) =>
   z.strictObject({
     days: days(fallbackDays),
-    tz: timeZone.default('UTC'),
+    tz: queryTimeZone.default('UTC'),
     tenant: idString.optional(),
   });
 
 export const summaryQuery = z.strictObject({
   days: days(30),
-  tz: timeZone.default('UTC'),
+  tz: queryTimeZone.default('UTC'),
   tenant: idString.optional(),
   top: intParam(1, 100).default(10),
 });

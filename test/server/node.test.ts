@@ -77,6 +77,16 @@ describe('serve()', () => {
     expect(res.status).toBe(413);
   });
 
+  it('a large body answered before it was read leaves the connection usable', async () => {
+    const body = 'x'.repeat(200_000);
+    const answers = await raw(
+      `PUT /api/budgets/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+        'GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    );
+    // Before, the unread rest of the body blocked the connection until it timed out: no 200.
+    expect(answers.match(/^HTTP\/1\.1 \d+/gm)).toEqual(['HTTP/1.1 401', 'HTTP/1.1 200']);
+  });
+
   it('an absolute-form request target is a 400; the Host header never picks the origin', async () => {
     const absolute = await raw(
       'GET http://evil.test/api/health HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n',
@@ -86,6 +96,93 @@ describe('serve()', () => {
       'GET /api/health HTTP/1.1\r\nHost: evil.test\r\nConnection: close\r\n\r\n',
     );
     expect(hosted).toMatch(/^HTTP\/1\.1 200/);
+  });
+
+  it('answers HEAD like GET, without the body', async () => {
+    const head = await fetch(`${running.url}/api/usage/summary?days=7`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${f.keys.viewer}` },
+    });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await head.text()).toBe('');
+    const unauthorized = await fetch(`${running.url}/api/usage/summary`, { method: 'HEAD' });
+    expect(unauthorized.status).toBe(401);
+    const put = await fetch(`${running.url}/api/budgets/b1`, { method: 'HEAD' });
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('PUT, DELETE');
+  });
+
+  it('a method fetch cannot carry (TRACE) is a 501 naming it, not a bad URL', async () => {
+    const answer = await raw('TRACE /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 501/);
+    expect(answer).toContain('"code":"not_implemented"');
+    expect(answer).toContain('TRACE is not supported by this server');
+  });
+
+  it('a body cut short by the client is a 400, not a failure reported to onError', async () => {
+    const reported: unknown[] = [];
+    const g = await fixture({ onError: (error) => reported.push(error) });
+    let answered!: (status: number) => void;
+    const status = new Promise<number>((resolve) => {
+      answered = resolve;
+    });
+    const other = await serve(
+      async (request) => {
+        const response = await g.handler(request);
+        answered(response.status);
+        return response;
+      },
+      { port: 0 },
+    );
+    try {
+      const socket = connect(other.port, '127.0.0.1', () => {
+        socket.write(
+          `PUT /api/budgets/cut HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${g.keys.admin}\r\n` +
+            'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"scope":',
+          () => socket.destroy(),
+        );
+      });
+      socket.on('error', () => undefined);
+      expect(await status).toBe(400);
+      expect(reported).toEqual([]);
+      expect(g.budgets.listRules().map((rule) => rule.id)).not.toContain('cut');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('lets go of an answer whose client left before it was ready (its body is cancelled)', async () => {
+    let serverSawClose!: () => void;
+    const clientGone = new Promise<void>((resolve) => {
+      serverSawClose = resolve;
+    });
+    let cancelled!: () => void;
+    const bodyCancelled = new Promise<void>((resolve) => {
+      cancelled = resolve;
+    });
+    const other = await serve(
+      async () => {
+        await clientGone;
+        const body = new ReadableStream<Uint8Array>({
+          pull: (controller) => controller.enqueue(new Uint8Array(64 * 1024)),
+          cancel: () => cancelled(),
+        });
+        return new Response(body);
+      },
+      { port: 0 },
+    );
+    other.server.on('connection', (socket) => socket.on('close', () => serverSawClose()));
+    try {
+      const socket = connect(other.port, '127.0.0.1', () =>
+        socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', () => socket.destroy()),
+      );
+      socket.on('error', () => undefined);
+      // Before the fix the adapter waited for a 'drain' that never comes, holding the body.
+      await bodyCancelled;
+    } finally {
+      await other.close();
+    }
   });
 
   it('close() stops it, keep-alive connections included', async () => {

@@ -224,7 +224,7 @@ describe('routing', () => {
     expect((await call(handler, 'GET /api', { key: keys.admin })).status).toBe(404);
     const wrong = await call(handler, 'POST /api/usage/summary', { key: keys.admin });
     expect(wrong.status).toBe(405);
-    expect(wrong.headers.get('allow')).toBe('GET');
+    expect(wrong.headers.get('allow')).toBe('GET, HEAD');
     expect(wrong.body.error.code).toBe('method_not_allowed');
     expect((await call(handler, 'GET /api/usage/summary/', { key: keys.admin })).status).toBe(200);
   });

@@ -4,8 +4,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/keep/memory.js';
 import { createMetrics } from '../../src/server/index.js';
-import { call, fixture } from './support.js';
+import { call, fixture, seedRecords } from './support.js';
 
 const rule = { scope: { kind: 'user', id: 'alice' }, window: 'day', limitUsd: 5, mode: 'hard' };
 
@@ -98,6 +99,35 @@ describe('400s name the field', () => {
     });
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');
+  });
+});
+
+describe('time zones', () => {
+  it('a zone in any letter case is one zone: answered and summarized under its canonical name', async () => {
+    const store = new MemoryStore();
+    await store.append(seedRecords());
+    const zones = new Set<string | undefined>();
+    const summarize = store.summarize.bind(store);
+    store.summarize = (options) => {
+      if (options.groupBy === 'day') zones.add(options.timeZone);
+      return summarize(options);
+    };
+    const { handler, keys } = await fixture({ store });
+    const answers = [];
+    for (const tz of ['asia/tokyo', 'ASIA/TOKYO', 'Asia/Tokyo']) {
+      answers.push(
+        await call(handler, `GET /api/usage/summary?days=30&tz=${tz}`, { key: keys.admin }),
+      );
+    }
+    expect(answers.map((res) => res.status)).toEqual([200, 200, 200]);
+    expect(answers.map((res) => res.body.timeZone)).toEqual([
+      'Asia/Tokyo',
+      'Asia/Tokyo',
+      'Asia/Tokyo',
+    ]);
+    expect(answers[0]?.body.daily).toEqual(answers[2]?.body.daily);
+    // Caches keyed by the zone hold one entry, not one per spelling a caller tries.
+    expect([...zones]).toEqual(['Asia/Tokyo']);
   });
 });
 
