@@ -53,7 +53,16 @@ export function parse(
   } catch (error) {
     // parseArgs explains at length how to pass a positional that starts with '-': keep the gist.
     const unknown = /^Unknown option '([^']+)'/.exec(firstLine(error));
-    throw new UsageError(unknown ? `unknown option ${unknown[1]}` : firstLine(error));
+    if (unknown) throw new UsageError(`unknown option ${unknown[1]}`);
+    // `--since -1d`, `--port -1`, `--since --user bob`: parseArgs' first line ("argument is
+    // ambiguous.") drops the part that says what to do.
+    const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(firstLine(error));
+    if (ambiguous) {
+      throw new UsageError(
+        `${ambiguous[1]}: missing value (a value starting with '-' is written ${ambiguous[1]}=VALUE)`,
+      );
+    }
+    throw new UsageError(firstLine(error));
   }
   const help = parsed.values.help === true;
   if (!help) {
@@ -98,17 +107,40 @@ const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, 
 export function sinceToEpoch(since: string, now: number): number {
   const duration = /^(\d{1,6})([mhdw])$/.exec(since);
   if (duration) return now - Number(duration[1]) * (UNITS[duration[2] as string] as number);
-  if (/^\d{4}-\d{2}-\d{2}/.test(since)) {
-    const at = Date.parse(since);
-    if (Number.isFinite(at)) return at;
-  }
+  const at = isoDateToEpoch(since);
+  if (at !== undefined) return at;
   throw new UsageError(
     `--since: expected a duration (7d, 12h, 30m, 2w) or a date, got ${JSON.stringify(since)}`,
   );
 }
 
+/**
+ * An ISO 8601 date or date-time (`2026-11-01`, `2026-11-01T09:30`, `…:00Z`, `…+05:30`) as epoch
+ * ms; undefined for anything else. Date.parse alone is not enough: past a leading date it falls
+ * back to V8's lenient legacy parser (`2026-11-01 junk` is June 11, the "jun" in "junk"), and it
+ * rolls an impossible day over (`2026-02-30` is March 2).
+ */
+function isoDateToEpoch(text: string): number | undefined {
+  const iso =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?(?:Z|[+-]\d{2}:\d{2})?))?$/.exec(
+      text,
+    );
+  if (!iso) return undefined;
+  const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+  if (month < 1 || month > 12) return undefined;
+  // The day must exist in its month: Date.UTC rolls 2026-02-30 over to March, which shows.
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return undefined;
+  // `2026-11-01 09:30` as people type it is the ISO `2026-11-01T09:30` (local time, as before).
+  const at = Date.parse(iso[4] === undefined ? text : `${iso[1]}-${iso[2]}-${iso[3]}T${iso[4]}`);
+  // NaN for an hour, minute or offset out of range (T25:00, +99:00).
+  return Number.isFinite(at) ? at : undefined;
+}
+
 /** The ledger path: `--db`, else `TOLLGATE_DB`, else outputs/tollgate.db. */
 export function dbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  // `--db=` or `--db "$UNSET"`: not the default ledger, and not `.config.json` in the current
+  // folder either (the rules file named after an empty path).
+  if (flag === '') throw new UsageError('--db: expected the path of the SQLite ledger, got ""');
   return flag ?? (env.TOLLGATE_DB || 'outputs/tollgate.db');
 }
 
@@ -132,8 +164,28 @@ export async function openLedger(
   return createSqliteStore({ path });
 }
 
-/** Writes, waiting when the stream asks to (a large export must not buffer in memory). */
+/**
+ * Writes, waiting when the stream asks to (a large export must not buffer in memory). Rejects
+ * when the stream fails or closes meanwhile: its 'drain' would never come (a file that cannot be
+ * opened, a full disk), and the command would end with nothing said.
+ */
 export function write(stream: NodeJS.WritableStream, text: string): Promise<void> | undefined {
   if (stream.write(text)) return undefined;
-  return new Promise((resolve) => stream.once('drain', () => resolve()));
+  const state = stream as { destroyed?: boolean; errored?: Error | null };
+  if (state.destroyed) return Promise.reject(state.errored ?? new Error('the output was closed'));
+  return new Promise((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onError = (error: Error) => settle(error);
+    const onClose = () => settle(state.errored ?? new Error('the output was closed'));
+    stream.once('drain', onDrain);
+    stream.once('error', onError);
+    stream.once('close', onClose);
+  });
 }

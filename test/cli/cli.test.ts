@@ -2,8 +2,8 @@
  * The `tollgate` command line, spawned as a user runs it (`node --import tsx src/cli/main.ts`),
  * against a temporary SQLite ledger.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,16 +23,31 @@ interface Run {
   stderr: string;
 }
 
-function start(args: string[], env: Record<string, string> = {}): ChildProcess {
+function start(
+  args: string[],
+  env: Record<string, string> = {},
+  options: SpawnOptions = {},
+): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, TOLLGATE_DB: db, ...env },
+    ...options,
   });
 }
 
-function tollgate(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/**
+ * Spawn options under which file modes hold: root ignores them, so as root the command runs as
+ * `nobody`, for whom a 0444 file is read-only and a 0555 folder cannot be written.
+ */
+const unprivileged: SpawnOptions = process.getuid?.() === 0 ? { uid: 65_534, gid: 65_534 } : {};
+
+function tollgate(
+  args: string[],
+  env: Record<string, string> = {},
+  options: SpawnOptions = {},
+): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = start(args, env);
+    const child = start(args, env, options);
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (chunk) => {
@@ -118,6 +133,30 @@ describe('tollgate', () => {
     ],
     [['budgets', 'set-user', 'alice', '5', '--window', 'year'], /^tollgate budgets: --window/],
     [['serve', '--port', '99999'], /^tollgate serve: --port: expected 0 to 65535/],
+    // Date.parse alone took these: an impossible day rolled over, and V8's legacy parser read
+    // the "jun" of "junk" as June.
+    [['report', '--since', '2026-02-30'], /^tollgate report: --since: expected a duration/],
+    [['report', '--since', '2026-11-01 junk'], /^tollgate report: --since: expected a duration/],
+    [['export', '--format', 'csv', '--since', '2026-13-01'], /^tollgate export: --since:/],
+    // A value that starts with '-' (or a forgotten one): parseArgs' first line said "ambiguous".
+    [
+      ['report', '--since', '-1d'],
+      /^tollgate report: --since: missing value \(a value starting with '-' is written --since=VALUE\)/,
+    ],
+    [['serve', '--port', '-1'], /^tollgate serve: --port: missing value/],
+    // Empty values that used to stand for something else: the current folder, every provider.
+    [['export', '--format', 'csv', '--out='], /^tollgate export: --out: expected a file name/],
+    [['report', '--db='], /^tollgate report: --db: expected the path of the SQLite ledger/],
+    [['budgets', 'list', '--db='], /^tollgate budgets: --db: expected the path/],
+    [['budgets', 'list', '--window', 'day'], /^tollgate budgets: --window: only for set-user/],
+    [
+      ['prices', 'gemini-2.5-pro', '--provider', 'nosuch'],
+      /^tollgate prices: --provider: unknown provider "nosuch"/,
+    ],
+    [
+      ['prices', 'gemini-2.5-pro', '--provider='],
+      /^tollgate prices: --provider: unknown provider ""/,
+    ],
   ])('tollgate %j → exit 2 and one line on stderr', async (args, message) => {
     const run = await tollgate(args, noConfig);
     expect(run.code).toBe(2);
@@ -143,6 +182,80 @@ describe('tollgate', () => {
     const run = await tollgate(['report', '--db', join(dir, 'nope.db')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^tollgate report: no ledger at .*nope\.db/);
+  });
+
+  it('--since takes ISO dates and date-times, with or without an offset', async () => {
+    const runs = await Promise.all(
+      ['2024-02-29', '2026-11-01T10:00Z', '2026-11-01T10:00:00.5+05:30'].map((since) =>
+        tollgate(['report', '--since', since]),
+      ),
+    );
+    expect(runs.map((run) => run.code)).toEqual([0, 0, 0]);
+    expect(runs.map((run) => /calls since (\S+)/.exec(run.stdout)?.[1])).toEqual([
+      '2024-02-29T00:00:00.000Z',
+      '2026-11-01T10:00:00.000Z',
+      '2026-11-01T04:30:00.500Z',
+    ]);
+  });
+
+  it('serve --host "" is refused, not a server on every interface', async () => {
+    const child = start(['serve', '--port', '0', '--host', ''], noConfig);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.includes('tollgate API on')) child.kill('SIGTERM'); // listening: the bug
+    });
+    child.stderr?.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^tollgate serve: --host: expected an interface/);
+  });
+
+  it('export --out a folder fails at once, naming it (not the temporary file)', async () => {
+    const run = await tollgate(['export', '--format', 'json', '--out', dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      `tollgate export: cannot write ${dir}: it is a folder (give --out a file name)\n`,
+    );
+  });
+
+  describe('file modes', () => {
+    // A folder anyone may enter, holding a read-only copy of the ledger and a locked folder.
+    const open = join(dir, 'open');
+    const readOnly = join(open, 'read-only.db');
+    const locked = join(open, 'locked');
+    beforeAll(() => {
+      mkdirSync(locked, { recursive: true });
+      chmodSync(dir, 0o755);
+      chmodSync(open, 0o777);
+      copyFileSync(db, readOnly);
+      chmodSync(readOnly, 0o444);
+      chmodSync(locked, 0o555);
+    });
+
+    it('report on a read-only ledger is the report and exit 0', async () => {
+      const run = await tollgate(['report', '--since', '1d', '--db', readOnly], {}, unprivileged);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('Exact total: $2.4\n');
+    });
+
+    it('export into a folder that cannot be written: one line and exit 1, no stack trace', async () => {
+      // JSON of 48 records outgrows the stream's buffer: the export waited for a 'drain' that a
+      // failed file never emits, and the failure came as an unhandled 'error' event.
+      const out = join(locked, 'all.json');
+      const run = await tollgate(
+        ['export', '--format', 'json', '--db', readOnly, '--out', out],
+        {},
+        unprivileged,
+      );
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`tollgate export: cannot write ${out}: permission denied (EACCES)\n`);
+    });
   });
 
   it('export csv and json stream every record, money exact', async () => {

@@ -17,7 +17,8 @@ const WINDOWS: readonly BudgetWindow[] = ['request', 'hour', 'day', 'week', 'mon
 
 /** The rules file of the ledger: `TOLLGATE_CONFIG`, else beside the database. */
 export function configPath(db: string | undefined, env: NodeJS.ProcessEnv): string {
-  return env.TOLLGATE_CONFIG || configPathFor(dbPath(db, env));
+  const ledger = dbPath(db, env); // first: it refuses an empty --db even when the env names the file
+  return env.TOLLGATE_CONFIG || configPathFor(ledger);
 }
 
 export const budgets: Command = {
@@ -51,6 +52,8 @@ Options:
     if (action === 'set-user') return setUser(rest, text(args, 'window') ?? 'day', path, io);
     if (action === 'list') {
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+      // `list --window day` does not filter: saying so beats a list that looks filtered.
+      if (text(args, 'window') !== undefined) throw new UsageError('--window: only for set-user');
       return list(path, io);
     }
     throw new UsageError(

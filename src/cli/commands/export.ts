@@ -1,7 +1,7 @@
 /** `tollgate export`: the ledger's records as JSON or CSV, streamed page by page. */
-import { once } from 'node:events';
-import { createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { finished } from 'node:stream/promises';
 import type { LedgerRecord, RecordFilter, Store } from '../../keep/types.js';
 import { recordJson } from '../../server/present.js';
 import { csvField } from '../../show/export.js';
@@ -9,6 +9,7 @@ import {
   type Command,
   CommandError,
   dbPath,
+  firstLine,
   type Io,
   openLedger,
   parse,
@@ -86,6 +87,8 @@ Options:
     if (format !== 'json' && format !== 'csv') {
       throw new UsageError(`--format: expected json or csv, got ${JSON.stringify(format ?? '')}`);
     }
+    const out = text(args, 'out');
+    if (out === '') throw new UsageError('--out: expected a file name, got ""');
     const since = text(args, 'since');
     const user = text(args, 'user');
     const tenant = text(args, 'tenant');
@@ -97,7 +100,6 @@ Options:
     const store = await openLedger(dbPath(text(args, 'db'), io.env), { mustExist: true });
     try {
       const showProgress = args.values.progress === true || io.stderr.isTTY === true;
-      const out = text(args, 'out');
       if (out === undefined) {
         await exportTo(io.stdout, store, filter, format, showProgress ? io : undefined);
         return 0;
@@ -117,7 +119,11 @@ Options:
   },
 };
 
-/** Writes to a temporary file beside `path`, renamed over it once complete. */
+/**
+ * Writes to a temporary file beside `path`, renamed over it once complete. The file is created
+ * before the ledger is read, so a folder that cannot be written fails at once, not after the
+ * whole export.
+ */
 async function exportToFile(
   path: string,
   store: Store,
@@ -125,22 +131,50 @@ async function exportToFile(
   format: 'json' | 'csv',
   progress: Io | undefined,
 ): Promise<number> {
-  mkdirSync(dirname(path), { recursive: true });
   const temporary = join(dirname(path), `.${process.pid}-${Date.now()}.export.tmp`);
-  const file = createWriteStream(temporary);
+  let fd: number;
+  try {
+    // Else the rename at the end would fail, after the whole export.
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new CommandError(`cannot write ${path}: it is a folder (give --out a file name)`);
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(temporary, 'wx');
+  } catch (error) {
+    if (error instanceof CommandError) throw error;
+    throw new CommandError(`cannot write ${path}: ${fileProblem(error)}`);
+  }
+  const file = createWriteStream(temporary, { fd });
+  // A write failing while the ledger is read (a full disk) is an 'error' event: without a
+  // listener it would end the process with a stack trace. write() and finished() report it.
+  file.on('error', () => {});
   try {
     const count = await exportTo(file, store, filter, format, progress);
     file.end();
-    await once(file, 'finish');
+    await finished(file);
     renameSync(temporary, path);
     return count;
   } catch (error) {
     file.destroy();
     rmSync(temporary, { force: true });
-    throw error instanceof CommandError
-      ? error
-      : new CommandError(`export failed: ${String(error)}`);
+    if (error instanceof CommandError) throw error;
+    const fsError = typeof (error as { syscall?: unknown }).syscall === 'string';
+    throw new CommandError(
+      fsError
+        ? `cannot write ${path}: ${fileProblem(error)}`
+        : `export failed: ${firstLine(error)}`,
+    );
   }
+}
+
+/**
+ * A file-system error without the temporary file's name, which means nothing to the user:
+ * `EACCES: permission denied, open '/x/.123.export.tmp'` is `permission denied (EACCES)`.
+ */
+function fileProblem(error: unknown): string {
+  const { code } = error as { code?: unknown };
+  const reason = /^[A-Z]+: ([^,]+),/.exec(firstLine(error))?.[1];
+  return reason && typeof code === 'string' ? `${reason} (${code})` : firstLine(error);
 }
 
 /** Streams every matching record; returns how many. */

@@ -1,8 +1,9 @@
 /** `tollgate prices <model>`: what the catalog charges for a model, tiers included. */
+import { findProvider } from '@pydantic/genai-prices';
 import type { CompiledUnit } from '../../price/catalog.js';
 import { femtoToDecimal } from '../../price/money.js';
 import { Pricer } from '../../price/pricer.js';
-import { type Command, CommandError, parse, text, write } from '../args.js';
+import { type Command, CommandError, parse, text, UsageError, write } from '../args.js';
 
 /** Catalog price keys, in the order and words people read them. */
 const LABELS: Record<string, string> = {
@@ -55,6 +56,11 @@ Options:
     }
     const model = args.positionals[0] as string;
     const provider = text(args, 'provider');
+    // The pricer ignores a provider it does not know (right for a tracker, which must price the
+    // call anyway); here it would show another provider's prices as if they were asked for.
+    if (provider !== undefined && !findProvider({ providerId: provider })) {
+      throw new UsageError(`--provider: unknown provider ${JSON.stringify(provider)}`);
+    }
     const resolved = new Pricer().resolve(model, provider);
     if (!resolved) {
       throw new CommandError(

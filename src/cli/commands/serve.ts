@@ -87,6 +87,9 @@ Environment:
       throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(portText)}`);
     }
     const host = text(args, 'host') ?? '127.0.0.1';
+    // An empty host would listen on every interface: the opposite of the safe default.
+    if (host === '')
+      throw new UsageError('--host: expected an interface (127.0.0.1, 0.0.0.0…), got ""');
     let apiKeys = parseApiKeys(io.env.TOLLGATE_API_KEYS ?? '');
     let generated: string | undefined;
     if (apiKeys.length === 0) {
