@@ -1,4 +1,5 @@
 import { ConfigurationError, describe } from '../errors.js';
+import { checkNow } from './checks.js';
 import type { RateRequest, RateResult, RatesResult } from './types.js';
 
 /**
@@ -102,6 +103,8 @@ export function neverPasses(requests: readonly RateRequest[]): number | undefine
 /** `consumeRates` takes one instant for the whole set: every request must carry the same `now`. */
 export function assertOneNow(requests: readonly RateRequest[]): void {
   const now = requests[0]?.now;
+  // First: NaN differs even from itself, and the mismatch message below would blame request 0.
+  if (now !== undefined) checkNow(now, 'requests[0].now');
   for (const [index, request] of requests.entries()) {
     if (request.now !== now) {
       throw new ConfigurationError(

@@ -8,6 +8,14 @@
  */
 import { ConfigurationError, describe } from '../errors.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from '../react/budgets/calendar.js';
+import {
+  checkAmount,
+  checkBounds,
+  checkCounters,
+  checkNow,
+  checkNumber,
+  checkRate,
+} from './checks.js';
 import { gcraStep, gcraSteps } from './gcra.js';
 import { addRecordToRow, emptySummaryRow, orderSummaryRows } from './summary.js';
 import type {
@@ -114,6 +122,7 @@ export class MemoryStore implements Store {
   async query(options: QueryOptions = {}): Promise<QueryPage> {
     const limit = pageSize(options.limit);
     const order = options.order ?? 'asc';
+    checkBounds(options);
     let [lo, hi] = this.timeRange(options);
     if (options.cursor !== undefined) {
       const after = decodeCursor(options.cursor, order);
@@ -143,7 +152,12 @@ export class MemoryStore implements Store {
     const timeZone = options.timeZone ?? 'UTC';
     const bucket: CalendarWindow | undefined =
       groupBy === 'hour' || groupBy === 'day' ? groupBy : undefined;
+    if (!Object.hasOwn(GROUP_BY, groupBy)) {
+      // An unknown name fell through to the '' group: one row, as if 'none' had been asked.
+      throw new ConfigurationError(`unknown groupBy ${describe(groupBy)}`);
+    }
     if (bucket) assertTimeZone(timeZone);
+    checkBounds(options);
     const rows = new Map<string, SummaryRow>();
     const [lo, hi] = this.timeRange(options);
     let span: { start: number; end: number; key: string } | undefined;
@@ -177,6 +191,12 @@ export class MemoryStore implements Store {
   // ── budgets ───────────────────────────────────────────────────────────────
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    checkNow(request.now);
+    // A NaN holdUntil is never > now: the amount was checked but not held, so the next call
+    // was admitted as if this one cost nothing.
+    checkNumber(request.holdUntil, 'holdUntil');
+    checkAmount(request.amountFemto, 'amountFemto');
+    checkCounters(request.counters);
     this.advance(request.now);
     if (this.holds.has(request.callId) || this.settledCalls.has(request.callId)) {
       // Idempotent: the call already holds (or has spent) its share.
@@ -216,6 +236,9 @@ export class MemoryStore implements Store {
     counters: BudgetCounter[],
     now: number,
   ): Promise<void> {
+    checkNow(now);
+    checkAmount(actualFemto, 'actualFemto');
+    checkCounters(counters);
     this.advance(now);
     if (this.settledCalls.has(callId)) return;
     const hold = this.holds.get(callId);
@@ -240,12 +263,14 @@ export class MemoryStore implements Store {
   }
 
   async release(callId: string, now: number): Promise<void> {
+    checkNow(now);
     this.advance(now);
     const hold = this.holds.get(callId);
     if (hold) this.dropHold(callId, hold);
   }
 
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
+    checkNow(now);
     this.advance(now);
     return keys.map((key) => {
       const state = this.counterMap.get(key);
@@ -261,6 +286,7 @@ export class MemoryStore implements Store {
 
   /** GCRA, exact: see `gcraStep`. */
   async consumeRate(request: RateRequest): Promise<RateResult> {
+    checkRate(request);
     this.advance(request.now);
     const { result, cell } = gcraStep(this.cells.get(request.key), request);
     if (cell) this.cells.set(request.key, cell);
@@ -269,6 +295,7 @@ export class MemoryStore implements Store {
 
   /** All or nothing over several keys: see `gcraSteps`. */
   async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
+    for (const request of requests) checkRate(request);
     const first = requests[0];
     if (first) this.advance(first.now);
     const { result, cells } = gcraSteps((key) => this.cells.get(key), requests);
@@ -279,6 +306,9 @@ export class MemoryStore implements Store {
   // ── alerts ────────────────────────────────────────────────────────────────
 
   async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
+    checkNumber(threshold, 'threshold');
+    // A NaN expiresAt is never > now: the alert fired again on every call.
+    checkNumber(expiresAt, 'expiresAt');
     const id = `${key}\u0000${threshold}`;
     const existing = this.alerts.get(id);
     const now = this.clock === Number.NEGATIVE_INFINITY ? Date.now() : this.clock;
@@ -427,10 +457,14 @@ function decodeCursor(cursor: string, order: 'asc' | 'desc'): { timestamp: numbe
   } catch {
     parsed = undefined;
   }
+  // Exactly what encodeCursor writes: an Infinity (1e999) or fractional position silently
+  // gave an empty page or restarted the listing instead of saying the cursor was damaged.
   if (
     !Array.isArray(parsed) ||
-    typeof parsed[0] !== 'number' ||
-    typeof parsed[1] !== 'number' ||
+    parsed.length !== 3 ||
+    !Number.isFinite(parsed[0]) ||
+    !Number.isSafeInteger(parsed[1]) ||
+    parsed[1] < 0 ||
     parsed[2] !== order
   ) {
     throw new ConfigurationError(
@@ -439,6 +473,18 @@ function decodeCursor(cursor: string, order: 'asc' | 'desc'): { timestamp: numbe
   }
   return { timestamp: parsed[0], seq: parsed[1] };
 }
+
+/** Every groupBy a summary knows; looked up as own keys, so 'toString' is not one. */
+const GROUP_BY: Record<SummaryOptions['groupBy'], true> = {
+  none: true,
+  user: true,
+  tenant: true,
+  thread: true,
+  agent: true,
+  model: true,
+  hour: true,
+  day: true,
+};
 
 function groupKey(record: LedgerRecord, groupBy: SummaryOptions['groupBy']): string {
   switch (groupBy) {

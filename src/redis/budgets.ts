@@ -11,6 +11,7 @@
  * Every limb stays far below 2^53, so counters are exact to the femto-dollar up to about
  * $9 trillion, and the sum of the settled calls equals the counter to the last unit.
  */
+import { checkAmount, checkCounters, checkNow, checkNumber } from '../keep/checks.js';
 import type { BudgetCounter, CounterState, ReserveRequest, ReserveResult } from '../keep/types.js';
 import type { RedisClient } from './connect.js';
 import type { KeyLayout } from './keys.js';
@@ -19,7 +20,15 @@ import { LuaScript } from './lua.js';
 /** The most a counter or an amount may hold: the high limb must stay below 2^53. */
 export const MAX_COUNTER_FEMTO = (2n ** 53n - 1n) * 10n ** 12n;
 
+/**
+ * The longest key lifetime asked of Redis. An `expiresAt` or `holdUntil` of Infinity (hold until
+ * settled) made a TTL of Infinity, which PEXPIRE refuses: the script failed half-way, after the
+ * amount was already added to the counters, and the reservation leaked.
+ */
+const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
+
 function amountArg(femto: bigint, what: string): string {
+  checkAmount(femto, what);
   if (femto < 0n || femto > MAX_COUNTER_FEMTO) {
     throw new RangeError(
       `${what} must be between 0 and ${MAX_COUNTER_FEMTO} femto-dollars, got ${femto}`,
@@ -173,6 +182,11 @@ export class RedisBudgets {
   ) {}
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    // Checked before any script runs: Lua scripts are not rolled back, so a NaN holdUntil that
+    // ZADD refused left the amount added to the counter with nothing to ever take it back.
+    checkNow(request.now);
+    checkNumber(request.holdUntil, 'holdUntil');
+    checkCounters(request.counters);
     const counters = distinct(request.counters);
     const amount = amountArg(request.amountFemto, 'amountFemto');
     const now = request.now;
@@ -212,6 +226,8 @@ export class RedisBudgets {
     counters: BudgetCounter[],
     now: number,
   ): Promise<void> {
+    checkNow(now); // a NaN now made NaN TTLs: the counter and call keys never expired
+    checkCounters(counters);
     const unique = distinct(counters);
     const callExpiry = Math.max(now, ...unique.map((c) => c.expiresAt));
     await SETTLE.run(
@@ -227,11 +243,13 @@ export class RedisBudgets {
     );
   }
 
-  async release(callId: string, _now: number): Promise<void> {
+  async release(callId: string, now: number): Promise<void> {
+    checkNow(now); // unused here, but refused as every other driver refuses it
     await RELEASE.run(this.client, [this.keys.call(callId)], [callId, this.keys.prefix]);
   }
 
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
+    checkNow(now);
     if (keys.length === 0) return [];
     const redisKeys = keys.flatMap((key) => [this.keys.counter(key), this.keys.reservations(key)]);
     const reply = (await READ.run(this.client, redisKeys, [now])) as string[];
@@ -244,7 +262,7 @@ export class RedisBudgets {
 
   /** Keys live until their window ends plus the grace, measured on the request's clock. */
   private ttl(expiresAt: number, now: number): number {
-    return Math.max(Math.ceil(expiresAt + this.graceMs - now), 1_000);
+    return Math.min(Math.max(Math.ceil(expiresAt + this.graceMs - now), 1_000), MAX_TTL_MS);
   }
 }
 

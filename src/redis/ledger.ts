@@ -3,7 +3,8 @@
  * query over the records Redis still keeps (`recordTtlMs`, 24 h by default). Redis is the shared
  * counter store, not the history: older records live in the SQLite ledger.
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, describe } from '../errors.js';
+import { checkBounds } from '../keep/checks.js';
 import type { LedgerRecord, QueryOptions, QueryPage, RecordFilter } from '../keep/types.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import type { RedisClient } from './connect.js';
@@ -179,6 +180,7 @@ export class RedisLedger {
 
   async query(options: QueryOptions = {}): Promise<QueryPage> {
     const limit = pageLimit(options.limit);
+    checkBounds(options); // a NaN bound reached ZRANGE as "NaN": a bare ReplyError
     const records: LedgerRecord[] = [];
     let more = false;
     let last: Cursor | undefined;
@@ -295,14 +297,30 @@ function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.timestamp}:${cursor.member}`).toString('base64url');
 }
 
+/** An index member as the append script writes it: `<16-digit sequence>:<callId>`. */
+const MEMBER = new RegExp(`^\\d{${SEQ_WIDTH}}:`);
+
+/**
+ * The position in a cursor, exactly as `encodeCursor` wrote it. A lenient `Number()` took an
+ * empty timestamp for 0, so a damaged cursor silently restarted the listing from the first
+ * record; a cursor that was not a string reached `Buffer.from` and its TypeError was reported
+ * as Redis being unavailable.
+ */
 function decodeCursor(cursor: string): Cursor {
-  const text = Buffer.from(cursor, 'base64url').toString();
+  const text = typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString() : '';
   const colon = text.indexOf(':');
-  const timestamp = Number(text.slice(0, colon));
-  if (colon < 0 || !Number.isFinite(timestamp)) {
-    throw new ConfigurationError(`invalid cursor: ${cursor}`);
+  const stamp = text.slice(0, colon);
+  const timestamp = Number(stamp);
+  const member = text.slice(colon + 1);
+  if (
+    colon < 0 ||
+    !Number.isFinite(timestamp) ||
+    String(timestamp) !== stamp ||
+    !MEMBER.test(member)
+  ) {
+    throw new ConfigurationError(`${describe(cursor)} is not a cursor of this store`);
   }
-  return { timestamp, member: text.slice(colon + 1) };
+  return { timestamp, member };
 }
 
 /** Redis orders equal scores by member; members start with a fixed-width sequence number. */

@@ -15,6 +15,7 @@
  * inject), so the processes sharing a limit need synchronized clocks (NTP). With
  * `clock: 'server'` it reads Redis `TIME` instead, and `now` is ignored.
  */
+import { checkNow, checkNumber } from '../keep/checks.js';
 import { assertOneNow, neverPasses } from '../keep/gcra.js';
 import type { RateRequest, RateResult, RatesResult } from '../keep/types.js';
 import type { RedisClient } from './connect.js';
@@ -27,6 +28,9 @@ import { LuaScript } from './lua.js';
  * early when the clocks differ a little. A cell past its time reads as a full bucket anyway.
  */
 const RATE_TTL_GRACE_MS = 1_000;
+
+/** An alert for a window that never ends (`expiresAt: Infinity`) is kept as long as Redis can. */
+const MAX_ALERT_TTL_MS = Number.MAX_SAFE_INTEGER;
 
 /**
  * The GCRA step both scripts share (as `gcraStep` in keep/gcra.ts): the arrival time after
@@ -144,6 +148,7 @@ export class RedisRateLimits {
   async consumeRate(request: RateRequest): Promise<RateResult> {
     const { limit, windowMs, cost } = request;
     checkRate(request);
+    this.checkClock(request.now);
     // More than a whole window's worth never passes, however long one waits.
     if (cost > limit) return { ok: false, retryAfterMs: Number.POSITIVE_INFINITY };
     const reply = (await GCRA.run(
@@ -160,6 +165,7 @@ export class RedisRateLimits {
   async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
     assertOneNow(requests);
     for (const request of requests) checkRate(request);
+    if (requests[0]) this.checkClock(requests[0].now);
     if (requests.length === 0) return { ok: true, remaining: [] };
     // Costs that can never pass are known without asking Redis.
     const impossible = neverPasses(requests);
@@ -176,6 +182,15 @@ export class RedisRateLimits {
     )) as number[];
     if (reply[0] === 1) return { ok: true, remaining: reply.slice(1) };
     return { ok: false, index: (reply[1] as number) - 1, retryAfterMs: reply[2] as number };
+  }
+
+  /**
+   * On the request's clock, `now` must be a finite instant: a NaN reached Lua as nan, every
+   * comparison with it was false and every request passed, however many. On the server's
+   * clock `now` is not used.
+   */
+  private checkClock(now: number): void {
+    if (this.clock === 'request') checkNow(now);
   }
 }
 
@@ -204,7 +219,10 @@ export async function markAlert(
   threshold: number,
   expiresAt: number,
 ): Promise<boolean> {
-  const ttl = Math.max(Math.ceil(expiresAt - Date.now()), 60_000);
+  // NaN (or Infinity) became `PX NaN`, refused by Redis with a bare ReplyError.
+  checkNumber(threshold, 'threshold');
+  checkNumber(expiresAt, 'expiresAt');
+  const ttl = Math.min(Math.max(Math.ceil(expiresAt - Date.now()), 60_000), MAX_ALERT_TTL_MS);
   const reply = await client.set(keys.alert(key, threshold), '1', 'PX', ttl, 'NX');
   return reply === 'OK';
 }

@@ -12,6 +12,7 @@
  * is the SQLite ledger's job; Redis is the shared counter store.
  */
 import { ConfigurationError, describe } from '../errors.js';
+import { checkBounds } from '../keep/checks.js';
 import { addRecordToRow, emptySummaryRow, orderSummaryRows } from '../keep/summary.js';
 import type { SummaryOptions, SummaryRow } from '../keep/types.js';
 import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
@@ -35,6 +36,7 @@ export async function summarize(
   }
   const timeZone = options.timeZone ?? 'UTC';
   if (groupBy === 'hour' || groupBy === 'day') assertTimeZone(timeZone);
+  checkBounds(options); // a NaN bound skipped the aggregates and failed in ZRANGE, untyped
   const plan = aggregatePlan(options, timeZone);
   const groups = plan
     ? await fromAggregates(client, keys, plan, groupBy)

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { ConfigurationError } from '../errors.js';
+import { checkAmount, checkCounters, checkNow, checkNumber, checkRate } from '../keep/checks.js';
 import { assertOneNow, gcraStep, gcraSteps } from '../keep/gcra.js';
 import type {
   BudgetCounter,
@@ -162,9 +162,7 @@ export class SqliteBudgets {
 
   private reserveNow(request: ReserveRequest): ReserveResult {
     const { callId, amountFemto, counters, holdUntil, now } = request;
-    if (amountFemto < 0n) {
-      throw new ConfigurationError(`amountFemto must be ≥ 0, got ${amountFemto}`);
-    }
+    checkAmount(amountFemto, 'amountFemto');
     checkNow(now);
     checkNumber(holdUntil, 'holdUntil');
     checkCounters(counters);
@@ -191,7 +189,7 @@ export class SqliteBudgets {
   }
 
   private settleNow(callId: string, actual: bigint, counters: BudgetCounter[], now: number): void {
-    if (actual < 0n) throw new ConfigurationError(`actualFemto must be ≥ 0, got ${actual}`);
+    checkAmount(actual, 'actualFemto');
     checkNow(now);
     checkCounters(counters);
     this.sweep(now);
@@ -250,36 +248,6 @@ export class SqliteBudgets {
     this.db.prepare('DELETE FROM rate_limits WHERE tat_ms < ?').run(now);
     this.db.prepare('DELETE FROM alerts WHERE expires_at <= ?').run(now);
   }
-}
-
-function checkRate({ limit, windowMs, cost, now }: RateRequest): void {
-  if (!(limit > 0 && windowMs > 0 && cost >= 0)) {
-    throw new ConfigurationError(
-      `rate limit needs limit > 0, windowMs > 0 and cost ≥ 0; got ${limit}, ${windowMs}, ${cost}`,
-    );
-  }
-  checkNow(now);
-}
-
-/**
- * `now` must be a real instant. NaN reached SQL as NULL, so `hold_until > now` matched no live
- * reservation: a hard budget admitted every request over its limit (and sweeps ran every call).
- */
-function checkNow(now: number): void {
-  if (typeof now !== 'number' || !Number.isFinite(now)) {
-    throw new ConfigurationError(`now must be epoch milliseconds, got ${String(now)}`);
-  }
-}
-
-/** A NaN (or a missing value) would reach a NOT NULL column as NULL: say which field it was. */
-function checkNumber(value: number, name: string): void {
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw new ConfigurationError(`${name} must be a number, got ${String(value)}`);
-  }
-}
-
-function checkCounters(counters: readonly BudgetCounter[]): void {
-  for (const counter of counters) checkNumber(counter.expiresAt, `expiresAt of "${counter.key}"`);
 }
 
 /** Wraps `fn` in BEGIN IMMEDIATE … COMMIT (rolled back if it throws). */

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/keep/types.js';
 import { appendTests } from './conformance-append.js';
 import { alertTests, budgetTests, rateTests } from './conformance-capabilities.js';
+import { inputTests } from './conformance-inputs.js';
 import { queryTests, summaryTests } from './conformance-ledger.js';
 import { consumeRatesTests } from './conformance-rates.js';
 
@@ -70,5 +71,6 @@ export function testStore(name: string, factory: StoreFactory): void {
       consumeRatesTests(context);
     });
     describe('alerts capability (skipped when the driver lacks it)', () => alertTests(context));
+    describe('inputs refused with ConfigurationError', () => inputTests(context));
   });
 }
