@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   BudgetExceededError,
   ConfigurationError,
+  describe,
   InvalidUsageError,
   UnknownModelError,
 } from '../errors.js';
@@ -156,6 +157,12 @@ export class TokenTracker {
   constructor(options: TokenTrackerOptions = {}) {
     this.sessionId = options.sessionId ?? newSessionId();
     this.enforce = options.enforce ?? 'warn';
+    if (this.enforce !== 'warn' && this.enforce !== 'hard') {
+      // Anything else would silently mean 'warn': a hard limit that never refuses.
+      throw new ConfigurationError(
+        `enforce must be "warn" or "hard", got ${describe(options.enforce)}`,
+      );
+    }
     this.pricer =
       options.pricer ?? (options.pricing ? new Pricer(options.pricing) : defaultPricer());
     this.strictUsage = options.strictUsage ?? false;
@@ -266,6 +273,9 @@ export class TokenTracker {
    * chunk with only `trafficType`): that is reported as a `usage_anomaly`, not counted as a call.
    */
   record(input: RecordInput): UsageRecord | undefined {
+    if (typeof input !== 'object' || input === null) {
+      throw new InvalidUsageError('input', input, 'record() takes { model, usage, … }');
+    }
     if (typeof input.model !== 'string' || input.model.trim() === '') {
       throw new InvalidUsageError('model', input.model, 'a model name is required');
     }
@@ -592,11 +602,15 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
+/** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
+const MAX_DATE_MS = 8.64e15;
+
 function toEpochMs(value: Date | number | string | undefined): number {
   if (value === undefined) return Date.now();
   const ms =
     value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
-  if (!Number.isFinite(ms)) {
+  // Beyond ±8.64e15 ms no Date exists: such a record would break every export and ledger write.
+  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) {
     throw new InvalidUsageError('timestamp', value, 'not a valid date');
   }
   return ms;

@@ -12,8 +12,12 @@ import { refines, UNIT_BY_PRICE_KEY, UNITS, type UnitDef } from './units.js';
 export const CostCategory = { Input: 0, CachedInput: 1, Output: 2, Reasoning: 3 } as const;
 export type CostCategory = (typeof CostCategory)[keyof typeof CostCategory];
 
-/** Femto-dollar prices above this would make per-call products lose exactness too early. */
-const MAX_EXACT_PRICE = 2 ** 40;
+/**
+ * The largest price, in femto-dollars per unit, held exactly as a number (both pricing paths
+ * read it as one; a call whose total passes 2^53 goes to the bigint path). Per-request fees such
+ * as the catalog's $12 per thousand requests (1.2 × 10^13 fUSD a request) are well within it.
+ */
+export const MAX_EXACT_PRICE = Number.MAX_SAFE_INTEGER;
 
 /** One priced unit of a model, with prices in femto-dollars per unit. */
 export interface CompiledUnit {

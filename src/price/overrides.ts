@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ModelPrice } from '@pydantic/genai-prices';
 import { z } from 'zod';
-import { InvalidPriceOverrideError } from '../errors.js';
+import { describe, InvalidPriceOverrideError } from '../errors.js';
+import { MAX_EXACT_PRICE } from './catalog.js';
+import { decimalToScaled } from './money.js';
 import { UNITS } from './units.js';
 
 const dollars = z.number().finite().nonnegative();
@@ -70,5 +72,48 @@ export function loadPriceOverrides(source: PriceOverrides | string): PriceOverri
       .join('; ');
     throw new InvalidPriceOverrideError(`Invalid price overrides${where}: ${problems}`);
   }
-  return parsed.data as PriceOverrides;
+  const overrides = parsed.data as PriceOverrides;
+  const problems = unpriceable(overrides);
+  if (problems.length > 0) {
+    const where = typeof source === 'string' ? ` in ${source}` : '';
+    throw new InvalidPriceOverrideError(`Invalid price overrides${where}: ${problems.join('; ')}`);
+  }
+  return overrides;
+}
+
+/** Femto-dollars per unit for each price key: $ per `per` units, at 15 - log10(per) decimals. */
+const SCALE_BY_KEY = new Map(
+  UNITS.map((unit) => [unit.priceKey, 15 - (unit.per.toString().length - 1)]),
+);
+
+/**
+ * Prices that pass the schema but cannot be priced as written: above the largest exact price,
+ * or positive yet below one femto-dollar per unit (priced as 0: a silent free model).
+ */
+function unpriceable(overrides: PriceOverrides): string[] {
+  const problems: string[] = [];
+  for (const [model, price] of Object.entries(overrides)) {
+    for (const [key, value] of Object.entries(price)) {
+      const scale = SCALE_BY_KEY.get(key);
+      if (scale === undefined || value === undefined) continue;
+      const check = (usd: number, path: string) => {
+        const femto = decimalToScaled(usd, scale);
+        if (femto > BigInt(MAX_EXACT_PRICE)) {
+          problems.push(`${path}: too large to price exactly (got ${describe(usd)})`);
+        } else if (femto === 0n && usd > 0) {
+          problems.push(
+            `${path}: below one femto-dollar per unit, would price as 0 (got ${describe(usd)})`,
+          );
+        }
+      };
+      if (typeof value === 'number') check(value, `${model}.${key}`);
+      else {
+        check(value.base, `${model}.${key}.base`);
+        for (const [i, tier] of value.tiers.entries()) {
+          check(tier.price, `${model}.${key}.tiers.${i}.price`);
+        }
+      }
+    }
+  }
+  return problems;
 }

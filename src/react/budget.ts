@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, describe } from '../errors.js';
 import { femtoToUsd, usdToFemto } from '../price/money.js';
 
 /** What crossing happened on one spend update. */
@@ -32,6 +32,11 @@ function parseBudget(limitUsd: number, warnAt: readonly number[]): ParsedBudget 
       `budgetLimitUsd must be a finite number > 0, got ${String(limitUsd)}`,
     );
   }
+  if (!Array.isArray(warnAt)) {
+    throw new ConfigurationError(
+      `warnAt must be an array of fractions between 0 and 1 (e.g. [0.9]), got ${describe(warnAt)}`,
+    );
+  }
   for (const fraction of warnAt) {
     if (typeof fraction !== 'number' || !(fraction > 0 && fraction < 1)) {
       throw new ConfigurationError(
@@ -49,8 +54,10 @@ function parseBudget(limitUsd: number, warnAt: readonly number[]): ParsedBudget 
   const thresholds = [...new Set(warnAt)]
     .sort((a, b) => a - b)
     .map((fraction) => {
-      // limit × fraction, exactly, with the fraction to 9 decimals
-      const femto = (limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n;
+      // limit × fraction, exactly, with the fraction to 9 decimals; at least one femto-dollar,
+      // so a tiny fraction (1e-12) needs some spend instead of firing on a call that cost nothing
+      const scaled = (limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n;
+      const femto = scaled > 0n ? scaled : 1n;
       return { fraction, femto, femtoNumber: Number(femto) };
     });
   const parsed: ParsedBudget = {

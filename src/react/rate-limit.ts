@@ -179,6 +179,16 @@ export class RateLimiter {
         `tokens must be a non-negative integer, got ${describe(tokens)}`,
       );
     }
+    const now = input.now;
+    if (
+      now !== undefined &&
+      (typeof now !== 'number' || !Number.isFinite(now) || Math.abs(now) > 8.64e15)
+    ) {
+      // A bad clock reaching the store would be taken for a store failure (fail-open: no limit).
+      throw new ConfigurationError(
+        `now must be a finite epoch-ms time within the Date range, got ${describe(now)}`,
+      );
+    }
     const steps = this.plan(input, tokens);
     let waited = 0;
     const nowOf = () => (input.now === undefined ? Date.now() : input.now + waited);

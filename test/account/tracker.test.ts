@@ -1,7 +1,12 @@
 import { describe, expect, it, vi } from 'vitest';
 import { FRESH_CALL_ID, type RecordInput } from '../../src/account/record.js';
 import { getTokenTracker, TokenTracker } from '../../src/account/tracker.js';
-import { BudgetExceededError, ConfigurationError, TollgateError } from '../../src/errors.js';
+import {
+  BudgetExceededError,
+  ConfigurationError,
+  InvalidUsageError,
+  TollgateError,
+} from '../../src/errors.js';
 import { femtoToDecimal, usdToFemto } from '../../src/price/money.js';
 import type { BudgetEvent } from '../../src/react/events.js';
 
@@ -215,6 +220,18 @@ describe('TokenTracker.record', () => {
     ).toThrow(/timestamp/);
   });
 
+  it('rejects a timestamp no Date can hold, and a missing input, with InvalidUsageError', () => {
+    const tracker = new TokenTracker();
+    for (const timestamp of [1e20, -1e20, 8.64e15 + 1]) {
+      expect(() =>
+        tracker.record({ agent: 'a', model: 'gemini-2.5-flash', usage: flash(1, 1), timestamp }),
+      ).toThrow(InvalidUsageError);
+    }
+    expect(tracker.getStatistics().totalCalls).toBe(0);
+    expect(() => tracker.toJSON()).not.toThrow();
+    expect(() => tracker.record(undefined as never)).toThrow(InvalidUsageError);
+  });
+
   it('treats usage with no counts as no call, and says so', () => {
     const tracker = new TokenTracker();
     const anomalies: string[] = [];
@@ -391,6 +408,40 @@ describe('session budget', () => {
 
   it('rejects warning thresholds outside (0, 1)', () => {
     expect(() => new TokenTracker({ budgetLimitUsd: 1, warnAt: [90] })).toThrow(/fractions/);
+  });
+
+  it.each([['HARD'], ['strict'], [true]])(
+    'rejects enforce: %j instead of silently never enforcing',
+    (enforce) => {
+      expect(() => new TokenTracker({ budgetLimitUsd: 1, enforce: enforce as never })).toThrow(
+        ConfigurationError,
+      );
+      expect(() => new TokenTracker({ budgetLimitUsd: 1, enforce: enforce as never })).toThrow(
+        /enforce must be "warn" or "hard"/,
+      );
+    },
+  );
+
+  it.each([[0.9], ['0.9']])(
+    'rejects warnAt %j, which is not an array, with ConfigurationError',
+    (warnAt) => {
+      expect(() => new TokenTracker({ budgetLimitUsd: 1, warnAt: warnAt as never })).toThrow(
+        ConfigurationError,
+      );
+      expect(() => new TokenTracker({ budgetLimitUsd: 1, warnAt: warnAt as never })).toThrow(
+        /warnAt must be an array/,
+      );
+    },
+  );
+
+  it('a tiny warnAt threshold needs some spend: a call that cost nothing does not fire it', () => {
+    const tracker = new TokenTracker({ budgetLimitUsd: 1, warnAt: [1e-12] });
+    const fired: number[] = [];
+    tracker.on('budget_warning', (e) => fired.push(e.threshold));
+    tracker.record({ model: 'no-such-model-x', usage: flash(10, 10) }); // unpriced: $0
+    expect(fired).toEqual([]);
+    spend(tracker, 1);
+    expect(fired).toEqual([1e-12]);
   });
 
   it('keeps the budgets of trackers with the same limit apart (the parse is shared, not the state)', () => {

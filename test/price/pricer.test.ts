@@ -125,6 +125,24 @@ describe('priceUsage: worked examples', () => {
   });
 });
 
+describe('per-request fees', () => {
+  it('price a catalog model whose fee is above $1.10 per thousand requests (Perplexity sonar, $12)', () => {
+    // perplexity sonar: $1 / $1 per Mtok plus $12 per thousand requests
+    const cost = priceUsage(
+      usage({ inputTokens: 1_000, outputTokens: 10 }),
+      'perplexity/sonar',
+      at,
+    );
+    expect(cost).toMatchObject({ priced: true, pricedAs: 'sonar', totalUsd: 0.01301 });
+    const tracker = new TokenTracker();
+    tracker.record({
+      model: 'perplexity/sonar',
+      usage: { prompt_tokens: 1_000, completion_tokens: 10 },
+    });
+    expect(tracker.getStatistics().totalCostUsd).toBe(0.01301);
+  });
+});
+
 describe('unknown models', () => {
   it('are unpriced, never silently $0', () => {
     const cost = priceUsage(usage({ inputTokens: 5 }), 'my-private-model-9000', at);
@@ -183,6 +201,27 @@ describe('price overrides', () => {
   ])('reject %j with a message naming the field', (overrides, message) => {
     expect(() => new Pricer({ overrides: overrides as never })).toThrow(InvalidPriceOverrideError);
     expect(() => new Pricer({ overrides: overrides as never })).toThrow(message);
+  });
+
+  it.each([
+    [
+      { m: { input_mtok: 1e12 } },
+      /m\.input_mtok: too large to price exactly \(got 1000000000000\)/,
+    ],
+    [
+      { m: { input_mtok: { base: 1, tiers: [{ start: 10, price: 1e13 }] } } },
+      /m\.input_mtok\.tiers\.0\.price: too large/,
+    ],
+    [{ m: { requests_kcount: 1e5 } }, /m\.requests_kcount: too large/],
+    [{ m: { input_mtok: 1e-12 } }, /m\.input_mtok: below one femto-dollar per unit.*\(got 1e-12\)/],
+  ])('reject %j, which cannot be priced as written, naming the field', (overrides, message) => {
+    expect(() => new Pricer({ overrides })).toThrow(InvalidPriceOverrideError);
+    expect(() => new Pricer({ overrides })).toThrow(message);
+  });
+
+  it('take per-request fees above $1.10 per thousand requests', () => {
+    const pricer = new Pricer({ overrides: { 'search-1': { input_mtok: 1, requests_kcount: 5 } } });
+    expect(pricer.price(usage({ inputTokens: 1_000 }), 'search-1').totalUsd).toBe(0.006);
   });
 
   it('reject unreadable and malformed files', () => {

@@ -626,6 +626,75 @@ describe('BudgetManager: configuration', () => {
     expect(() => manager.setRule(rule as never)).toThrow(message);
   });
 
+  it.each([[1e-30], [4e-16]])(
+    'refuses a limitUsd of %s, below one femto-dollar, instead of rounding it to a zero limit',
+    async (limitUsd) => {
+      const manager = new BudgetManager({ defaultDailyUserLimitUsd: null });
+      const rule = {
+        id: 'r',
+        scope: { kind: 'user' as const },
+        window: 'day' as const,
+        mode: 'hard' as const,
+      };
+      expect(() => manager.setRule({ ...rule, limitUsd })).toThrow(ConfigurationError);
+      expect(() => manager.setRule({ ...rule, limitUsd })).toThrow(
+        /limitUsd: below one femto-dollar/,
+      );
+      expect(() => new BudgetManager({ defaultDailyUserLimitUsd: limitUsd })).toThrow(
+        /limitUsd: below one femto-dollar/,
+      );
+      // The smallest limit that rounds to one femto-dollar is kept.
+      expect(manager.setRule({ ...rule, limitUsd: 5e-16 }).limitUsd).toBe(5e-16);
+    },
+  );
+
+  it('rejects a now that is not an instant with ConfigurationError, not a RangeError', async () => {
+    const { manager } = managerWithEvents();
+    manager.setUserLimit('alice', 1);
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, 1e20]) {
+      await expect(
+        manager.reserve({ callId: 'c', userId: 'alice', estimateUsd: 0.1, now }),
+      ).rejects.toThrow(ConfigurationError);
+      await expect(manager.getUserStats('alice', now)).rejects.toThrow(/getUserStats: now/);
+    }
+    const { reservation } = await manager.reserve({
+      callId: 'c',
+      userId: 'alice',
+      estimateUsd: 0.1,
+      now: NOW,
+    });
+    await expect(manager.settle(reservation, 1, Number.NaN)).rejects.toThrow(/settle: now/);
+    await expect(manager.release(reservation, Number.NaN)).rejects.toThrow(/release: now/);
+  });
+
+  it('a tiny alertAt threshold needs some spend: a call that cost nothing fires no alert', async () => {
+    const { manager, of } = managerWithEvents();
+    manager.setRule({
+      id: 'tiny',
+      scope: { kind: 'user' },
+      window: 'day',
+      limitUsd: 1,
+      mode: 'soft',
+      alertAt: [1e-9],
+    });
+    const first = await manager.reserve({
+      callId: 'c1',
+      userId: 'alice',
+      estimateUsd: 0,
+      now: NOW,
+    });
+    await manager.settle(first.reservation, 0, NOW);
+    expect(of('budget_alert')).toEqual([]);
+    const second = await manager.reserve({
+      callId: 'c2',
+      userId: 'alice',
+      estimateUsd: 0,
+      now: NOW,
+    });
+    await manager.settle(second.reservation, 1_000_000, NOW); // 10^-9 of $1
+    expect(of('budget_alert').map((e) => e.threshold)).toEqual([1e-9]);
+  });
+
   it('setRule replaces by id, removeRule removes, listRules returns copies', () => {
     const manager = new BudgetManager({ defaultDailyUserLimitUsd: null });
     manager.setRule({

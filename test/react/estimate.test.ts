@@ -43,6 +43,14 @@ describe('estimateCallCost: an upper bound before the call', () => {
       estimateCallCost({ model: 'gemini-2.5-flash', promptTokens: 1, maxOutputTokens: 1.5 }),
     ).toThrow(/maxOutputTokens/);
   });
+
+  it('rejects a missing model with ConfigurationError, not a TypeError', () => {
+    for (const model of [undefined, '', 42]) {
+      expect(() =>
+        estimateCallCost({ model: model as never, promptTokens: 1, maxOutputTokens: 1 }),
+      ).toThrow(ConfigurationError);
+    }
+  });
 });
 
 describe('estimatePromptTokens: about 4 characters per token', () => {

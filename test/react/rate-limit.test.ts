@@ -115,6 +115,21 @@ describe('RateLimiter', () => {
     );
   });
 
+  it('rejects a now that is not an instant instead of skipping the limits as a store failure', async () => {
+    const { limiter: limits } = limiter({
+      limits: [{ id: 'g', scope: { kind: 'global' }, requestsPerMinute: 1 }],
+    });
+    const storeErrors: unknown[] = [];
+    limits.on('store_error', (event) => storeErrors.push(event));
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, -1e20]) {
+      await expect(limits.check({ now })).rejects.toThrow(ConfigurationError);
+      await expect(limits.check({ now })).rejects.toThrow(/now must be a finite epoch-ms time/);
+    }
+    expect(storeErrors).toEqual([]);
+    await limits.check({ now: NOW });
+    await refusal(limits.check({ now: NOW }));
+  });
+
   it('validates its limits with errors naming the field', () => {
     const make = (limit: unknown) => () => new RateLimiter({ limits: [limit as never] });
     expect(make({ id: 'x', scope: { kind: 'user' } })).toThrow(

@@ -3,7 +3,7 @@
  * max output tokens. Exact token counts (Gemini `countTokens`) come from the integrations; this
  * module takes whatever count it is given.
  */
-import { ConfigurationError } from '../../errors.js';
+import { ConfigurationError, describe } from '../../errors.js';
 import { femtoToUsd } from '../../price/money.js';
 import { Pricer } from '../../price/pricer.js';
 import type { TokenUsage } from '../../usage/types.js';
@@ -46,6 +46,9 @@ export interface CallEstimate {
  * await budgets.reserve({ callId, userId: 'alice', model: 'gemini-2.5-flash', ...estimate });
  */
 export function estimateCallCost(input: CallEstimateInput): CallEstimate {
+  if (typeof input.model !== 'string' || input.model.trim() === '') {
+    throw new ConfigurationError(`model must be a model name, got ${describe(input.model)}`);
+  }
   const promptTokens = count(input.promptTokens, 'promptTokens');
   const outputTokens = count(input.maxOutputTokens, 'maxOutputTokens');
   const usage: TokenUsage = {

@@ -41,7 +41,29 @@ type BudgetStore = Store & Required<Pick<Store, 'reserve' | 'settle' | 'release'
 
 const DEFAULT_HOLD_MS = 600_000;
 const TRACKED: readonly CalendarWindow[] = ['day', 'week', 'month'];
-const PPM = 1_000_000;
+const BILLION = 1_000_000_000n;
+
+/**
+ * The spend at which an alert threshold fires: limit × threshold, with the threshold to 9
+ * decimals, and never below one femto-dollar, so a tiny threshold (1e-12) still needs some spend
+ * instead of firing on a call that cost nothing.
+ */
+function thresholdFemto(limitFemto: bigint, threshold: number): bigint {
+  const at = (limitFemto * BigInt(Math.round(threshold * 1e9))) / BILLION;
+  return at > 0n ? at : 1n;
+}
+
+/** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Throws `ConfigurationError` unless `now` is an epoch-ms instant a `Date` can hold. */
+function assertInstant(now: unknown, where: string): asserts now is number {
+  if (typeof now !== 'number' || !Number.isFinite(now) || Math.abs(now) > MAX_DATE_MS) {
+    throw new ConfigurationError(
+      `${where}: now must be a finite epoch-ms time within the Date range, got ${describe(now)}`,
+    );
+  }
+}
 
 /**
  * Per-user, tenant, model, provider, agent and global budgets over request, hour, day, week and
@@ -159,6 +181,7 @@ export class BudgetManager {
       );
     }
     const now = input.now ?? Date.now();
+    assertInstant(now, 'reserve');
     const amount = estimateOf(input);
     const holdUntil = now + this.holdMs;
     const subject = this.subject(input);
@@ -246,6 +269,7 @@ export class BudgetManager {
         `settle: actualFemto must be a non-negative integer, got ${describe(actualFemto)}`,
       );
     }
+    assertInstant(now, 'settle');
     const actual = BigInt(actualFemto);
     if (reservation.counters.length > 0) {
       try {
@@ -260,6 +284,7 @@ export class BudgetManager {
 
   /** Drops the reservation of a call that failed or was abandoned. Idempotent. */
   async release(reservation: Reservation, now = Date.now()): Promise<void> {
+    assertInstant(now, 'release');
     if (reservation.counters.length === 0) return;
     try {
       await this.budgetStore.release(reservation.callId, now);
@@ -277,6 +302,7 @@ export class BudgetManager {
    * console.log(`$${today.spentUsd} of $${today.limitUsd}, $${today.remainingUsd} left`);
    */
   async getUserStats(userId: string, now = Date.now()): Promise<UserStats> {
+    assertInstant(now, 'getUserStats');
     const userRules = [...this.rules.values()].filter((rule) => rule.scope.kind === 'user');
     const matched = matchRules(userRules, { userId });
     const plans = TRACKED.map((window) => {
@@ -420,7 +446,7 @@ export class BudgetManager {
           ? `alert:${charge.ruleId}:${charge.key}:${reservation.callId}`
           : `alert:${charge.ruleId}:${charge.key}`;
       for (const threshold of charge.alertAt) {
-        const at = (charge.limitFemto * BigInt(Math.round(threshold * PPM))) / BigInt(PPM);
+        const at = thresholdFemto(charge.limitFemto, threshold);
         if (amount < at) break;
         let first: boolean;
         try {

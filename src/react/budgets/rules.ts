@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ConfigurationError, describe, formatIssues } from '../../errors.js';
 import { parseModelName } from '../../price/catalog.js';
+import { usdToFemto } from '../../price/money.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from './calendar.js';
 
 export type ScopeKind = 'user' | 'tenant' | 'model' | 'provider' | 'agent' | 'global';
@@ -93,6 +94,12 @@ export function validateRule(rule: unknown): BudgetRule {
     );
   }
   const data = parsed.data;
+  if (usdToFemto(data.limitUsd) === 0n) {
+    // A zero limit would refuse (hard) or alert on every call: refused instead of rounded.
+    throw new ConfigurationError(
+      `Invalid budget rule ${describe(data.id)}: limitUsd: below one femto-dollar (10^-15 USD), the smallest limit tollgate counts (got ${describe(data.limitUsd)})`,
+    );
+  }
   if (data.timeZone !== undefined) assertTimeZone(data.timeZone);
   if (
     data.mode === 'adaptive' &&
