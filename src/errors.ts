@@ -156,14 +156,22 @@ export class StoreUnavailableError extends TollgateError {
   static override isInstance = brand(StoreUnavailableError, 'StoreUnavailableError');
 }
 
-/** A short printable form of any value, for error messages. */
+/**
+ * `scheme://user:password@host` with the credentials masked: error messages end up in logs, and a
+ * refused webhook or Redis URL must not carry its password there.
+ */
+function withoutCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s@"]*@/gi, '$1***@');
+}
+
+/** A short printable form of any value, for error messages (URL credentials masked). */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return JSON.stringify(withoutCredentials(value));
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number' || typeof value === 'boolean' || value == null)
     return String(value);
   try {
-    const text = JSON.stringify(value);
+    const text = withoutCredentials(JSON.stringify(value));
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
     return Object.prototype.toString.call(value);

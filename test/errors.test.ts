@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BudgetExceededError,
   ConfigurationError,
+  describe as describeValue,
   InvalidPriceOverrideError,
   InvalidUsageError,
   RateLimitExceededError,
@@ -71,5 +72,18 @@ describe('error family', () => {
     expect(TollgateError.isInstance(new Error('plain'))).toBe(false);
     expect(TollgateError.isInstance({ name: 'BudgetExceededError' })).toBe(false);
     expect(TollgateError.isInstance(null)).toBe(false);
+  });
+});
+
+describe('describe (values in error messages)', () => {
+  it('masks the credentials of URLs, which would otherwise reach the logs', () => {
+    expect(describeValue('https://alice:s3cret@hooks.example/x')).toBe(
+      '"https://***@hooks.example/x"',
+    );
+    expect(describeValue({ url: 'redis://:pw@10.0.0.1:6379' })).toBe(
+      '{"url":"redis://***@10.0.0.1:6379"}',
+    );
+    expect(describeValue('https://hooks.example/a@b')).toBe('"https://hooks.example/a@b"');
+    expect(describeValue('plain text')).toBe('"plain text"');
   });
 });

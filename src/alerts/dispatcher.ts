@@ -14,6 +14,7 @@ import {
   createBudgetAlert,
 } from './alert.js';
 import type { AlertChannel } from './channel.js';
+import { AlertDeliveryError } from './errors.js';
 
 /** Where a failed delivery is reported. */
 export type AlertErrorHandler = (
@@ -55,7 +56,8 @@ export interface AlertDispatcher {
   /**
    * Subscribes to a TokenTracker (`budget_warning`, `budget_exceeded`) or a BudgetManager
    * (`budget_alert`; it already fires once per window across processes). Returns a function
-   * that unsubscribes.
+   * that unsubscribes. Attaching a source that is already attached changes nothing and returns
+   * the same function.
    */
   attach(source: TrackerAlertSource | BudgetAlertSource): () => void;
   /** Resolves once every alert queued so far has been delivered or reported. */
@@ -116,7 +118,8 @@ class Dispatcher implements AlertDispatcher {
   /** The last delivery queued per channel: the next one starts after it (order is kept). */
   private readonly tails = new Map<AlertChannel, Promise<void>>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly detachers = new Set<() => void>();
+  /** Each attached source and its detach: attaching one twice must not double its alerts. */
+  private readonly attached = new Map<object, () => void>();
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -141,6 +144,9 @@ class Dispatcher implements AlertDispatcher {
   }
 
   attach(source: TrackerAlertSource | BudgetAlertSource): () => void {
+    // A second listener on the same source would send every alert twice.
+    const existing = this.attached.get(source);
+    if (existing) return existing;
     let detach: () => void;
     if (isTracker(source)) {
       const listener = (event: BudgetEvent) => {
@@ -164,10 +170,11 @@ class Dispatcher implements AlertDispatcher {
       );
     }
     const once = () => {
-      if (!this.detachers.delete(once)) return;
+      if (this.attached.get(source) !== once) return;
+      this.attached.delete(source);
       detach();
     };
-    this.detachers.add(once);
+    this.attached.set(source, once);
     return once;
   }
 
@@ -182,7 +189,7 @@ class Dispatcher implements AlertDispatcher {
   }
 
   private async shutdown(): Promise<void> {
-    for (const detach of [...this.detachers]) detach();
+    for (const detach of [...this.attached.values()]) detach();
     await this.flush();
     await Promise.all(
       this.channels.map(async (channel) => {
@@ -197,8 +204,14 @@ class Dispatcher implements AlertDispatcher {
 
   private enqueue(channel: AlertChannel, alert: BudgetAlert): Promise<void> {
     if (this.inFlight.size >= this.maxPending) {
+      // Typed like any other undelivered alert, so an onError can tell it apart and count it.
       this.report(
-        new Error(`${this.maxPending} alert deliveries already pending; alert dropped`),
+        new AlertDeliveryError({
+          channel: channel.name,
+          alertId: alert.id,
+          attempts: 0,
+          reason: `${this.maxPending} alert deliveries already pending; alert dropped`,
+        }),
         alert,
         channel.name,
       );

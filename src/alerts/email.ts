@@ -7,7 +7,7 @@ import { ConfigurationError } from '../errors.js';
 import { type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
-import { backoffSchema, parseOptions, retriesSchema } from './options.js';
+import { backoffSchema, delayMs, parseOptions, retriesSchema } from './options.js';
 import { type BackoffOptions, backoffDelay, resolveBackoff, sleep } from './retry.js';
 
 /** nodemailer SMTP options (see its docs); the common ones are typed, the rest pass through. */
@@ -31,6 +31,13 @@ export interface MailMessage {
   html: string;
   messageId: string;
   headers: Record<string, string>;
+  /**
+   * The SMTP envelope, set only to retry the recipients a server refused for now: the others
+   * already have the message.
+   */
+  envelope?: { from: string; to: string[] };
+  /** Aborts the attempt at `timeoutMs` (nodemailer ≥ 10.6 closes its connection). */
+  signal?: AbortSignal;
 }
 
 /** A ready transport: a nodemailer `Transporter` fits. */
@@ -49,6 +56,12 @@ export interface EmailChannelOptions {
   /** Retries after the first attempt, for connection errors and SMTP 4xx (default 2). */
   retries?: number;
   backoff?: BackoffOptions;
+  /**
+   * Per attempt, connection and SMTP dialogue included (default 30,000 ms). nodemailer's own
+   * socket timeout is 10 minutes: without this a server that stops answering would hold the
+   * dispatcher's `flush()` and `close()` that long, per attempt.
+   */
+  timeoutMs?: number;
 }
 
 const address = z.string().trim().min(3, 'must be an email address').includes('@');
@@ -56,7 +69,10 @@ const address = z.string().trim().min(3, 'must be an email address').includes('@
 const schema = z
   .object({
     transport: z.union([
-      z.string().min(1),
+      // nodemailer takes any other string for a transport plugin and fails on the first send.
+      z
+        .string()
+        .regex(/^smtps?:\/\/./i, 'must be an smtp:// or smtps:// URL, SMTP options or a transport'),
       z.custom<MailTransport>(
         (value) =>
           typeof value === 'object' &&
@@ -70,6 +86,7 @@ const schema = z
     subjectPrefix: z.string().optional(),
     retries: retriesSchema,
     backoff: backoffSchema,
+    timeoutMs: delayMs().positive().optional(),
   })
   .strict();
 
@@ -89,6 +106,7 @@ export function emailChannel(options: EmailChannelOptions): AlertChannel {
   const retries = config.retries ?? 2;
   const backoff = resolveBackoff(config.backoff);
   const prefix = config.subjectPrefix ?? '[tollgate]';
+  const timeoutMs = config.timeoutMs ?? 30_000;
   const given = isTransport(config.transport) ? config.transport : undefined;
   let made: Promise<MailTransport> | undefined;
 
@@ -103,27 +121,69 @@ export function emailChannel(options: EmailChannelOptions): AlertChannel {
     async send(alert) {
       const mailer = await transport();
       const message = composeMessage(alert, config.from, config.to, prefix);
+      // After a partial delivery only the recipients refused "for now" are retried (an envelope
+      // naming just them): resending to everyone would give the others a second copy.
+      let envelope: MailMessage['envelope'];
+      const refused: Rejection[] = [];
       for (let number = 1; ; number++) {
+        const signal = AbortSignal.timeout(timeoutMs);
+        let status: number | undefined;
+        let reason: string;
+        let cause: unknown;
+        let transient: boolean;
         try {
-          await mailer.sendMail(message);
-          return;
-        } catch (error) {
-          const code = (error as { responseCode?: unknown }).responseCode;
-          const status = typeof code === 'number' ? code : undefined;
-          // SMTP 4xx is "try again later"; 5xx is final (bad recipient, refused).
-          const transient = status === undefined || (status >= 400 && status < 500);
-          if (!transient || number > retries) {
-            throw new AlertDeliveryError({
-              channel: 'email',
-              alertId: alert.id,
-              attempts: number,
-              status,
-              reason: error instanceof Error ? error.message : String(error),
-              cause: error,
-            });
+          const info = await untilAborted(
+            mailer.sendMail({ ...message, ...(envelope ? { envelope } : {}), signal }),
+            signal,
+          );
+          // nodemailer resolves when at least one recipient took the message: the others are
+          // only listed in `rejected`, and would be lost without a word.
+          const rejections = rejectionsOf(info);
+          if (rejections.length === 0 && refused.length === 0) return;
+          const deferred = rejections.filter(isDeferred);
+          refused.push(...rejections.filter((rejection) => !isDeferred(rejection)));
+          const from = (info as { envelope?: { from?: unknown } }).envelope?.from;
+          if (deferred.length > 0 && number <= retries && typeof from === 'string') {
+            envelope = { from, to: deferred.map((rejection) => rejection.address) };
+            await sleep(backoffDelay(number - 1, backoff));
+            continue;
           }
-          await sleep(backoffDelay(number - 1, backoff));
+          const failed = [...refused, ...deferred];
+          throw new AlertDeliveryError({
+            channel: 'email',
+            alertId: alert.id,
+            attempts: number,
+            status: failed[0]?.status,
+            reason: `not accepted for ${failed.map(describeRejection).join(', ')}`,
+          });
+        } catch (error) {
+          if (AlertDeliveryError.isInstance(error)) throw error;
+          cause = error;
+          if (signal.aborted) {
+            reason = `no answer within ${timeoutMs} ms`;
+            status = undefined;
+            transient = true;
+          } else {
+            const code = (error as { responseCode?: unknown }).responseCode;
+            status = typeof code === 'number' ? code : undefined;
+            reason = error instanceof Error ? error.message : String(error);
+            // SMTP 4xx is "try again later"; 5xx is final (bad recipient, refused).
+            transient = status === undefined || (status >= 400 && status < 500);
+          }
         }
+        if (!transient || number > retries) {
+          throw new AlertDeliveryError({
+            channel: 'email',
+            alertId: alert.id,
+            attempts: number,
+            status,
+            reason: refused.length
+              ? `${reason}; not accepted for ${refused.map(describeRejection).join(', ')}`
+              : reason,
+            cause,
+          });
+        }
+        await sleep(backoffDelay(number - 1, backoff));
       }
     },
     async close() {
@@ -131,6 +191,63 @@ export function emailChannel(options: EmailChannelOptions): AlertChannel {
       if (made) (await made.catch(() => undefined))?.close?.();
     },
   };
+}
+
+/** A recipient the server did not take, with its SMTP reply code when there was one. */
+interface Rejection {
+  address: string;
+  status: number | undefined;
+  response: string | undefined;
+}
+
+/** The recipients a resolved `sendMail` lists as rejected (nodemailer's `info`). */
+function rejectionsOf(info: unknown): Rejection[] {
+  const { rejected, rejectedErrors } = (info ?? {}) as {
+    rejected?: unknown;
+    rejectedErrors?: { recipient?: unknown; responseCode?: unknown; response?: unknown }[];
+  };
+  if (!Array.isArray(rejected)) return [];
+  return rejected.map((address: unknown) => {
+    const error = Array.isArray(rejectedErrors)
+      ? rejectedErrors.find((e) => e?.recipient === address)
+      : undefined;
+    return {
+      address: String(address),
+      status: typeof error?.responseCode === 'number' ? error.responseCode : undefined,
+      response: typeof error?.response === 'string' ? error.response : undefined,
+    };
+  });
+}
+
+/** SMTP 4xx: "try again later". */
+function isDeferred(rejection: Rejection): boolean {
+  return rejection.status !== undefined && rejection.status >= 400 && rejection.status < 500;
+}
+
+function describeRejection(rejection: Rejection): string {
+  return `${rejection.address} (${rejection.response ?? rejection.status ?? 'refused'})`;
+}
+
+/**
+ * Settles with `promise`, or rejects when `signal` aborts: a transport that ignores the signal
+ * cannot hold the channel (and the dispatcher's flush) past the attempt's timeout.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 function isTransport(value: unknown): value is MailTransport {

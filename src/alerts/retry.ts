@@ -51,9 +51,21 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   if (header === null) return undefined;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
+  // Only an HTTP date goes to Date.parse: V8 reads almost anything as a date ("1.5", "-1",
+  // "abc 1" are days of 2001), and a date in the past means "retry now": garbage would turn the
+  // backoff off and hammer a server that is already failing.
+  if (!HTTP_DATE.test(value)) return undefined;
+  // asctime carries no zone but means GMT; Date.parse would read it in local time.
+  const at = Date.parse(value.endsWith('GMT') ? value : `${value} GMT`);
   return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
+
+/** RFC 9110 HTTP-date: IMF-fixdate or obsolete RFC 850 (both end in GMT), or asctime. */
+const HTTP_DATE =
+  /^(?:[A-Za-z]{3,9}, \d{1,2}[ -][A-Za-z]{3}[ -]\d{2,4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
+
+/** The longest delay a Node.js timer keeps: anything longer fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Resolves after `ms`. The timer keeps the process alive: an alert waiting to retry matters. */
 export function sleep(ms: number): Promise<void> {

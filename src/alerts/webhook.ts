@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { BudgetAlert } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
-import { backoffSchema, parseOptions, retriesSchema } from './options.js';
+import { backoffSchema, delayMs, parseOptions, retriesSchema } from './options.js';
 import { type BackoffOptions, backoffDelay, resolveBackoff, retryAfterMs, sleep } from './retry.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 
@@ -21,7 +21,10 @@ export interface WebhookChannelOptions {
   /** Retries after the first attempt (default 5). */
   retries?: number;
   backoff?: BackoffOptions;
-  /** Per attempt, response included (default 5,000 ms). */
+  /**
+   * Per attempt, until the status arrives (default 5,000 ms). Up to 64 KiB of the body is then
+   * drained within the same time; the body never decides the outcome.
+   */
   timeoutMs?: number;
   /**
    * The longest `Retry-After` honoured (default 60,000 ms). A server asking for more is not
@@ -32,13 +35,34 @@ export interface WebhookChannelOptions {
 
 const schema = z
   .object({
-    url: z.string().refine(isHttpUrl, 'must be an http:// or https:// URL'),
+    url: z
+      .string()
+      .refine(isHttpUrl, 'must be an http:// or https:// URL')
+      // fetch refuses such a URL on every attempt: say so now, not after the last retry.
+      .refine(
+        (value) => !hasCredentials(value),
+        'must not include credentials (user:password@); pass an Authorization header instead',
+      ),
     secret: z.string().min(1, 'must be a non-empty string'),
-    headers: z.record(z.string(), z.string()).optional(),
+    // Checked as fetch will check them: a bad name or value (a space, a newline, a character
+    // beyond Latin-1) would otherwise fail every attempt and surface only after the retries.
+    headers: z
+      .record(z.string(), z.string())
+      .superRefine((headers, context) => {
+        for (const [name, value] of Object.entries(headers)) {
+          const message = !validHeader(name, '')
+            ? `"${name}" is not a valid HTTP header name`
+            : !validHeader(name, value)
+              ? 'must be a valid HTTP header value (Latin-1, no CR, LF or NUL)'
+              : undefined;
+          if (message) context.addIssue({ code: 'custom', path: [name], message });
+        }
+      })
+      .optional(),
     retries: retriesSchema,
     backoff: backoffSchema,
-    timeoutMs: z.number().int().positive().optional(),
-    maxRetryAfterMs: z.number().int().nonnegative().optional(),
+    timeoutMs: delayMs().positive().optional(),
+    maxRetryAfterMs: delayMs().optional(),
   })
   .strict();
 
@@ -80,8 +104,6 @@ export function webhookChannel(options: WebhookChannelOptions): AlertChannel {
         signal,
         redirect: 'manual',
       });
-      // Read the answer to the end so the connection is reused, within the same timeout.
-      await response.arrayBuffer();
     } catch (error) {
       const timedOut = signal.aborted;
       return {
@@ -91,6 +113,10 @@ export function webhookChannel(options: WebhookChannelOptions): AlertChannel {
       };
     }
     const status = response.status;
+    // The status is the answer. The body is only drained so the connection can be reused: a
+    // 2xx whose body is slow, endless or huge was still delivered, and failing it (or reading
+    // it all into memory) would send the alert again on retry.
+    await drain(response);
     if (status >= 200 && status < 300) return { done: true };
     const reason = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
     if (status === 429 || status >= 500) {
@@ -135,6 +161,44 @@ type Outcome =
       waitMs?: number | undefined;
       cause?: unknown;
     };
+
+/** Most of an answer's body read to keep its connection; beyond it the body is cancelled. */
+const DRAIN_BYTES = 64 * 1024;
+
+/** Reads and drops up to DRAIN_BYTES of the body (within the attempt's timeout), never throws. */
+async function drain(response: Response): Promise<void> {
+  const reader = response.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; read <= DRAIN_BYTES; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // Timed out or cut by the receiver mid-body: the status already said what happened.
+  }
+}
+
+/** Whether fetch accepts this header: its own check, so the two never disagree. */
+function validHeader(name: string, value: string): boolean {
+  try {
+    new Headers([[name, value]]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hasCredentials(value: string): boolean {
+  try {
+    const { username, password } = new URL(value);
+    return username !== '' || password !== '';
+  } catch {
+    return false;
+  }
+}
 
 function isHttpUrl(value: string): boolean {
   try {

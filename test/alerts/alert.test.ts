@@ -218,6 +218,15 @@ describe('backoff', () => {
     ['Mon, 23 Nov 2026 09:00:00 GMT', 0],
     ['soon', undefined],
     [null, undefined],
+    // Obsolete HTTP-date forms: RFC 850, and asctime (GMT, though it does not say so).
+    ['Monday, 23-Nov-26 10:00:05 GMT', 5000],
+    ['Mon Nov 23 10:00:05 2026', 5000],
+    // Not HTTP dates, though V8's Date.parse reads each as a day of 2001 (so "retry now"):
+    // garbage must fall back to the backoff, not turn it off.
+    ['1.5', undefined],
+    ['-1', undefined],
+    ['abc 1', undefined],
+    ['2 days', undefined],
   ])('Retry-After %o → %o ms', (header, ms) => {
     expect(retryAfterMs(header, Date.parse('2026-11-23T10:00:00Z'))).toBe(ms);
   });

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import {
   type AlertChannel,
+  AlertDeliveryError,
   type BudgetAlert,
   type BudgetAlertEventLike,
   createAlertDispatcher,
@@ -210,6 +211,36 @@ describe('createAlertDispatcher', () => {
     });
   });
 
+  it('attaching the same source twice sends each alert once', async () => {
+    const memory = memoryChannel();
+    const alerts = createAlertDispatcher({ channels: [memory] });
+    const tracker = new TokenTracker({ budgetLimitUsd: 0.05 });
+    const budgets = fakeBudgets();
+    const detach = alerts.attach(tracker);
+    expect(alerts.attach(tracker)).toBe(detach);
+    alerts.attach(budgets);
+    alerts.attach(budgets);
+    expect(budgets.listeners()).toBe(1);
+    call(tracker);
+    call(tracker);
+    budgets.emit(ruleEvent);
+    await alerts.flush();
+    expect(memory.alerts.map((alert) => alert.kind)).toEqual(['warning', 'exceeded', 'warning']);
+    detach();
+    // Detached, it can be attached again.
+    tracker.setBudgetLimit(0.2);
+    alerts.attach(tracker);
+    for (let i = 0; i < 5; i++) call(tracker);
+    await alerts.flush();
+    expect(memory.alerts.map((alert) => alert.kind)).toEqual([
+      'warning',
+      'exceeded',
+      'warning',
+      'warning',
+      'exceeded',
+    ]);
+  });
+
   it('refuses a source that is neither a tracker nor an emitter', () => {
     const alerts = createAlertDispatcher({ channels: [memoryChannel()] });
     expect(() => alerts.attach({} as never)).toThrow(/expected a TokenTracker or a BudgetManager/);
@@ -227,7 +258,10 @@ describe('createAlertDispatcher', () => {
       void alerts.send({ threshold, spentUsd: 1, limitUsd: 2, scope: 'global' });
     }
     expect(onError).toHaveBeenCalledTimes(1);
-    expect(String(onError.mock.calls[0]?.[0])).toMatch(/2 alert deliveries already pending/);
+    const [dropped, context] = onError.mock.calls[0] ?? [];
+    expect(String(dropped)).toMatch(/2 alert deliveries already pending/);
+    expect(AlertDeliveryError.isInstance(dropped)).toBe(true);
+    expect(dropped).toMatchObject({ channel: 'stuck', attempts: 0, alertId: context.alert.id });
     release();
     await alerts.flush();
   });

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import nodemailer from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,34 @@ async function refusingServer(code: number, times: number) {
     refusals: () => refusals,
     delivered: () => delivered,
   };
+}
+
+/** An SMTP server that refuses recipients as `reply(address, n)` says (n: that address's try). */
+async function pickyServer(reply: (address: string, n: number) => number | undefined) {
+  const tries = new Map<string, number>();
+  const deliveries: string[][] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const n = (tries.get(address.address) ?? 0) + 1;
+      tries.set(address.address, n);
+      const code = reply(address.address, n);
+      if (code === undefined) return callback();
+      callback(Object.assign(new Error(`no ${address.address}`), { responseCode: code }));
+    },
+    onData(stream, session, callback) {
+      stream.resume();
+      stream.on('end', () => {
+        deliveries.push(session.envelope.rcptTo.map((rcpt) => rcpt.address));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { port: (server.server.address() as AddressInfo).port, deliveries };
 }
 
 describe('emailChannel', () => {
@@ -183,6 +211,68 @@ describe('emailChannel', () => {
     expect(String(error)).toMatch(/ECONNREFUSED|connect/i);
   });
 
+  it('reports recipients a server refused while it accepted others', async () => {
+    const server = await pickyServer((address) => (address.startsWith('gone') ? 550 : undefined));
+    const channel = emailChannel({
+      transport: smtp(server.port),
+      from: 'alerts@example.com',
+      to: ['ops@example.com', 'gone@example.com'],
+      backoff: quick,
+    });
+    const error = await channel.send(alert).catch((e: unknown) => e);
+    await channel.close?.();
+    // ops has it, once; gone never will, and that must reach onError, not vanish.
+    expect(server.deliveries).toEqual([['ops@example.com']]);
+    expect(AlertDeliveryError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ channel: 'email', status: 550, attempts: 1 });
+    expect(String(error)).toMatch(/not accepted for gone@example\.com \(550 /);
+  });
+
+  it('retries only the recipients deferred with a 4xx, so no one gets two copies', async () => {
+    const server = await pickyServer((address, n) =>
+      address.startsWith('later') && n === 1 ? 451 : undefined,
+    );
+    const channel = emailChannel({
+      transport: smtp(server.port),
+      from: 'tollgate <alerts@example.com>',
+      to: ['ops@example.com', 'later@example.com'],
+      backoff: quick,
+    });
+    await channel.send(alert);
+    await channel.close?.();
+    expect(server.deliveries).toEqual([['ops@example.com'], ['later@example.com']]);
+  });
+
+  it('times out an SMTP server that stops answering, and retries it', async () => {
+    const sockets: Socket[] = [];
+    let connections = 0;
+    const server = createNetServer((socket) => {
+      connections += 1;
+      sockets.push(socket);
+      socket.on('error', () => {});
+      socket.write('220 mail.test ESMTP\r\n'); // then silence, whatever the client says
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const channel = emailChannel({
+      transport: smtp((server.address() as AddressInfo).port),
+      from: 'alerts@example.com',
+      to: 'ops@example.com',
+      retries: 1,
+      timeoutMs: 200,
+      backoff: quick,
+    });
+    const error = await channel.send(alert).catch((e: unknown) => e);
+    await channel.close?.();
+    expect(AlertDeliveryError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ channel: 'email', attempts: 2, status: undefined });
+    expect(String(error)).toMatch(/after 2 attempt\(s\): no answer within 200 ms$/);
+    expect(connections).toBe(2);
+  });
+
   it('escapes HTML', () => {
     const hostile = createBudgetAlert({
       threshold: 0.5,
@@ -203,6 +293,15 @@ describe('emailChannel', () => {
     [{ transport: {}, from: 'a@b.c', to: [] }, /to: /],
     [{ transport: { sendMail: 'no' }, from: 'a@b.c', to: 'd@e.f' }, /transport: /],
     [{ transport: {}, from: 'a@b.c', to: 'd@e.f', retries: 1.5 }, /retries: /],
+    [
+      { transport: 'mail.example.com', from: 'a@b.c', to: 'd@e.f' },
+      /transport: must be an smtp:\/\/ or smtps:\/\/ URL/,
+    ],
+    [{ transport: {}, from: 'a@b.c', to: 'd@e.f', timeoutMs: 0 }, /timeoutMs: /],
+    [
+      { transport: {}, from: 'a@b.c', to: 'd@e.f', timeoutMs: 2 ** 31 },
+      /timeoutMs: must be at most/,
+    ],
   ])('validates its options: %o', (options, message) => {
     expect(() => emailChannel(options as never)).toThrow(ConfigurationError);
     expect(() => emailChannel(options as never)).toThrow(message);

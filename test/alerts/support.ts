@@ -13,9 +13,12 @@ export interface ReceivedRequest {
   at: number;
 }
 
-/** What the sink answers to request number `n` (1-based); 'hang' never answers. */
+/**
+ * What the sink answers to request number `n` (1-based); 'hang' never answers; `endless` sends
+ * the status, headers and `body`, then keeps the body open forever.
+ */
 export type SinkReply =
-  | { status: number; headers?: Record<string, string>; body?: string }
+  | { status: number; headers?: Record<string, string>; body?: string; endless?: boolean }
   | 'hang'
   | 'reset';
 
@@ -52,6 +55,11 @@ export async function startWebhookSink(
       }
       if (answer === 'reset') {
         req.socket.destroy();
+        return;
+      }
+      if (answer.endless) {
+        res.writeHead(answer.status, answer.headers).write(answer.body ?? '');
+        hanging.push(res);
         return;
       }
       res.writeHead(answer.status, answer.headers).end(answer.body ?? '');

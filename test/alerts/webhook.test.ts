@@ -155,6 +155,23 @@ describe('webhookChannel', () => {
     expect(error.status).toBeUndefined();
   });
 
+  it('a 2xx is delivered once even when its body never ends', async () => {
+    const { url, requests } = await sinkAnswering({ status: 200, body: 'ok', endless: true });
+    await webhookChannel({ url, secret: SECRET, timeoutMs: 150, backoff: quick }).send(alert);
+    // The receiver took it: failing on the body's timeout would retry and deliver it again.
+    expect(requests).toHaveLength(1);
+  });
+
+  it('drains at most 64 KiB of an endless, huge answer, then stops reading', async () => {
+    const { url, requests } = await sinkAnswering(
+      { status: 503, body: 'x'.repeat(1024 * 1024), endless: true },
+      { status: 200, body: 'y'.repeat(1024 * 1024), endless: true },
+    );
+    // A timeout no test would wait for: the drain must stop at its cap, not at the timeout.
+    await webhookChannel({ url, secret: SECRET, timeoutMs: 600_000, backoff: quick }).send(alert);
+    expect(requests).toHaveLength(2);
+  });
+
   it('retries a dropped connection', async () => {
     const { url, requests } = await sinkAnswering('reset', { status: 200 });
     await webhookChannel({ url, secret: SECRET, backoff: quick }).send(alert);
@@ -184,6 +201,28 @@ describe('webhookChannel', () => {
     [{ url: 'https://example.com', secret: 's', retries: -1 }, /retries: .*\(got -1\)/],
     [{ url: 'https://example.com', secret: 's', backoff: { jitter: 2 } }, /backoff\.jitter/],
     [{ url: 'https://example.com', secret: 's', timeout: 5 }, /timeout/],
+    [{ url: 'https://user:pw@example.com/hook', secret: 's' }, /url: must not include credentials/],
+    [
+      { url: 'https://example.com', secret: 's', headers: { 'bad name': 'x' } },
+      /headers\.bad name: "bad name" is not a valid HTTP header name/,
+    ],
+    [
+      { url: 'https://example.com', secret: 's', headers: { 'X-Note': 'a\r\nX-Injected: 1' } },
+      /headers\.X-Note: must be a valid HTTP header value/,
+    ],
+    [
+      { url: 'https://example.com', secret: 's', headers: { 'X-Note': 'snow ☃' } },
+      /headers\.X-Note: must be a valid HTTP header value/,
+    ],
+    [{ url: 'https://example.com', secret: 's', timeoutMs: 2 ** 31 }, /timeoutMs: must be at most/],
+    [
+      { url: 'https://example.com', secret: 's', maxRetryAfterMs: 2 ** 31 },
+      /maxRetryAfterMs: must be at most/,
+    ],
+    [
+      { url: 'https://example.com', secret: 's', backoff: { maxMs: 2 ** 31 } },
+      /backoff\.maxMs: must be at most/,
+    ],
   ])('validates its options: %o', (options, message) => {
     expect(() => webhookChannel(options as never)).toThrow(ConfigurationError);
     expect(() => webhookChannel(options as never)).toThrow(message);
