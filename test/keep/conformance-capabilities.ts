@@ -3,10 +3,14 @@ import type { BudgetCounter, Store, StoreCapabilities } from '../../src/keep/typ
 import type { SuiteContext } from './conformance.js';
 import { BASE } from './fixtures.js';
 
-type Capable = Required<Store>;
+export type Capable = Required<Store>;
 
 /** The store with its optional methods, or skips the test when the capability is missing. */
-function capable(context: SuiteContext, test: TestContext, capability: keyof StoreCapabilities) {
+export function capable(
+  context: SuiteContext,
+  test: TestContext,
+  capability: keyof StoreCapabilities,
+) {
   const store = context.store();
   test.skip(!store.capabilities[capability], `${store.name} does not declare ${capability}`);
   return store as Capable;

@@ -1,17 +1,10 @@
-import { expect, it, type TestContext } from 'vitest';
+import { expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
-import type { GroupBy, Store, StoreCapabilities } from '../../src/keep/types.js';
+import type { GroupBy } from '../../src/keep/types.js';
 import { rejection } from '../support/rejection.js';
 import type { SuiteContext } from './conformance.js';
+import { type Capable, capable } from './conformance-capabilities.js';
 import { BASE, ledgerRecords } from './fixtures.js';
-
-type Capable = Required<Store>;
-
-function capable(context: SuiteContext, test: TestContext, capability: keyof StoreCapabilities) {
-  const store = context.store();
-  test.skip(!store.capabilities[capability], `${store.name} does not declare ${capability}`);
-  return store as Capable;
-}
 
 const NOW = BASE;
 const counter = { key: 'inputs:day', limitFemto: 10n, hard: true, expiresAt: NOW + 86_400_000 };
