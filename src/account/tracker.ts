@@ -6,6 +6,7 @@ import {
   InvalidUsageError,
   UnknownModelError,
 } from '../errors.js';
+import { isDateMs } from '../keep/checks.js';
 import { toUsageRecord } from '../keep/record.js';
 import type { Store } from '../keep/types.js';
 import { femtoToDecimal, femtoToUsd } from '../price/money.js';
@@ -602,15 +603,11 @@ function positiveInt(value: number | undefined, fallback: number, name: string):
   return value;
 }
 
-/** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
-const MAX_DATE_MS = 8.64e15;
-
 function toEpochMs(value: Date | number | string | undefined): number {
   if (value === undefined) return Date.now();
   const ms =
     value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(value);
-  // Beyond ±8.64e15 ms no Date exists: such a record would break every export and ledger write.
-  if (!Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) {
+  if (!isDateMs(ms)) {
     throw new InvalidUsageError('timestamp', value, 'not a valid date');
   }
   return ms;

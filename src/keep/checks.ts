@@ -6,7 +6,18 @@
  * "expired yet?" and "held until when?" all quietly answer no.
  */
 import { ConfigurationError, describe } from '../errors.js';
-import type { BudgetCounter, RateRequest, RecordFilter } from './types.js';
+import type { BudgetCounter, GroupBy, RateRequest, RecordFilter } from './types.js';
+
+/** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
+export const MAX_DATE_MS = 8.64e15;
+
+/**
+ * True for epoch milliseconds a `Date` can hold. A time beyond them is accepted by arithmetic
+ * but breaks every later `new Date(…).toISOString()`: exports, ledger writes, calendar windows.
+ */
+export function isDateMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS;
+}
 
 /** `now` must be a real instant: NaN or ±Infinity would never expire or refuse anything. */
 export function checkNow(now: number, name = 'now'): void {
@@ -62,6 +73,28 @@ export function checkRate(request: RateRequest): void {
     );
   }
   checkNow(now);
+}
+
+const GROUP_BYS: ReadonlySet<unknown> = new Set<GroupBy>([
+  'none',
+  'user',
+  'tenant',
+  'thread',
+  'agent',
+  'model',
+  'hour',
+  'day',
+]);
+
+/**
+ * A summary's `groupBy` is one of the names a summary knows. Looked up in a set, not as an
+ * object key: 'toString' or '__proto__' found Object.prototype's members, and a driver then
+ * summed everything into one row, or put the name into its SQL.
+ */
+export function checkGroupBy(groupBy: unknown): asserts groupBy is GroupBy {
+  if (!GROUP_BYS.has(groupBy)) {
+    throw new ConfigurationError(`unknown groupBy ${describe(groupBy)}`);
+  }
 }
 
 /**

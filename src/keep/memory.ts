@@ -12,6 +12,7 @@ import {
   checkAmount,
   checkBounds,
   checkCounters,
+  checkGroupBy,
   checkNow,
   checkNumber,
   checkRate,
@@ -152,10 +153,7 @@ export class MemoryStore implements Store {
     const timeZone = options.timeZone ?? 'UTC';
     const bucket: CalendarWindow | undefined =
       groupBy === 'hour' || groupBy === 'day' ? groupBy : undefined;
-    if (!Object.hasOwn(GROUP_BY, groupBy)) {
-      // An unknown name fell through to the '' group: one row, as if 'none' had been asked.
-      throw new ConfigurationError(`unknown groupBy ${describe(groupBy)}`);
-    }
+    checkGroupBy(groupBy); // an unknown name fell through to the '' group: one row
     if (bucket) assertTimeZone(timeZone);
     checkBounds(options);
     const rows = new Map<string, SummaryRow>();
@@ -473,18 +471,6 @@ function decodeCursor(cursor: string, order: 'asc' | 'desc'): { timestamp: numbe
   }
   return { timestamp: parsed[0], seq: parsed[1] };
 }
-
-/** Every groupBy a summary knows; looked up as own keys, so 'toString' is not one. */
-const GROUP_BY: Record<SummaryOptions['groupBy'], true> = {
-  none: true,
-  user: true,
-  tenant: true,
-  thread: true,
-  agent: true,
-  model: true,
-  hour: true,
-  day: true,
-};
 
 function groupKey(record: LedgerRecord, groupBy: SummaryOptions['groupBy']): string {
   switch (groupBy) {

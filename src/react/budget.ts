@@ -1,6 +1,17 @@
 import { ConfigurationError, describe } from '../errors.js';
 import { femtoToUsd, usdToFemto } from '../price/money.js';
 
+/**
+ * The spend at which a threshold of a limit is reached: limit × fraction, exactly, with the
+ * fraction to 9 decimals, and never below one femto-dollar, so a tiny fraction (1e-12) needs
+ * some spend instead of firing on a call that cost nothing. Session warnings and shared-budget
+ * alerts both use it.
+ */
+export function thresholdFemto(limitFemto: bigint, fraction: number): bigint {
+  const at = (limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n;
+  return at > 0n ? at : 1n;
+}
+
 /** What crossing happened on one spend update. */
 export interface BudgetCrossing {
   /** Warning thresholds newly crossed, ascending (fractions such as 0.9). */
@@ -54,10 +65,7 @@ function parseBudget(limitUsd: number, warnAt: readonly number[]): ParsedBudget 
   const thresholds = [...new Set(warnAt)]
     .sort((a, b) => a - b)
     .map((fraction) => {
-      // limit × fraction, exactly, with the fraction to 9 decimals; at least one femto-dollar,
-      // so a tiny fraction (1e-12) needs some spend instead of firing on a call that cost nothing
-      const scaled = (limitFemto * BigInt(Math.round(fraction * 1e9))) / 1_000_000_000n;
-      const femto = scaled > 0n ? scaled : 1n;
+      const femto = thresholdFemto(limitFemto, fraction);
       return { fraction, femto, femtoNumber: Number(femto) };
     });
   const parsed: ParsedBudget = {

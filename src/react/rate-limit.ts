@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError, describe, formatIssues, RateLimitExceededError } from '../errors.js';
+import { isDateMs } from '../keep/checks.js';
 import { MemoryStore } from '../keep/memory.js';
 import type { RateResult, RatesResult, Store } from '../keep/types.js';
 import { parseModelName } from '../price/catalog.js';
@@ -180,10 +181,7 @@ export class RateLimiter {
       );
     }
     const now = input.now;
-    if (
-      now !== undefined &&
-      (typeof now !== 'number' || !Number.isFinite(now) || Math.abs(now) > 8.64e15)
-    ) {
+    if (now !== undefined && !isDateMs(now)) {
       // A bad clock reaching the store would be taken for a store failure (fail-open: no limit).
       throw new ConfigurationError(
         `now must be a finite epoch-ms time within the Date range, got ${describe(now)}`,

@@ -14,22 +14,15 @@
 import { checkAmount, checkCounters, checkNow, checkNumber } from '../keep/checks.js';
 import type { BudgetCounter, CounterState, ReserveRequest, ReserveResult } from '../keep/types.js';
 import type { RedisClient } from './connect.js';
-import type { KeyLayout } from './keys.js';
+import { type KeyLayout, MAX_TTL_MS } from './keys.js';
 import { LuaScript } from './lua.js';
 
 /** The most a counter or an amount may hold: the high limb must stay below 2^53. */
 export const MAX_COUNTER_FEMTO = (2n ** 53n - 1n) * 10n ** 12n;
 
-/**
- * The longest key lifetime asked of Redis. An `expiresAt` or `holdUntil` of Infinity (hold until
- * settled) made a TTL of Infinity, which PEXPIRE refuses: the script failed half-way, after the
- * amount was already added to the counters, and the reservation leaked.
- */
-const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
-
 function amountArg(femto: bigint, what: string): string {
-  checkAmount(femto, what);
-  if (femto < 0n || femto > MAX_COUNTER_FEMTO) {
+  checkAmount(femto, what); // a bigint ≥ 0
+  if (femto > MAX_COUNTER_FEMTO) {
     throw new RangeError(
       `${what} must be between 0 and ${MAX_COUNTER_FEMTO} femto-dollars, got ${femto}`,
     );

@@ -29,6 +29,12 @@
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
+/**
+ * The longest key lifetime asked of Redis. A window that never ends (`expiresAt` or `holdUntil`
+ * of Infinity) made a TTL of Infinity, which PX / PEXPIRE refuse: a script then failed half-way,
+ * after the amount was already added to the counters, and the reservation leaked.
+ */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
 
 /** How long each kind of key lives; see the table above. */
 export interface RedisRetention {

@@ -19,7 +19,7 @@ import { checkNow, checkNumber } from '../keep/checks.js';
 import { assertOneNow, neverPasses } from '../keep/gcra.js';
 import type { RateRequest, RateResult, RatesResult } from '../keep/types.js';
 import type { RedisClient } from './connect.js';
-import type { KeyLayout } from './keys.js';
+import { type KeyLayout, MAX_TTL_MS } from './keys.js';
 import { LuaScript } from './lua.js';
 
 /**
@@ -28,9 +28,6 @@ import { LuaScript } from './lua.js';
  * early when the clocks differ a little. A cell past its time reads as a full bucket anyway.
  */
 const RATE_TTL_GRACE_MS = 1_000;
-
-/** An alert for a window that never ends (`expiresAt: Infinity`) is kept as long as Redis can. */
-const MAX_ALERT_TTL_MS = Number.MAX_SAFE_INTEGER;
 
 /**
  * The GCRA step both scripts share (as `gcraStep` in keep/gcra.ts): the arrival time after
@@ -222,7 +219,7 @@ export async function markAlert(
   // NaN (or Infinity) became `PX NaN`, refused by Redis with a bare ReplyError.
   checkNumber(threshold, 'threshold');
   checkNumber(expiresAt, 'expiresAt');
-  const ttl = Math.min(Math.max(Math.ceil(expiresAt - Date.now()), 60_000), MAX_ALERT_TTL_MS);
+  const ttl = Math.min(Math.max(Math.ceil(expiresAt - Date.now()), 60_000), MAX_TTL_MS);
   const reply = await client.set(keys.alert(key, threshold), '1', 'PX', ttl, 'NX');
   return reply === 'OK';
 }

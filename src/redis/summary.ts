@@ -1,18 +1,4 @@
-/**
- * Summaries from what Redis keeps. Two sources, chosen per request:
- *
- * - the UTC aggregate hashes (daily totals per user, tenant, agent, model; hourly metrics per
- *   model), which outlive the records (48 h by default): used when the request is a whole number
- *   of UTC days or hours (`from` and `to` both set and aligned), in UTC, filtered by at most one
- *   of user / tenant / agent / model, and grouped by `none`, `day`, `hour` or that same field;
- * - otherwise the kept records themselves (24 h by default): any filter, grouping and zone.
- *
- * What Redis cannot answer: anything older than those lifetimes, per-thread or per-session totals
- * past the records' lifetime, and cross-field breakdowns (tenant × model) from aggregates. That
- * is the SQLite ledger's job; Redis is the shared counter store.
- */
-import { ConfigurationError, describe } from '../errors.js';
-import { checkBounds } from '../keep/checks.js';
+import { checkBounds, checkGroupBy } from '../keep/checks.js';
 import { addRecordToRow, emptySummaryRow, orderSummaryRows } from '../keep/summary.js';
 import type { SummaryOptions, SummaryRow } from '../keep/types.js';
 import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
@@ -20,7 +6,6 @@ import type { RedisClient } from './connect.js';
 import { type AggregateDim, DAY_MS, HOUR_MS, type KeyLayout, utcDay, utcHour } from './keys.js';
 import type { RedisLedger } from './ledger.js';
 
-const GROUPS = new Set(['none', 'user', 'tenant', 'thread', 'agent', 'model', 'hour', 'day']);
 /** Beyond this many buckets, the aggregates would take too many reads: scan records instead. */
 const MAX_BUCKETS = 1_000;
 
@@ -31,9 +16,7 @@ export async function summarize(
   options: SummaryOptions,
 ): Promise<SummaryRow[]> {
   const { groupBy } = options;
-  if (!GROUPS.has(groupBy)) {
-    throw new ConfigurationError(`unknown groupBy ${describe(groupBy)}`);
-  }
+  checkGroupBy(groupBy);
   const timeZone = options.timeZone ?? 'UTC';
   if (groupBy === 'hour' || groupBy === 'day') assertTimeZone(timeZone);
   checkBounds(options); // a NaN bound skipped the aggregates and failed in ZRANGE, untyped

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigurationError, StoreUnavailableError, TollgateError } from '../errors.js';
+import { checkGroupBy } from '../keep/checks.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -180,11 +181,8 @@ export class SqliteStore implements Store {
     const { groupBy } = options;
     const timeZone = options.timeZone ?? 'UTC';
     const time = groupBy === 'hour' || groupBy === 'day';
-    // Own keys only: 'toString' or '__proto__' would find Object.prototype's, and land in the SQL.
-    const column = Object.hasOwn(GROUP_COLUMNS, groupBy) ? GROUP_COLUMNS[groupBy] : undefined;
-    if (!time && column === undefined && groupBy !== 'none') {
-      throw new ConfigurationError(`unknown groupBy "${String(groupBy)}"`);
-    }
+    checkGroupBy(groupBy); // before the look-up: 'toString' would find Object.prototype's
+    const column = GROUP_COLUMNS[groupBy];
     if (time) checkTimeZone(timeZone);
     const where = whereOf(options); // first: it refuses a NaN or infinite from / to
     const slot = time ? slotMs(groupBy, timeZone, options.from, options.to) : 0;

@@ -6,10 +6,12 @@
  * so budgets reset at window boundaries. (The LiteLLM races in DESIGN.md are what this avoids.)
  */
 import { BudgetExceededError, ConfigurationError, describe } from '../../errors.js';
+import { isDateMs } from '../../keep/checks.js';
 import { MemoryStore } from '../../keep/memory.js';
 import type { BudgetCounter, ReserveResult, Store } from '../../keep/types.js';
 import { parseModelName } from '../../price/catalog.js';
 import { femtoToUsd, usdToFemto } from '../../price/money.js';
+import { thresholdFemto } from '../budget.js';
 import { SafeEmitter } from '../safe-emitter.js';
 import { planAdaptation } from './adaptive.js';
 import { AlertBook } from './alerts.js';
@@ -41,24 +43,9 @@ type BudgetStore = Store & Required<Pick<Store, 'reserve' | 'settle' | 'release'
 
 const DEFAULT_HOLD_MS = 600_000;
 const TRACKED: readonly CalendarWindow[] = ['day', 'week', 'month'];
-const BILLION = 1_000_000_000n;
-
-/**
- * The spend at which an alert threshold fires: limit × threshold, with the threshold to 9
- * decimals, and never below one femto-dollar, so a tiny threshold (1e-12) still needs some spend
- * instead of firing on a call that cost nothing.
- */
-function thresholdFemto(limitFemto: bigint, threshold: number): bigint {
-  const at = (limitFemto * BigInt(Math.round(threshold * 1e9))) / BILLION;
-  return at > 0n ? at : 1n;
-}
-
-/** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
-const MAX_DATE_MS = 8.64e15;
-
 /** Throws `ConfigurationError` unless `now` is an epoch-ms instant a `Date` can hold. */
 function assertInstant(now: unknown, where: string): asserts now is number {
-  if (typeof now !== 'number' || !Number.isFinite(now) || Math.abs(now) > MAX_DATE_MS) {
+  if (!isDateMs(now)) {
     throw new ConfigurationError(
       `${where}: now must be a finite epoch-ms time within the Date range, got ${describe(now)}`,
     );
