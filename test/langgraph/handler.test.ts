@@ -157,8 +157,10 @@ describe('TokenTrackingCallbackHandler', () => {
     expect(anomalies[0]?.message).toMatch(/thinking tokens recovered/);
   });
 
-  it('repairs a streamed @langchain/google-genai cache_read summed across chunks', async () => {
-    // Ten chunks, each repeating the running cache_read of 901: LangChain's concat sums 9010.
+  it('repairs a cache_read summed past the input by a provider it cannot read', async () => {
+    // Ten chunks of an unknown provider, each with cache_read 901: LangChain's concat sums
+    // 9010. Only @langchain/google-genai is known to repeat a running value (see
+    // stream-usage.test.ts); deltas that add up past the input get the upper-bound repair.
     const chunkUsage = Array.from({ length: 10 }, (_, i) => ({
       input_tokens: i === 0 ? 1844 : 0,
       output_tokens: i === 9 ? 523 : 0,
