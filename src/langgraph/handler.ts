@@ -10,6 +10,9 @@
  *   node, thread) is kept by run id until the call ends. Nothing is keyed by AsyncLocalStorage.
  * - `getConfig()` is undefined inside handlers; the node's stream writer and interrupt context
  *   come from the capture described in `context.ts`.
+ * - A streamed call's final `usage_metadata` is LangChain's sum of its chunks, which is wrong for
+ *   @langchain/google-genai's running `cache_read`; `handleLLMNewToken` tallies the chunks so
+ *   the exact count can be recorded (`stream-usage.ts`).
  */
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import type { Serialized } from '@langchain/core/load/serializable';
@@ -75,7 +78,8 @@ const optionsSchema = z.object({
  * (Gemini, OpenAI, Anthropic, fakes) into a `TokenTracker`, attributed to the agent that made
  * it: the first segment of `checkpoint_ns` (the top-level node, which for prebuilt multi-agent
  * graphs is the agent's name), else `langgraph_node`. The call id is LangChain's run id, so a
- * call seen twice counts once.
+ * call seen twice counts once. Streamed calls of ChatGoogleGenerativeAI get their exact cached
+ * count, and raw Gemini usage is recorded wherever LangChain keeps it (see `settleUsage`).
  *
  * @example
  * const tracker = new TokenTracker({ budgetLimitUsd: 0.5, enforce: 'hard' });
