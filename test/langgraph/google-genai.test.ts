@@ -213,24 +213,13 @@ describe('ChatGoogleGenerativeAI in LangGraph: cached tokens exact, not summed',
     expectExact(record, truth);
   });
 
-  it('no cache hit: nothing cached, nothing invented', async () => {
-    const { record, truth } = await run({
-      prompt: 1000,
-      cached: 0,
-      chunks: 4,
-      path: 'model.stream() in the node',
-    });
-    expect(truth.cachedContentTokenCount).toBeUndefined();
-    expectExact(record, truth);
-  });
-
-  it('a prompt cached whole but for one token, over 7 chunks', async () => {
-    const { record, truth } = await run({
-      prompt: 1000,
-      cached: 999,
-      chunks: 7,
-      path: 'invoke() under a "messages" graph stream',
-    });
+  it.each([
+    { name: 'no cache hit: nothing cached, nothing invented', cached: 0, chunks: 4 },
+    { name: 'a prompt cached whole but for one token, over 7 chunks', cached: 999, chunks: 7 },
+  ])('$name', async ({ cached, chunks }) => {
+    const path = 'invoke() under a "messages" graph stream';
+    const { record, truth } = await run({ prompt: 1000, cached, chunks, path });
+    expect(truth.cachedContentTokenCount).toBe(cached === 0 ? undefined : cached);
     expectExact(record, truth);
   });
 
