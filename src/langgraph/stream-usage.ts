@@ -212,10 +212,11 @@ export function settleUsage(
       : (rawGeminiUsage(message?.response_metadata) ?? rawGeminiUsage(output.llmOutput)));
   if (raw !== undefined) return { usage: raw, format: 'gemini' };
 
-  const usage = isObject(message?.usage_metadata)
-    ? message.usage_metadata
-    : usageFromLlmOutput(output.llmOutput);
-  if (usage === undefined) return { usage: {}, format: 'langchain' };
+  const usage = message?.usage_metadata;
+  if (!isObject(usage)) {
+    // Anything else that is not absent goes to the normalizer, which rejects or repairs it.
+    return { usage: usage ?? usageFromLlmOutput(output.llmOutput) ?? {}, format: 'langchain' };
+  }
   const cacheRead = exactCacheRead(usage, message, tally);
   const details = usage.input_token_details;
   if (cacheRead === undefined || !isObject(details) || details.cache_read === cacheRead) {

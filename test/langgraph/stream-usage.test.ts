@@ -276,6 +276,8 @@ describe('settleUsage', () => {
       total_tokens: 7,
     });
     expect(settleUsage({ generations: [] }, undefined)).toEqual({ usage: {}, format: 'langchain' });
+    // A usage_metadata that is not an object reaches the normalizer as it is (strict rejects it).
+    expect(settleUsage(result('lots' as never), undefined).usage).toBe('lots');
   });
 });
 
