@@ -2,9 +2,10 @@
  * The usage of one LangChain chat model call, settled from what the callback handler saw: the
  * final `LLMResult` and, for a streamed call, a tally of its chunks.
  *
- * Why a tally: @langchain/google-genai (1.x–2.3) turns Gemini's running usage totals into
- * per-chunk deltas for input, output and total, but copies the running
- * `input_token_details.cache_read` onto every chunk, and LangChain's chunk concat sums them. A
+ * Why a tally: @langchain/google-genai (since 1.0.3 reports `cache_read`; 2.3.2 still) turns
+ * Gemini's running usage totals into per-chunk deltas for input, output and total, but copies
+ * the running `input_token_details.cache_read` onto every chunk, and LangChain's chunk concat
+ * sums them. A
  * stream of 1,000 prompt tokens, 300 of them cached, over 3 chunks ends with `cache_read` 900;
  * 600 cached ends with 1,800. The final usage alone cannot tell 900 (three chunks of 300) from
  * 900 (one chunk of 900), so the handler keeps a few numbers per chunk.
