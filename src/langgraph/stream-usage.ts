@@ -17,7 +17,8 @@
  *   one token call and exact usage. Its stream-events path (LangGraph's `version: 'v3'`
  *   messages stream) keeps the last running snapshot, so that final usage is exact too.
  * - @langchain/openai, @langchain/anthropic, LangChain's fakes: the chunk in
- *   `fields.chunk`, with usage on one chunk or as deltas that sum correctly.
+ *   `fields.chunk`, with usage on one chunk or as deltas that sum correctly (older
+ *   @langchain/anthropic repeated its cache counts on `message_delta`: see `StreamTally`).
  * - @langchain/google-common (ChatVertexAI): usage on the last chunk only
  *   (`model_provider: 'google-vertexai'`).
  */
@@ -79,6 +80,13 @@ function rawGeminiUsage(container: unknown): Loose | undefined {
  *     response_metadata: { model_provider: 'google-genai' } } } });
  * }
  * tally.lastCacheRead; // 300 (the running value, not the sum 900)
+ *
+ * A chunk's cache counts are taken as a running total (its last value is the call's) when the
+ * chunk comes from @langchain/google-genai, or when any chunk caches more than it inputs:
+ * LangChain's `input_tokens` includes the cache, so a delta never does. Older
+ * @langchain/anthropic repeats the cumulative cache counts of `message_start` on
+ * `message_delta` (input 0) and is recognized that way. Otherwise the chunks are deltas and
+ * LangChain's sum stands.
  */
 export class StreamTally {
   /** `handleLLMNewToken` calls: one per yielded chunk (one for a unary google-genai call). */
@@ -87,8 +95,10 @@ export class StreamTally {
   usageChunks = 0;
   /** The last clean `cache_read` a chunk carried; -1 when none did. */
   lastCacheRead = -1;
-  /** A chunk came from @langchain/google-genai, whose `cache_read` is a running total. */
-  runningCacheRead = false;
+  /** The last clean `cache_creation` a chunk carried; -1 when none did. */
+  lastCacheWrite = -1;
+  /** The chunks' cache counts are running totals, not deltas (see the class comment). */
+  runningCache = false;
   /** The last raw Gemini usage (with counts) a chunk carried: the API's running totals. */
   raw: Loose | undefined = undefined;
 
@@ -104,11 +114,15 @@ export class StreamTally {
     const usage = message?.usage_metadata;
     if (!isObject(usage)) return;
     this.usageChunks++;
-    if (isObject(metadata) && metadata.model_provider === GOOGLE_GENAI) {
-      this.runningCacheRead = true;
-    }
+    if (isObject(metadata) && metadata.model_provider === GOOGLE_GENAI) this.runningCache = true;
     const details = usage.input_token_details;
-    if (isObject(details) && isCount(details.cache_read)) this.lastCacheRead = details.cache_read;
+    if (!isObject(details)) return;
+    const read = isCount(details.cache_read) ? details.cache_read : -1;
+    const write = isCount(details.cache_creation) ? details.cache_creation : -1;
+    if (read >= 0) this.lastCacheRead = read;
+    if (write >= 0) this.lastCacheWrite = write;
+    const input = usage.input_tokens;
+    if (isCount(input) && Math.max(read, 0) + Math.max(write, 0) > input) this.runningCache = true;
   }
 }
 
@@ -150,29 +164,41 @@ function usageFromLlmOutput(llmOutput: Loose | undefined): Loose | undefined {
 }
 
 /**
- * The exact `cache_read` of a LangChain usage, or `undefined` to keep the reported one.
- * - Chunks seen with usage: a google-genai stream's `cache_read` is a running total, so the last
- *   one is the call's (a decrease, never seen from Gemini, leaves the last and lower value: never
- *   an under-charge). Other providers' chunks are deltas and LangChain's sum is right.
+ * The exact `input_token_details` of a LangChain usage, or `undefined` to keep the reported one.
+ * - Chunks seen with usage, their cache counts running totals (see `StreamTally`): the last
+ *   ones are the call's (a decrease, never seen, leaves the last and lower value: never an
+ *   under-charge for cache reads). Deltas: LangChain's sum is right.
  * - No chunk seen (google-genai 2.3 passes none), a google-genai message concatenated from two
  *   or more chunks: `cacheReadFromSum`.
  */
-function exactCacheRead(
+function exactDetails(
+  details: Loose,
   usage: Loose,
   message: Loose | undefined,
-  tally: StreamTally | undefined,
-): number | undefined {
-  if (tally === undefined) return undefined;
+  tally: StreamTally,
+): Loose | undefined {
   if (tally.usageChunks > 0) {
-    return tally.runningCacheRead && tally.lastCacheRead >= 0 ? tally.lastCacheRead : undefined;
+    if (!tally.runningCache) return undefined;
+    const read = tally.lastCacheRead;
+    const write = tally.lastCacheWrite;
+    if (
+      (read < 0 || read === details.cache_read) &&
+      (write < 0 || write === details.cache_creation)
+    ) {
+      return undefined;
+    }
+    const exact = { ...details };
+    if (read >= 0) exact.cache_read = read;
+    if (write >= 0) exact.cache_creation = write;
+    return exact;
   }
   if (tally.chunks < 2) return undefined;
   const metadata = message?.response_metadata;
   if (!isObject(metadata) || metadata.model_provider !== GOOGLE_GENAI) return undefined;
-  const details = usage.input_token_details;
-  const sum = isObject(details) ? details.cache_read : undefined;
+  const sum = details.cache_read;
   if (!isCount(sum) || sum === 0 || !isCount(usage.input_tokens)) return undefined;
-  return cacheReadFromSum(sum, tally.chunks, usage.input_tokens);
+  const read = cacheReadFromSum(sum, tally.chunks, usage.input_tokens);
+  return read === undefined || read === sum ? undefined : { ...details, cache_read: read };
 }
 
 /**
@@ -181,8 +207,8 @@ function exactCacheRead(
  *    or, unless the message was concatenated from chunks, whose numbers LangChain sums,
  *    `response_metadata`'s and `llmOutput`'s): exact in every field, thinking and tool-use
  *    prompt tokens included;
- * 2. the message's `usage_metadata` (else `llmOutput.tokenUsage`), with the exact `cache_read`
- *    of a google-genai stream (see `exactCacheRead`). Tool-use prompt tokens, which
+ * 2. the message's `usage_metadata` (else `llmOutput.tokenUsage`), with the exact cache counts
+ *    of a stream whose chunks repeat them (see `exactDetails`). Tool-use prompt tokens, which
  *    google-genai leaves only in `total_tokens`, are then charged as output (an upper bound;
  *    see `normalizeLangChain`), and a `cache_read` above the input with nothing else to go on
  *    is repaired to 0 (the shared finish step).
@@ -218,13 +244,11 @@ export function settleUsage(
     // Anything else that is not absent goes to the normalizer, which rejects or repairs it.
     return { usage: usage ?? usageFromLlmOutput(output.llmOutput) ?? {}, format: 'langchain' };
   }
-  const cacheRead = exactCacheRead(usage, message, tally);
   const details = usage.input_token_details;
-  if (cacheRead === undefined || !isObject(details) || details.cache_read === cacheRead) {
-    return { usage, format: 'langchain' };
-  }
-  return {
-    usage: { ...usage, input_token_details: { ...details, cache_read: cacheRead } },
-    format: 'langchain',
-  };
+  const exact =
+    tally !== undefined && isObject(details)
+      ? exactDetails(details, usage, message, tally)
+      : undefined;
+  if (exact === undefined) return { usage, format: 'langchain' };
+  return { usage: { ...usage, input_token_details: exact }, format: 'langchain' };
 }

@@ -23,13 +23,16 @@ function chunkFields(usage: Usage | undefined, extra: { provider?: string; info?
   };
 }
 
-/** A tally of chunks as @langchain/google-genai would pass them (if it passed them). */
-function tallyOf(cacheReads: unknown[], provider = 'google-genai'): StreamTally {
+/**
+ * A tally of chunks as @langchain/google-genai would pass them (if it passed them): input as a
+ * delta (`input` on every chunk, default 0), the cache count repeated.
+ */
+function tallyOf(cacheReads: unknown[], provider = 'google-genai', input = 0): StreamTally {
   const tally = new StreamTally();
   for (const cacheRead of cacheReads) {
     tally.add(
       chunkFields(
-        { input_tokens: 0, input_token_details: { cache_read: cacheRead } },
+        { input_tokens: input, input_token_details: { cache_read: cacheRead } },
         { provider },
       ),
     );
@@ -127,7 +130,7 @@ describe('StreamTally', () => {
   it('keeps the running cache_read of google-genai chunks, not their sum', () => {
     const tally = tallyOf([300, 300, 300]);
     expect(tally).toMatchObject({ chunks: 3, usageChunks: 3, lastCacheRead: 300 });
-    expect(tally.runningCacheRead).toBe(true);
+    expect(tally.runningCache).toBe(true);
   });
 
   it('ignores unusable cache counts (NaN, strings, negatives, objects)', () => {
@@ -136,10 +139,25 @@ describe('StreamTally', () => {
     expect(tally.usageChunks).toBe(8);
   });
 
-  it('marks only @langchain/google-genai chunks as running totals', () => {
-    expect(tallyOf([10, 10], 'openai').runningCacheRead).toBe(false);
-    expect(tallyOf([10, 10], 'google-vertexai').runningCacheRead).toBe(false);
-    expect(tallyOf([10], 'google-genai').runningCacheRead).toBe(true);
+  it('running totals: google-genai chunks, or a chunk caching more than it inputs', () => {
+    expect(tallyOf([10], 'google-genai', 500).runningCache).toBe(true);
+    // Deltas: each chunk's cache is part of its own input.
+    expect(tallyOf([10, 10], 'openai', 10).runningCache).toBe(false);
+    expect(tallyOf([10, 0], 'google-vertexai', 10).runningCache).toBe(false);
+    // A chunk with input 0 and cache 10 repeats a running value, whoever sent it.
+    expect(tallyOf([10, 10], 'anthropic', 0).runningCache).toBe(true);
+    // Unusable input proves nothing.
+    const tally = new StreamTally();
+    tally.add(chunkFields({ input_tokens: 'x', input_token_details: { cache_read: 10 } }));
+    expect(tally.runningCache).toBe(false);
+  });
+
+  it('keeps the last cache_creation too', () => {
+    const tally = new StreamTally();
+    const details = { cache_read: 800, cache_creation: 100 };
+    tally.add(chunkFields({ input_tokens: 1200, input_token_details: details }));
+    tally.add(chunkFields({ input_tokens: 0, input_token_details: details }));
+    expect(tally).toMatchObject({ lastCacheRead: 800, lastCacheWrite: 100, runningCache: true });
   });
 
   it('keeps the last raw Gemini usage with counts (a Vertex {trafficType} has none)', () => {
@@ -188,8 +206,11 @@ describe('settleUsage', () => {
 
   it('leaves every other provider and every unary call as reported', () => {
     const cases = [
-      settleUsage(result(summed(900), { provider: 'openai' }), tallyOf([300, 300, 300], 'openai')),
-      settleUsage(result(summed(900)), tallyOf([300, 300, 300], 'anthropic')),
+      settleUsage(
+        result(summed(900), { provider: 'openai' }),
+        tallyOf([300, 300, 300], 'openai', 334),
+      ),
+      settleUsage(result(summed(900)), tallyOf([300, 0, 600], 'anthropic', 600)),
       settleUsage(result(summed(900), { provider: 'google-vertexai' }), blindTally(3)),
       settleUsage(result(summed(900)), blindTally(3)),
       settleUsage(result(summed(900), { provider: 'google-genai' }), blindTally(1)),
@@ -219,6 +240,25 @@ describe('settleUsage', () => {
       expect(record?.usage.cacheReadTokens).toBeLessThanOrEqual(record?.usage.inputTokens ?? 0);
       expect(Number.isFinite(record?.cost.totalUsd)).toBe(true);
     }
+  });
+
+  it('older @langchain/anthropic (cache counts repeated on message_delta): the running values', () => {
+    const start = { input_tokens: 1200, output_tokens: 1, total_tokens: 1201 };
+    const delta = { input_tokens: 0, output_tokens: 50, total_tokens: 50 };
+    const details = { cache_read: 800, cache_creation: 100 };
+    const tally = new StreamTally();
+    tally.add(chunkFields({ ...start, input_token_details: details }, { provider: 'anthropic' }));
+    tally.add(chunkFields({ ...delta, input_token_details: details }, { provider: 'anthropic' }));
+    const final = {
+      input_tokens: 1200,
+      output_tokens: 51,
+      total_tokens: 1251,
+      input_token_details: { cache_read: 1600, cache_creation: 200 },
+    };
+    expect(settleUsage(result(final, { provider: 'anthropic' }), tally).usage).toEqual({
+      ...final,
+      input_token_details: details,
+    });
   });
 
   it('google-genai chunks whose cache counts are all unusable: as reported', () => {
