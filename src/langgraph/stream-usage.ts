@@ -73,6 +73,13 @@ function rawGeminiUsage(container: unknown): Loose | undefined {
  * (bounded with the runs in flight, freed when the call ends). `add` is O(1) and allocates
  * nothing.
  *
+ * A chunk's cache counts are taken as a running total (its last value is the call's) when the
+ * chunk comes from @langchain/google-genai, or when any chunk caches more than it inputs:
+ * LangChain's `input_tokens` includes the cache, so a delta never does. Older
+ * @langchain/anthropic repeats the cumulative cache counts of `message_start` on
+ * `message_delta` (input 0) and is recognized that way. Otherwise the chunks are deltas and
+ * LangChain's sum stands.
+ *
  * @example
  * const tally = new StreamTally();
  * for (const cache of [300, 300, 300]) {
@@ -80,13 +87,6 @@ function rawGeminiUsage(container: unknown): Loose | undefined {
  *     response_metadata: { model_provider: 'google-genai' } } } });
  * }
  * tally.lastCacheRead; // 300 (the running value, not the sum 900)
- *
- * A chunk's cache counts are taken as a running total (its last value is the call's) when the
- * chunk comes from @langchain/google-genai, or when any chunk caches more than it inputs:
- * LangChain's `input_tokens` includes the cache, so a delta never does. Older
- * @langchain/anthropic repeats the cumulative cache counts of `message_start` on
- * `message_delta` (input 0) and is recognized that way. Otherwise the chunks are deltas and
- * LangChain's sum stands.
  */
 export class StreamTally {
   /** `handleLLMNewToken` calls: one per yielded chunk (one for a unary google-genai call). */
