@@ -10,6 +10,9 @@
  *   node, thread) is kept by run id until the call ends. Nothing is keyed by AsyncLocalStorage.
  * - `getConfig()` is undefined inside handlers; the node's stream writer and interrupt context
  *   come from the capture described in `context.ts`.
+ * - A streamed call's final `usage_metadata` is LangChain's sum of its chunks, which is wrong for
+ *   @langchain/google-genai's running `cache_read`; `handleLLMNewToken` tallies the chunks so
+ *   the exact count can be recorded (`stream-usage.ts`).
  */
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import type { Serialized } from '@langchain/core/load/serializable';
@@ -31,6 +34,7 @@ import {
 } from './context.js';
 import { type ChunkWriter, withFeedWriter } from './feed.js';
 import { askBudgetApproval } from './interrupt.js';
+import { StreamTally, settleUsage } from './stream-usage.js';
 
 /** Options of `TokenTrackingCallbackHandler`. */
 export interface TokenTrackingCallbackHandlerOptions {
@@ -52,6 +56,8 @@ interface RunInfo {
   attribution: Attribution;
   writer: ChunkWriter | undefined;
   startedAt: number;
+  /** What the call's chunks said (see `stream-usage.ts`); made on the first chunk. */
+  stream: StreamTally | undefined;
 }
 
 /** Writers remembered per thread, for calls whose own context had none. Bounded. */
@@ -72,7 +78,8 @@ const optionsSchema = z.object({
  * (Gemini, OpenAI, Anthropic, fakes) into a `TokenTracker`, attributed to the agent that made
  * it: the first segment of `checkpoint_ns` (the top-level node, which for prebuilt multi-agent
  * graphs is the agent's name), else `langgraph_node`. The call id is LangChain's run id, so a
- * call seen twice counts once.
+ * call seen twice counts once. Streamed calls of ChatGoogleGenerativeAI get their exact cached
+ * count, and raw Gemini usage is recorded wherever LangChain keeps it (see `settleUsage`).
  *
  * @example
  * const tracker = new TokenTracker({ budgetLimitUsd: 0.5, enforce: 'hard' });
@@ -156,6 +163,30 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
     }
   }
 
+  /**
+   * Tallies each chunk in O(1): @langchain/google-genai sums a running cache count across
+   * chunks, and the tally is what recovers the exact one (see `stream-usage.ts`).
+   */
+  override handleLLMNewToken(
+    _token: string,
+    _idx: unknown,
+    runId: string,
+    _parentRunId?: string,
+    _tags?: string[],
+    fields?: unknown,
+  ): void {
+    takeContext(this.slot);
+    const run = this.runs.get(runId);
+    if (run === undefined) return;
+    try {
+      run.stream ??= new StreamTally();
+      run.stream.add(fields);
+    } catch (error) {
+      // A hostile chunk must not fail the stream (raiseError is on).
+      this.onError(error);
+    }
+  }
+
   override async handleLLMError(_error: unknown, runId: string): Promise<void> {
     takeContext(this.slot);
     this.runs.delete(runId);
@@ -176,6 +207,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       attribution,
       writer: this.writerFor(context, attribution.threadId),
       startedAt: Date.now(),
+      stream: undefined,
     });
     if (this.runs.size > RUNS_IN_FLIGHT) {
       this.runs.delete(this.runs.keys().next().value as string);
@@ -219,10 +251,10 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
     context: NodeContext | undefined,
   ): void {
     const generation = output.generations[0]?.[0] as
-      | { message?: { usage_metadata?: unknown; response_metadata?: Record<string, unknown> } }
+      | { message?: { response_metadata?: Record<string, unknown> } }
       | undefined;
     const message = generation?.message;
-    const usage = message?.usage_metadata ?? usageFromLlmOutput(output.llmOutput);
+    const { usage, format } = settleUsage(output, run?.stream);
     const attribution = run?.attribution ?? attributeRun(undefined);
     const model =
       run?.model ??
@@ -235,8 +267,8 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
         agent: attribution.agent,
         node: attribution.node,
         model,
-        usage: usage ?? {},
-        usageFormat: 'langchain',
+        usage,
+        usageFormat: format,
         callId: runId,
         threadId: attribution.threadId,
         userId: attribution.userId,
@@ -265,19 +297,6 @@ function modelOf(
     text(kwargs?.model) ??
     text(kwargs?.model_name)
   );
-}
-
-/** LangChain's older `llmOutput.tokenUsage` (OpenAI style), as a `usage_metadata`. */
-function usageFromLlmOutput(llmOutput: Record<string, unknown> | undefined) {
-  const usage = (llmOutput?.tokenUsage ?? llmOutput?.estimatedTokenUsage) as
-    | { promptTokens?: number; completionTokens?: number; totalTokens?: number }
-    | undefined;
-  if (!usage || typeof usage !== 'object') return undefined;
-  return {
-    input_tokens: usage.promptTokens,
-    output_tokens: usage.completionTokens,
-    total_tokens: usage.totalTokens,
-  };
 }
 
 function text(value: unknown): string | undefined {
