@@ -134,7 +134,7 @@ describe('trackChatModel with ChatGoogleGenerativeAI against the Gemini stand-in
     expect(out.tool_calls?.[0]).toMatchObject({ name: 'lookup', args: { city: 'Paris' } });
     expect(tracker.getUsageHistory()).toHaveLength(1);
     expect(tracker.getUsageHistory()[0]?.agent).toBe('planner');
-    expect((standIn.requests[0]?.body as { tools?: unknown }).tools).toBeDefined();
+    expect(((standIn.requests[0]?.body ?? {}) as { tools?: unknown }).tools).toBeDefined();
   });
 
   it('survives withStructuredOutput', async () => {
@@ -149,7 +149,7 @@ describe('trackChatModel with ChatGoogleGenerativeAI against the Gemini stand-in
     expect(tracker.getUsageHistory()).toHaveLength(1);
     expect(tracker.getUsageHistory()[0]?.usage.outputTokens).toBeGreaterThan(0);
     expect(
-      (standIn.requests[0]?.body as { generationConfig?: { responseSchema?: unknown } })
+      ((standIn.requests[0]?.body ?? {}) as { generationConfig?: { responseSchema?: unknown } })
         .generationConfig?.responseSchema,
     ).toBeDefined();
   });
