@@ -216,16 +216,28 @@ const variants: Record<string, () => Promise<unknown>> = {
   'langchain.handler': () => chatPlain.invoke(input, { callbacks: [handler] }),
   'langchain.trackChatModel': () => chatTracked.invoke(input),
 };
-const names = Object.keys(variants);
+// `TOLLGATE_BENCH_VARIANTS=a,b` runs only those (for profiling one path with --cpu-prof).
+const only = process.env.TOLLGATE_BENCH_VARIANTS?.split(',');
+const names = Object.keys(variants).filter((name) => !only || only.includes(name));
 const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+/**
+ * CPU time of the process (all its threads) per run, in ns. On a machine shared with other
+ * busy processes, wall time also counts the time the process waits for a core; CPU time does not.
+ */
+const cpuTimes: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
 
 for (let round = 0; round < warmup + rounds; round++) {
   for (let i = 0; i < names.length; i++) {
     const name = names[(round + i) % names.length] as string;
+    const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
     await (variants[name] as () => Promise<unknown>)();
     const ns = Number(process.hrtime.bigint() - start);
-    if (round >= warmup) times[name]?.push(ns);
+    const used = process.cpuUsage(cpu);
+    if (round >= warmup) {
+      times[name]?.push(ns);
+      cpuTimes[name]?.push((used.user + used.system) * 1e3);
+    }
   }
 }
 const recorded = {
@@ -241,5 +253,6 @@ console.log(
     floorChunks,
     recorded,
     times,
+    cpuTimes,
   }),
 );
