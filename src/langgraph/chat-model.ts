@@ -152,20 +152,15 @@ export function trackChatModel<T extends BaseChatModel>(
       const call = openCall(settings, runManager, (this as Scoped)[STREAM_CONFIG]);
       const usage = new StreamUsage();
       let last: MessageLike | undefined;
-      let outcome = 'abandoned';
-      try {
-        for await (const chunk of streamChunks.call(this, messages, callOptions, runManager)) {
+      yield* observed(
+        streamChunks.call(this, messages, callOptions, runManager),
+        (chunk) => {
           last = chunk.message as MessageLike;
           usage.add(last.usage_metadata);
-          yield chunk;
-        }
-        outcome = 'complete';
-      } catch (error) {
-        outcome = 'failed';
-        throw error;
-      } finally {
-        recordStream(settings, call, modelName(this, callOptions, last), usage, outcome);
-      }
+        },
+        (outcome) =>
+          recordStream(settings, call, modelName(this, callOptions, last), usage, outcome),
+      );
     };
     define(tracked, '_streamResponseChunks', wrapped);
     // `stream()` runs the generator outside the node's AsyncLocalStorage context (LangChain
@@ -194,23 +189,16 @@ export function trackChatModel<T extends BaseChatModel>(
       runManager,
     ) {
       const call = openCall(settings, runManager);
-      let final: Record<string, unknown> | undefined;
-      let outcome = 'abandoned';
-      try {
-        for await (const event of streamEvents.call(this, messages, callOptions, runManager)) {
-          // `message-finish` carries the final usage snapshot (not a delta).
-          if (event.event === 'message-finish' && event.usage) final = event.usage;
-          yield event;
-        }
-        outcome = 'complete';
-      } catch (error) {
-        outcome = 'failed';
-        throw error;
-      } finally {
-        const usage = new StreamUsage();
-        usage.add(final);
-        recordStream(settings, call, modelName(this, callOptions, undefined), usage, outcome);
-      }
+      const usage = new StreamUsage();
+      yield* observed(
+        streamEvents.call(this, messages, callOptions, runManager),
+        // `message-finish` carries the final usage snapshot (not a delta).
+        (event) => {
+          if (event.event === 'message-finish' && event.usage) usage.add(event.usage);
+        },
+        (outcome) =>
+          recordStream(settings, call, modelName(this, callOptions, undefined), usage, outcome),
+      );
     };
     define(tracked, '_streamChatModelEvents', wrapped);
   }
@@ -238,6 +226,31 @@ function keepTracked(result: unknown, settings: TrackChatModelOptions): unknown 
     }
   }
   return result;
+}
+
+/**
+ * Passes a stream through, showing each item to `see`, and calls `end` once with how it ended:
+ * `complete`, `failed` (the error still reaches the consumer) or `abandoned` (the consumer
+ * stopped early).
+ */
+async function* observed<T>(
+  source: AsyncIterable<T>,
+  see: (item: T) => void,
+  end: (outcome: 'complete' | 'failed' | 'abandoned') => void,
+): AsyncGenerator<T> {
+  let outcome: 'complete' | 'failed' | 'abandoned' = 'abandoned';
+  try {
+    for await (const item of source) {
+      see(item);
+      yield item;
+    }
+    outcome = 'complete';
+  } catch (error) {
+    outcome = 'failed';
+    throw error;
+  } finally {
+    end(outcome);
+  }
 }
 
 /** Own, non-enumerable: the wrapper's keys stay those of the model (serialization, spreads). */

@@ -3,7 +3,7 @@
  * talking to `tollgate/testing`'s Gemini stand-in over loopback (unary, streamed, tools,
  * structured output, createReactAgent), and LangChain's own fakes for the generic cases.
  */
-import { AIMessage, HumanMessage } from '@langchain/core/messages';
+import { AIMessage, HumanMessage, type UsageMetadata } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
 import { FakeListChatModel, FakeStreamingChatModel } from '@langchain/core/utils/testing';
 import { ChatGoogleGenerativeAI } from '@langchain/google-genai';
@@ -204,6 +204,11 @@ describe('trackChatModel with ChatGoogleGenerativeAI against the Gemini stand-in
   });
 });
 
+/** A scripted model that streams one chunk per usage object, each carrying it. */
+function streamingModel(chunkUsage: UsageMetadata[]) {
+  return new ScriptedChatModel({ streaming: true, script: () => ({ content: 'abc', chunkUsage }) });
+}
+
 describe('trackChatModel, generic chat models', () => {
   it('records every input of batch with its own call id', async () => {
     const tracker = new TokenTracker();
@@ -218,18 +223,14 @@ describe('trackChatModel, generic chat models', () => {
   it('sums streamed deltas and keeps the largest detail value (running cache counts)', async () => {
     const tracker = new TokenTracker();
     const model = trackChatModel(
-      new ScriptedChatModel({
-        streaming: true,
-        script: () => ({
-          content: 'abc',
-          chunkUsage: [1, 2, 3].map((i) => ({
-            input_tokens: i === 1 ? 1000 : 0,
-            output_tokens: 10,
-            total_tokens: (i === 1 ? 1000 : 0) + 10,
-            input_token_details: { cache_read: 300 },
-          })),
-        }),
-      }),
+      streamingModel(
+        [1, 2, 3].map((i) => ({
+          input_tokens: i === 1 ? 1000 : 0,
+          output_tokens: 10,
+          total_tokens: (i === 1 ? 1000 : 0) + 10,
+          input_token_details: { cache_read: 300 },
+        })),
+      ),
       { tracker },
     );
     for await (const _ of await model.stream('hi')) {
@@ -242,13 +243,7 @@ describe('trackChatModel, generic chat models', () => {
   it('records a stream the consumer leaves early with the usage seen so far', async () => {
     const tracker = new TokenTracker();
     const model = trackChatModel(
-      new ScriptedChatModel({
-        streaming: true,
-        script: () => ({
-          content: 'abc',
-          chunkUsage: [1, 2, 3].map(() => ({ input_tokens: 5, output_tokens: 1, total_tokens: 6 })),
-        }),
-      }),
+      streamingModel([1, 2, 3].map(() => ({ input_tokens: 5, output_tokens: 1, total_tokens: 6 }))),
       { tracker },
     );
     for await (const _ of await model.stream('hi')) break;
