@@ -106,6 +106,8 @@ export function trackChatModel<T extends BaseChatModel>(
   const base = BaseChatModel.prototype;
 
   const generate = original._generate as Generate;
+  // Only a model with a stream of its own can stream inside `_generate` (see `generating`).
+  const streams = original._streamResponseChunks !== base._streamResponseChunks;
   const wrappedGenerate: Generate = function (
     this: BaseChatModel,
     messages,
@@ -113,24 +115,24 @@ export function trackChatModel<T extends BaseChatModel>(
     runManager,
   ) {
     const call = openCall(settings, runManager);
-    generating.add(callOptions);
+    if (streams) generating.add(callOptions);
     let sent: ReturnType<Generate>;
     try {
       sent = generate.call(this, messages, callOptions, runManager);
     } catch (error) {
-      generating.delete(callOptions);
+      if (streams) generating.delete(callOptions);
       return Promise.reject(error);
     }
     // One `.then`, no async function: this sits on every model call of a graph.
     return sent.then(
       (result) => {
-        generating.delete(callOptions);
+        if (streams) generating.delete(callOptions);
         const message = result.generations[0]?.message as MessageLike | undefined;
         recordCall(settings, call, modelName(this, callOptions, message), message?.usage_metadata);
         return result;
       },
       (error: unknown) => {
-        generating.delete(callOptions);
+        if (streams) generating.delete(callOptions);
         throw error;
       },
     );
@@ -138,7 +140,7 @@ export function trackChatModel<T extends BaseChatModel>(
   define(tracked, '_generate', wrappedGenerate);
 
   const streamChunks = original._streamResponseChunks as StreamChunks;
-  if (streamChunks !== base._streamResponseChunks) {
+  if (streams) {
     const wrapped: StreamChunks = async function* (
       this: BaseChatModel,
       messages,

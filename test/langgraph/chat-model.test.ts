@@ -107,6 +107,28 @@ describe('trackChatModel with ChatGoogleGenerativeAI against the Gemini stand-in
     expect(standIn.requests).toHaveLength(3);
   });
 
+  it('records once a call in every graph stream mode (messages, values, streamEvents)', async () => {
+    const tracker = new TokenTracker();
+    const model = trackChatModel(gemini(), { tracker });
+    const graph = oneNode(() => model.invoke(LONG_PROMPT));
+    // "messages" makes LangChain stream the call internally (a streaming handler is attached).
+    for await (const _ of await graph.stream({}, { streamMode: 'messages' })) {
+      // consume
+    }
+    await graph.invoke({});
+    for await (const _ of graph.streamEvents({}, { version: 'v2' })) {
+      // consume
+    }
+    const records = tracker.getUsageHistory();
+    expect(records.map((r) => r.agent)).toEqual(['writer', 'writer', 'writer']);
+    expect(records.map((r) => r.metadata?.stream)).toEqual(['complete', undefined, 'complete']);
+    // The second and third calls hit the cache; streamed, the count is not summed over chunks.
+    const [, unary, streamed] = records;
+    expect(unary?.usage.cacheReadTokens).toBeGreaterThan(0);
+    expect(streamed?.usage.cacheReadTokens).toBe(unary?.usage.cacheReadTokens);
+    expect(standIn.requests).toHaveLength(3);
+  });
+
   it('records a model built with streaming: true once (its _generate streams internally)', async () => {
     const tracker = new TokenTracker();
     const base = new ChatGoogleGenerativeAI({
