@@ -279,7 +279,11 @@ function checkOptions(options: TrackChatModelOptions): void {
     );
   }
   const { tracker, agent, userId, metadata } = options;
-  if (tracker !== undefined && typeof (tracker as { record?: unknown })?.record !== 'function') {
+  const shape = tracker as { record?: unknown; guard?: unknown } | undefined;
+  if (
+    tracker !== undefined &&
+    (typeof shape?.record !== 'function' || typeof shape?.guard !== 'function')
+  ) {
     throw new ConfigurationError(
       `trackChatModel: tracker must be a TokenTracker, got ${describe(tracker)}`,
     );
