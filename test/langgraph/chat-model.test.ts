@@ -12,7 +12,12 @@ import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BudgetExceededError, ConfigurationError, TokenTracker } from '../../src/index.js';
-import { TokenTrackingCallbackHandler, trackChatModel } from '../../src/langgraph/index.js';
+import {
+  runWithTracking,
+  type TokenFeedChunk,
+  TokenTrackingCallbackHandler,
+  trackChatModel,
+} from '../../src/langgraph/index.js';
 import {
   type GeminiStandIn,
   type StandInReply,
@@ -306,6 +311,31 @@ describe('trackChatModel, generic chat models', () => {
     await model.invoke('again');
     // No usage in LangChain's fake: each call is seen once, as a usage_anomaly.
     expect(seen).toEqual(['unknown', 'unknown']);
+  });
+
+  it('records into the runWithTracking run, with no handler (langchainCallbacks: false)', async () => {
+    const model = trackChatModel(new ScriptedChatModel());
+    const graph = oneNode(async () => {
+      await model.invoke('one');
+      return model.invoke('two');
+    }, 'planner');
+    const chunks: TokenFeedChunk[] = [];
+    const result = await runWithTracking(
+      graph,
+      {},
+      {
+        langchainCallbacks: false,
+        onEvent: (chunk) => chunks.push(chunk),
+        reportPath: false,
+        printReport: false,
+      },
+    );
+    expect(result.tokenUsageStats.totalCalls).toBe(2);
+    expect(result.tokenUsageStats.byAgent.planner?.calls).toBe(2);
+    expect(chunks.filter((c) => c.type === 'llm_call').map((c) => c.agent)).toEqual([
+      'planner',
+      'planner',
+    ]);
   });
 
   it('keeps the node attribution when the caller passes its own metadata', async () => {
