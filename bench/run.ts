@@ -16,9 +16,8 @@ const groups: Record<string, () => Promise<string>> = {
     return core.path;
   },
   langgraph: async () => {
-    const result = await runLangGraphBenchmark();
-    console.log(JSON.stringify(result, null, 2));
-    return writeResult('bench-langgraph', { researchGraph: result });
+    const result = await runLangGraphBenchmark(); // prints its table
+    return writeResult('bench-langgraph', { perModelCall: result });
   },
   stores: async () => {
     const sqlite = await runSqliteBenchmarks();

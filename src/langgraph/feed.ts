@@ -9,7 +9,6 @@
  * handler passes the writer it captured from its node (`withFeedWriter`), and events that find
  * no writer at all go to the fallback sink given to `attachStreamFeed`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import {
@@ -125,12 +124,21 @@ const feeds = new WeakMap<TokenTracker, FeedState>();
 /**
  * The writer a callback handler captured from its node, set for the synchronous duration of a
  * `record()` (tracker events fire synchronously), since `getWriter()` is undefined there.
+ * A variable, not an AsyncLocalStorage: nothing asynchronous reads it, and an AsyncLocalStorage,
+ * once run, stays enabled and copies its store onto every async resource the process creates
+ * from then on, a cost paid on each of the many promises of every LangGraph runnable.
  */
-const handlerWriter = new AsyncLocalStorage<ChunkWriter | undefined>();
+let handlerWriter: ChunkWriter | undefined;
 
 /** Runs `fn` with `writer` as the feed's writer; used by the callback handler. @internal */
 export function withFeedWriter<T>(writer: ChunkWriter | undefined, fn: () => T): T {
-  return handlerWriter.run(writer, fn);
+  const previous = handlerWriter;
+  handlerWriter = writer;
+  try {
+    return fn();
+  } finally {
+    handlerWriter = previous;
+  }
 }
 
 /** Trackers fed by each BudgetManager, and how to unsubscribe from it. */
@@ -169,8 +177,7 @@ function nodeWriter(): ChunkWriter | undefined {
  */
 export function deliver(tracker: TokenTracker, chunk: TokenFeedChunk): void {
   const state = feeds.get(tracker);
-  const sink =
-    state?.directs.at(-1) ?? handlerWriter.getStore() ?? nodeWriter() ?? state?.fallbacks.at(-1);
+  const sink = state?.directs.at(-1) ?? handlerWriter ?? nodeWriter() ?? state?.fallbacks.at(-1);
   if (!sink) return;
   try {
     sink(chunk);

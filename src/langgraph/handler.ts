@@ -95,7 +95,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
   readonly onError: (error: unknown) => void;
   private readonly runs: Map<string, RunInfo>;
   private readonly writers: Map<string, ChunkWriter>;
-  private readonly slot: ContextSlot = { captured: undefined };
+  private readonly slot: ContextSlot = { store: undefined };
 
   constructor(options: TokenTrackingCallbackHandlerOptions = {}) {
     super({ raiseError: true });
@@ -124,6 +124,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       this.writers = new Map();
     }
     this.raiseError = true;
+    ignoreUnhandledKinds(this);
     installContextCapture(this, this.slot);
   }
 
@@ -279,6 +280,36 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       }),
     );
   }
+}
+
+/**
+ * LangChain hands every event of every runnable to every handler: for each one it reads
+ * `awaitHandlers` and runs the callback in a promise of its own inside an AsyncLocalStorage
+ * run, unless the handler ignores that kind of event (checked first for starts). A graph runs
+ * many chains per model call, so a handler that only records model calls ignores the kinds it
+ * has no method for. Checked per method, so a subclass that adds one still receives its kind.
+ */
+function ignoreUnhandledKinds(handler: BaseCallbackHandler): void {
+  const has = (...names: string[]) =>
+    names.some(
+      (name) => typeof (handler as unknown as Record<string, unknown>)[name] === 'function',
+    );
+  if (!has('handleChainStart', 'handleChainEnd', 'handleChainError')) handler.ignoreChain = true;
+  if (
+    !has(
+      'handleAgentAction',
+      'handleAgentEnd',
+      'handleToolStart',
+      'handleToolEnd',
+      'handleToolError',
+    )
+  ) {
+    handler.ignoreAgent = true;
+  }
+  if (!has('handleRetrieverStart', 'handleRetrieverEnd', 'handleRetrieverError')) {
+    handler.ignoreRetriever = true;
+  }
+  if (!has('handleCustomEvent')) handler.ignoreCustomEvent = true;
 }
 
 /** The model name: invocation params first (what was asked for), then LangSmith metadata. */

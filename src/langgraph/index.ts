@@ -25,6 +25,7 @@ export {
   agentFromNamespace,
   attributeRun,
 } from './attribution.js';
+export { type TrackChatModelOptions, trackChatModel } from './chat-model.js';
 export {
   attachStreamFeed,
   type ChunkWriter,
