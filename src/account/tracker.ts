@@ -463,7 +463,13 @@ export class TokenTracker {
   reset(): void {
     this.startedAt = Date.now();
     this.totals.reset();
-    for (const map of [this.byAgent, this.byModel, this.byUser, this.byThread, this.byServiceTier]) {
+    for (const map of [
+      this.byAgent,
+      this.byModel,
+      this.byUser,
+      this.byThread,
+      this.byServiceTier,
+    ]) {
       map.clear();
     }
     this.ungrouped = [];

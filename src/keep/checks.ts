@@ -8,13 +8,7 @@
 import { ConfigurationError, describe } from '../errors.js';
 import { parseServiceTier } from '../usage/tier.js';
 import type { ServiceTier } from '../usage/types.js';
-import type {
-  BudgetCounter,
-  GroupBy,
-  LedgerRecord,
-  RateRequest,
-  RecordFilter,
-} from './types.js';
+import type { BudgetCounter, GroupBy, LedgerRecord, RateRequest, RecordFilter } from './types.js';
 
 /** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
 export const MAX_DATE_MS = 8.64e15;

@@ -98,7 +98,7 @@ export class Pricer {
     this.strict = options.strict ?? false;
     this.maxMemoEntries = options.maxMemoEntries ?? 10_000;
     this.tiers = new TierTable(options.serviceTiers);
-    const provisioned = options.provisioned ?? 'list-price';
+    const provisioned = options.provisioned === undefined ? 'list-price' : options.provisioned;
     if (provisioned !== 'list-price' && provisioned !== 'zero') {
       throw new ConfigurationError(
         `provisioned: expected 'list-price' or 'zero', got ${JSON.stringify(provisioned)}`,

@@ -146,7 +146,13 @@ export function normalizeCanonical(
   const trafficType = raw.trafficType;
   if (typeof trafficType === 'string') usage.trafficType = trafficType;
   if (raw.serviceTier !== undefined || trafficType !== undefined) {
-    const tier = readServiceTier(reader, raw.serviceTier, 'serviceTier', trafficType, 'trafficType');
+    const tier = readServiceTier(
+      reader,
+      raw.serviceTier,
+      'serviceTier',
+      trafficType,
+      'trafficType',
+    );
     if (tier !== undefined) usage.serviceTier = tier;
   }
 

@@ -86,4 +86,3 @@ export const gemini = fc.record(
   },
   { requiredKeys: [] },
 );
-
