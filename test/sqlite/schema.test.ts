@@ -66,6 +66,50 @@ describe('SQLite schema migrations', () => {
     await store.close();
   });
 
+  it('upgrades a v2 ledger in place to hold service tiers: old rows read as standard', async () => {
+    const path = join(folder.dir, 'v2.db');
+    const old = new Database(path);
+    expect(migrate(old, 2)).toEqual([1, 2]);
+    old
+      .prepare(
+        `INSERT INTO records (id, call_id, ts, session_id, agent, model, input_tokens,
+          cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+          tool_use_prompt_tokens, total_tokens, priced, cost_micro, cost_rem)
+         VALUES ('r1', 'c1', 1000, 's', 'a', 'm', 1, 0, 0, 2, 0, 0, 3, 1, 5, 7)`,
+      )
+      .run();
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(schemaVersion(store.database)).toBe(SCHEMA_VERSION);
+    expect(migrations(store.database).map((m) => (m as { name: string }).name)).toContain(
+      'service tier',
+    );
+    const flex = {
+      id: 'r2',
+      callId: 'c2',
+      timestamp: 2000,
+      sessionId: 's',
+      agent: 'a',
+      model: 'm',
+      inputTokens: 1,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 2,
+      reasoningTokens: 0,
+      toolUsePromptTokens: 0,
+      totalTokens: 3,
+      priced: true,
+      costFemto: 9n,
+      serviceTier: 'flex' as const,
+    };
+    expect(await store.append([flex])).toBe(1);
+    const { records } = await store.query();
+    expect(records[0]).not.toHaveProperty('serviceTier');
+    expect(records[1]).toEqual(flex);
+    await store.close();
+  });
+
   it('re-opening an up-to-date database changes nothing', async () => {
     const path = join(folder.dir, 'same.db');
     await new SqliteStore({ path }).close();
