@@ -187,8 +187,10 @@ export class Pricer {
     tier: ServiceTier,
     at: number,
   ): CallCost {
-    const exact = this.tierOverrides.get(`${resolved.modelId}@${tier}`);
-    if (exact) return computeCost(usage, exact.priceAt(at), resolved);
+    if (this.tierOverrides.size > 0) {
+      const exact = this.tierOverrides.get(`${resolved.modelId}@${tier}`);
+      if (exact) return computeCost(usage, exact.priceAt(at), resolved);
+    }
     if (tier === 'provisioned' && this.provisionedFree) {
       return new CallCost(true, 0, 0, 0, 0, 0, 0, resolved.modelId, resolved.providerId);
     }

@@ -57,6 +57,7 @@ export const SERVICE_TIER_FACTORS: {
 /** Factors are exact decimals with at most this many places (1.75, 0.5, 1.8). */
 const FACTOR_SCALE = 6;
 const FACTOR_ONE = 10n ** BigInt(FACTOR_SCALE);
+const FACTOR_ONE_NUMBER = 10 ** FACTOR_SCALE;
 
 const factor = z
   .number()
@@ -95,8 +96,8 @@ const pricingSchema = z
  * millionths. Throws `InvalidPriceOverrideError` naming the field for a bad factor.
  */
 export class TierTable {
-  private readonly factors: Record<ServiceTier, bigint>;
-  private readonly models = new Map<string, Partial<Record<ServiceTier, bigint>>>();
+  private readonly factors: Record<ServiceTier, number>;
+  private readonly models = new Map<string, Partial<Record<ServiceTier, number>>>();
 
   constructor(options?: ServiceTierPricing) {
     const parsed = pricingSchema.safeParse(options ?? {});
@@ -116,7 +117,7 @@ export class TierTable {
     };
     const models = { ...SERVICE_TIER_FACTORS.models, ...parsed.data.models };
     for (const [model, factors] of Object.entries(models)) {
-      const exact: Partial<Record<ServiceTier, bigint>> = {};
+      const exact: Partial<Record<ServiceTier, number>> = {};
       for (const [tier, value] of Object.entries(factors)) {
         if (value !== undefined) exact[tier as ServiceTier] = micro(value);
       }
@@ -125,7 +126,8 @@ export class TierTable {
   }
 
   /** The factor of `tier` for `modelId`, in millionths (1,000,000 = list price). */
-  factorOf(modelId: string, tier: ServiceTier): bigint {
+  factorOf(modelId: string, tier: ServiceTier): number {
+    if (this.models.size === 0) return this.factors[tier];
     return this.models.get(modelId)?.[tier] ?? this.factors[tier];
   }
 }
@@ -138,11 +140,12 @@ function stripUndefined(factors: TierFactors | undefined): TierFactors {
   return out;
 }
 
-function micro(value: number): bigint {
-  return decimalToScaled(value, FACTOR_SCALE);
+/** A factor in millionths: at most 1000 × 10^6, an exact number. */
+function micro(value: number): number {
+  return Number(decimalToScaled(value, FACTOR_SCALE));
 }
 
-const scaledCache = new WeakMap<CompiledPrice, Map<bigint, CompiledPrice>>();
+const scaledCache = new WeakMap<CompiledPrice, Map<number, CompiledPrice>>();
 
 /**
  * A compiled price with every unit price multiplied by `factorMicro / 10^6`, exactly: catalog
@@ -150,8 +153,8 @@ const scaledCache = new WeakMap<CompiledPrice, Map<bigint, CompiledPrice>>();
  * decimals in $/Mtok, so 0.5 and 1.8 never round; a price that does not divide is rounded half
  * up to a whole femto-dollar per unit. Memoized per (price, factor).
  */
-export function scalePrice(compiled: CompiledPrice, factorMicro: bigint): CompiledPrice {
-  if (factorMicro === FACTOR_ONE) return compiled;
+export function scalePrice(compiled: CompiledPrice, factorMicro: number): CompiledPrice {
+  if (factorMicro === FACTOR_ONE_NUMBER) return compiled;
   let byFactor = scaledCache.get(compiled);
   if (!byFactor) {
     byFactor = new Map();
@@ -160,7 +163,7 @@ export function scalePrice(compiled: CompiledPrice, factorMicro: bigint): Compil
   const cached = byFactor.get(factorMicro);
   if (cached) return cached;
   const scale = (price: number): number => {
-    const product = BigInt(price) * factorMicro;
+    const product = BigInt(price) * BigInt(factorMicro);
     let scaled = product / FACTOR_ONE;
     if ((product % FACTOR_ONE) * 2n >= FACTOR_ONE) scaled += 1n;
     if (scaled > BigInt(MAX_EXACT_PRICE)) {

@@ -1,24 +1,33 @@
 import type { CountReader } from './counts.js';
 import type { ServiceTier } from './types.js';
 
-/** Vertex `trafficType` values and the tier each is billed at. */
-const TRAFFIC_TYPES: Readonly<Record<string, ServiceTier>> = {
-  ON_DEMAND: 'standard',
-  TRAFFIC_TYPE_UNSPECIFIED: 'standard',
-  ON_DEMAND_FLEX: 'flex',
-  ON_DEMAND_PRIORITY: 'priority',
-  PROVISIONED_THROUGHPUT: 'provisioned',
-};
+/** Vertex `trafficType` values and the tier each is billed at (a Map: no prototype keys). */
+const TRAFFIC_TYPES: ReadonlyMap<string, ServiceTier> = new Map([
+  ['ON_DEMAND', 'standard'],
+  ['TRAFFIC_TYPE_UNSPECIFIED', 'standard'],
+  ['ON_DEMAND_FLEX', 'flex'],
+  ['ON_DEMAND_PRIORITY', 'priority'],
+  ['PROVISIONED_THROUGHPUT', 'provisioned'],
+]);
 
 /** Service tier names (Gemini API `serviceTier`, any case, `SERVICE_TIER_` prefix or not). */
-const TIER_NAMES: Readonly<Record<string, ServiceTier>> = {
-  STANDARD: 'standard',
-  UNSPECIFIED: 'standard',
-  FLEX: 'flex',
-  PRIORITY: 'priority',
-  BATCH: 'batch',
-  PROVISIONED: 'provisioned',
-};
+const TIER_NAMES: ReadonlyMap<string, ServiceTier> = new Map([
+  ['STANDARD', 'standard'],
+  ['UNSPECIFIED', 'standard'],
+  ['FLEX', 'flex'],
+  ['PRIORITY', 'priority'],
+  ['BATCH', 'batch'],
+  ['PROVISIONED', 'provisioned'],
+]);
+
+/** The spellings the APIs send, looked up as they are (no string is made for them). */
+const EXACT_TIERS: ReadonlyMap<string, ServiceTier> = new Map([
+  ['standard', 'standard'],
+  ['flex', 'flex'],
+  ['priority', 'priority'],
+  ['batch', 'batch'],
+  ['provisioned', 'provisioned'],
+]);
 
 /** Which dearer tier wins when two fields disagree (never under-charge). */
 const RANK: Readonly<Record<ServiceTier, number>> = {
@@ -46,9 +55,11 @@ function enumName(value: string): string {
  */
 export function parseServiceTier(value: unknown): ServiceTier | undefined {
   if (typeof value !== 'string') return undefined;
+  const exact = EXACT_TIERS.get(value);
+  if (exact !== undefined) return exact;
   let name = enumName(value);
   if (name.startsWith('SERVICE_TIER_')) name = name.slice('SERVICE_TIER_'.length);
-  return TIER_NAMES[name];
+  return TIER_NAMES.get(name);
 }
 
 /**
@@ -60,9 +71,8 @@ export function parseServiceTier(value: unknown): ServiceTier | undefined {
  * trafficTypeTier('ON_DEMAND_FLEX'); // 'flex'
  */
 export function trafficTypeTier(value: unknown): ServiceTier | undefined {
-  if (value === 'ON_DEMAND') return 'standard';
   if (typeof value !== 'string') return undefined;
-  return TRAFFIC_TYPES[enumName(value)];
+  return TRAFFIC_TYPES.get(value) ?? TRAFFIC_TYPES.get(enumName(value));
 }
 
 /**
