@@ -1,3 +1,4 @@
+import { describe } from '../errors.js';
 import type { CountReader } from './counts.js';
 import type { ServiceTier } from './types.js';
 
@@ -81,7 +82,8 @@ export function trafficTypeTier(value: unknown): ServiceTier | undefined {
  *
  * An unknown value (`ON_DEMAND_OFFPEAK`, `deferred`, a typo) or one that is not a string is
  * priced at the standard price and recorded as a repair (strict mode: `InvalidUsageError`).
- * When both fields name different known tiers, the dearer one is used, with a repair.
+ * When one field is unknown and the other known, the known one decides. When both name
+ * different known tiers, the dearer one is used, with a repair.
  */
 export function readServiceTier(
   reader: CountReader,
@@ -92,30 +94,37 @@ export function readServiceTier(
 ): ServiceTier | undefined {
   const fromTier = readOne(reader, serviceTier, serviceTierField, parseServiceTier);
   const fromTraffic = readOne(reader, trafficType, trafficTypeField, trafficTypeTier);
-  if (fromTier === undefined) return fromTraffic;
-  if (fromTraffic === undefined || fromTraffic === fromTier) return fromTier;
+  // null: present but unknown (already a repair); the other field, when known, decides.
+  if (fromTier == null || fromTraffic == null) {
+    const known = fromTier ?? fromTraffic;
+    if (known != null) return known;
+    return fromTier === null || fromTraffic === null ? 'standard' : undefined;
+  }
+  if (fromTraffic === fromTier) return fromTier;
   const dearer = RANK[fromTraffic] > RANK[fromTier] ? fromTraffic : fromTier;
   return reader.repair(
     trafficTypeField,
     trafficType,
     dearer,
-    `${serviceTierField} (${String(serviceTier)}) and ${trafficTypeField} disagree; ` +
+    `${serviceTierField} (${describe(serviceTier)}) and ${trafficTypeField} disagree; ` +
       `the dearer tier (${dearer}) is used`,
   );
 }
 
+/** The tier a field names; `undefined` when absent, `null` when unknown (after a repair). */
 function readOne(
   reader: CountReader,
   value: unknown,
   field: string,
   parse: (value: unknown) => ServiceTier | undefined,
-): ServiceTier | undefined {
+): ServiceTier | null | undefined {
   if (value === undefined || value === null) return undefined;
   const tier = parse(value);
   if (tier !== undefined) return tier;
   const reason =
     typeof value === 'string'
-      ? `unknown service tier ${JSON.stringify(value)}; priced at the standard price`
+      ? `unknown service tier ${describe(value)}; priced at the standard price`
       : 'not a service tier (expected a string); priced at the standard price';
-  return reader.repair(field, value, 'standard' as ServiceTier, reason);
+  reader.repair(field, value, 'standard' as ServiceTier, reason);
+  return null;
 }

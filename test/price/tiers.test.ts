@@ -242,6 +242,20 @@ describe('hostile tier values', () => {
     ).toThrow(InvalidUsageError);
   });
 
+  it('an unusable serviceTier beside a known trafficType: the trafficType decides', () => {
+    // An object whose String() throws: found by the snake_case property test.
+    const hostile = { toString: [] };
+    const usage = normalizeUsage({
+      ...counts,
+      serviceTier: hostile,
+      trafficType: 'PROVISIONED_THROUGHPUT',
+    });
+    expect(usage?.serviceTier).toBe('provisioned');
+    expect(usage?.repairs).toEqual([
+      expect.objectContaining({ field: 'serviceTier', received: hostile, used: 'standard' }),
+    ]);
+  });
+
   it('disagreeing fields: the dearer tier, with a repair', () => {
     const usage = normalizeUsage({
       ...counts,
