@@ -4,7 +4,12 @@ import type { ServiceTier } from '../usage/types.js';
 import { type CompiledPrice, type CompiledUnit, MAX_EXACT_PRICE } from './catalog.js';
 import { decimalToScaled } from './money.js';
 
-/** Price multipliers per service tier, applied to the model's standard (list) price. */
+/**
+ * Price multipliers per service tier, applied to the model's standard (list) price.
+ *
+ * @example
+ * const factors: TierFactors = { priority: 1.75, flex: 0.5 };
+ */
 export type TierFactors = Partial<Record<ServiceTier, number>>;
 
 /**
@@ -12,6 +17,9 @@ export type TierFactors = Partial<Record<ServiceTier, number>>;
  * entry in the price overrides, see `PricerOptions.overrides`). The bundled
  * @pydantic/genai-prices catalog (0.1.x) has no Flex, Batch or Priority prices for Gemini, so
  * these factors price them.
+ *
+ * @example
+ * new Pricer({ serviceTiers: { factors: { priority: 1.75 }, models: { 'gemini-2.5-pro': { priority: 2 } } } });
  */
 export interface ServiceTierPricing {
   /** Factors for every model (merged over `SERVICE_TIER_FACTORS.factors`). */
@@ -38,6 +46,10 @@ export interface ServiceTierPricing {
  *
  * Worked numbers, gemini-3-flash-preview ($0.50 input, $3 output per Mtok): 11 prompt and 51
  * output tokens cost $0.0001585 at Standard, $0.00007925 at Flex or Batch, $0.0002853 at Priority.
+ *
+ * @example
+ * SERVICE_TIER_FACTORS.factors.flex; // 0.5
+ * priceUsage({ ...usage, serviceTier: 'flex' }, 'gemini-3-flash-preview').totalUsd; // half the list price
  */
 export const SERVICE_TIER_FACTORS: {
   readonly checked: string;

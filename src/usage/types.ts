@@ -17,10 +17,18 @@ export type UsageFormat = 'gemini' | 'langchain' | 'openai' | 'anthropic' | 'can
  * a Batch API job): `standard` (list price), `flex` and `batch` (discounted), `priority`
  * (premium), `provisioned` (Vertex Provisioned Throughput: prepaid capacity). See
  * `SERVICE_TIER_FACTORS` for how each is priced.
+ *
+ * @example
+ * tracker.record({ model: 'gemini-2.5-flash', usage, serviceTier: 'batch' });
  */
 export type ServiceTier = 'standard' | 'flex' | 'priority' | 'batch' | 'provisioned';
 
-/** Every service tier, in the order reports list them. */
+/**
+ * Every service tier.
+ *
+ * @example
+ * SERVICE_TIERS.includes('flex'); // true
+ */
 export const SERVICE_TIERS: readonly ServiceTier[] = [
   'standard',
   'flex',
