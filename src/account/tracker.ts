@@ -32,7 +32,7 @@ import { normalizeUsage } from '../usage/normalize.js';
 import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
 import { newSessionId } from './ids.js';
 import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
-import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
+import { callerTier, FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
 
 export interface TokenTrackerOptions extends LedgerWriterOptions {
   /** Session budget in USD; no budget when absent. */
@@ -92,6 +92,8 @@ export interface TokenUsageStats {
   byModel: Record<string, AggregateStats>;
   byUser: Record<string, AggregateStats>;
   byThread: Record<string, AggregateStats>;
+  /** Per service tier (`standard`, `flex`, `batch`, `priority`, `provisioned`). */
+  byServiceTier?: Record<string, AggregateStats>;
 }
 
 const sessionStore = new AsyncLocalStorage<TokenTracker>();
@@ -134,6 +136,7 @@ export class TokenTracker {
   private readonly byModel = new AggregateMap();
   private readonly byUser = new AggregateMap();
   private readonly byThread = new AggregateMap();
+  private readonly byServiceTier = new AggregateMap();
   /**
    * Records not yet added to the per-key groups above. `totals` (budgets read it) is kept at
    * once; the groups are read only by `getStatistics`, so a record joins them there, in one
@@ -291,6 +294,7 @@ export class TokenTracker {
       if (earlier) return earlier;
     }
     const timestamp = toEpochMs(input.timestamp);
+    const tier = input.serviceTier === undefined ? undefined : callerTier(input.serviceTier);
 
     const usage = normalizeUsage(
       input.usage,
@@ -298,6 +302,7 @@ export class TokenTracker {
         ? { strict: this.strictUsage, format: input.usageFormat }
         : this.normalizeOptions,
     );
+    if (usage && tier !== undefined) usage.serviceTier = tier;
     if (!usage) {
       this.emitter?.emit('usage_anomaly', {
         type: 'usage_anomaly',
@@ -335,6 +340,8 @@ export class TokenTracker {
       timestamp,
       usage,
       cost,
+      serviceTier: usage.serviceTier ?? 'standard',
+      prepaid: usage.serviceTier === 'provisioned',
     };
     this.store(record, !fresh);
     this.ledger?.push(record);
@@ -413,6 +420,7 @@ export class TokenTracker {
       byModel: this.byModel.toStats(),
       byUser: this.byUser.toStats(),
       byThread: this.byThread.toStats(),
+      byServiceTier: this.byServiceTier.toStats(),
     };
   }
 
@@ -455,7 +463,15 @@ export class TokenTracker {
   reset(): void {
     this.startedAt = Date.now();
     this.totals.reset();
-    for (const map of [this.byAgent, this.byModel, this.byUser, this.byThread]) map.clear();
+    for (const map of [
+      this.byAgent,
+      this.byModel,
+      this.byUser,
+      this.byThread,
+      this.byServiceTier,
+    ]) {
+      map.clear();
+    }
     this.ungrouped = [];
     this.history = [];
     this.historyStart = 0;
@@ -513,6 +529,7 @@ export class TokenTracker {
       this.byModel.add(record.model, record);
       this.byUser.add(record.userId, record);
       this.byThread.add(record.threadId, record);
+      this.byServiceTier.add(record.serviceTier ?? 'standard', record);
     }
   }
 

@@ -10,6 +10,8 @@
  * split or scale amounts internally; the interface always speaks femto-dollars.
  */
 
+import type { ServiceTier } from '../usage/types.js';
+
 /** One recorded call as stored in the ledger. */
 export interface LedgerRecord {
   /** tollgate's record id. */
@@ -37,6 +39,11 @@ export interface LedgerRecord {
   /** Exact cost in femto-dollars, ≥ 0 (0 when unpriced). */
   costFemto: bigint;
   metadata?: Record<string, unknown> | undefined;
+  /**
+   * The tier the call was billed at; absent means standard. `provisioned` marks prepaid
+   * Provisioned Throughput traffic.
+   */
+  serviceTier?: ServiceTier | undefined;
 }
 
 /** Which records a query or summary covers: time in [from, to), and equality filters. */

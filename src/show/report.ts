@@ -37,7 +37,8 @@ function section(
 
 /**
  * The console cost report: overall numbers, the budget line, then cost by agent and by model,
- * each sorted by cost with its share, tokens and calls.
+ * each sorted by cost with its share, tokens and calls, and cost by service tier when any call
+ * was billed at another tier than standard (flex, batch, priority, provisioned).
  */
 export function formatCostReport(stats: TokenUsageStats): string {
   const lines = [
@@ -63,6 +64,11 @@ export function formatCostReport(stats: TokenUsageStats): string {
   }
   lines.push(...section('Cost by agent', stats.byAgent, stats.totalCostUsd));
   lines.push(...section('Cost by model', stats.byModel, stats.totalCostUsd));
+  const tiers = stats.byServiceTier ?? {};
+  // Only worth a section when some call was not billed at the standard price.
+  if (Object.keys(tiers).some((tier) => tier !== 'standard')) {
+    lines.push(...section('Cost by service tier', tiers, stats.totalCostUsd));
+  }
   lines.push(rule('='));
   return lines.join('\n');
 }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigurationError, StoreUnavailableError, TollgateError } from '../errors.js';
-import { checkGroupBy } from '../keep/checks.js';
+import { checkGroupBy, checkRecordTiers } from '../keep/checks.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -131,7 +131,7 @@ export class SqliteStore implements Store {
     const insertAll = db.transaction((records: readonly LedgerRecord[]) => {
       let added = 0;
       // One parameter array, refilled per record: no garbage per row on the ingest path.
-      const row: unknown[] = new Array(22);
+      const row: unknown[] = new Array(23);
       for (const record of records) added += this.insert.run(fillRow(row, record)).changes;
       return added;
     });
@@ -142,6 +142,7 @@ export class SqliteStore implements Store {
   /** Appends a batch in one transaction; a call id already stored is skipped. */
   async append(records: readonly LedgerRecord[]): Promise<number> {
     this.live('append');
+    checkRecordTiers(records);
     return records.length ? this.appendAll(records) : 0;
   }
 

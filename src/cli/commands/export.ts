@@ -43,6 +43,8 @@ const COLUMNS = [
   'toolUsePromptTokens',
   'totalTokens',
   'priced',
+  'serviceTier',
+  'prepaid',
   'costUsdExact',
   'metadata',
 ] as const;
