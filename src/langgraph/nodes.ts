@@ -105,9 +105,12 @@ export function observeNodes(tracker: TokenTracker, parent?: unknown): NodeObser
       );
       return;
     }
-    const ns =
-      namespace === '' ? `${task.name}:${task.id}` : `${namespace}|${task.name}:${task.id}`;
-    const step = newStep(agentFromNamespace(ns) ?? task.name, ns, task.id);
+    const own = `${task.name}:${task.id}`;
+    // Named as the attribution names the task's calls: the namespace's first segment.
+    const step =
+      namespace === ''
+        ? newStep(task.name, own, task.id)
+        : newStep(agentFromNamespace(namespace) ?? task.name, `${namespace}|${own}`, task.id);
     byTask.set(task.id, step);
     steps.open.add(step);
   };

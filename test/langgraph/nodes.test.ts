@@ -1,7 +1,17 @@
 import { GoogleGenAI } from '@google/genai';
 import type { UsageMetadata } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
-import { Annotation, END, MessagesAnnotation, Send, START, StateGraph } from '@langchain/langgraph';
+import {
+  Annotation,
+  Command,
+  END,
+  interrupt,
+  MemorySaver,
+  MessagesAnnotation,
+  Send,
+  START,
+  StateGraph,
+} from '@langchain/langgraph';
 import { createReactAgent } from '@langchain/langgraph/prebuilt';
 import { createSupervisor } from '@langchain/langgraph-supervisor';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -351,6 +361,44 @@ describe('runWithTracking writes a step for every node task', () => {
         tokens: tokens(700),
         failed: true,
       },
+    ]);
+  });
+
+  it('a task paused by interrupt() ends as interrupted; on resume its re-run is a new step', async () => {
+    const model = sizedModel();
+    const graph = new StateGraph(State)
+      .addNode('review', async () => {
+        await model.invoke([['user', 'size=600']]);
+        const verdict = interrupt('approve?');
+        return { notes: [String(verdict)] };
+      })
+      .addEdge(START, 'review')
+      .compile({ checkpointer: new MemorySaver() });
+    const events: TokenFeedChunk[] = [];
+    const options = {
+      ...quiet,
+      onEvent: (e: TokenFeedChunk) => events.push(e),
+      config: { configurable: { thread_id: `review-${Math.random()}` } },
+    };
+    const paused = await runWithTracking(graph, { topic: 't' }, options);
+    expect(paused.__interrupt__).toHaveLength(1);
+    const first = steps(events);
+    expect(first.map(({ taskId: _id, ...rest }) => rest)).toEqual([
+      { type: 'agent_started', agent: 'review', message: 'Step started' },
+      {
+        type: 'agent_completed',
+        agent: 'review',
+        message: 'Step interrupted',
+        costUsd: cost(600),
+        tokens: tokens(600),
+      },
+    ]);
+    events.length = 0;
+    const done = await runWithTracking(graph, new Command({ resume: 'yes' }), options);
+    expect(done.notes).toEqual(['yes']);
+    expect(steps(events).map((c) => [c.type, c.message, c.costUsd])).toEqual([
+      ['agent_started', 'Step started', undefined],
+      ['agent_completed', 'Step completed', cost(600)],
     ]);
   });
 
