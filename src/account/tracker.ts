@@ -361,6 +361,7 @@ export class TokenTracker {
    * once the budget is spent (throws `BudgetExceededError`); with `'warn'` it does nothing.
    */
   guard(agent?: string): void {
+    ambientObserver?.callStart?.(this);
     if (this.enforce === 'hard') this.checkBudget(agent);
   }
 
@@ -631,6 +632,8 @@ let processTracker: TokenTracker | undefined;
 
 /** What every tracker reports to, after its own observers (see `setAmbientObserver`). @internal */
 export interface AmbientObserver {
+  /** A call is about to start in the current async context (`guard()`, before the request). */
+  callStart?(tracker: TokenTracker): void;
   record(tracker: TokenTracker, record: UsageRecord): void;
   budget(tracker: TokenTracker, event: BudgetEvent): void;
 }

@@ -8,9 +8,10 @@
  * which captures its node's writer), the observer writes into that node's stream writer, so a
  * `graph.stream(input, { streamMode: [..., 'custom'] })` carries:
  * - `budget_warning` / `budget_exceeded` chunks, from the call that crossed the threshold;
- * - one `agent_started` chunk per node task that makes tracked calls, written when its first call
- *   is recorded (right after that call), unless the node announced itself with `agentStarted`
- *   first. A plain stream shows tollgate no node's end, so no `agent_completed` is written for
+ * - one `agent_started` chunk per node task that makes tracked calls, unless the node announced
+ *   itself with `agentStarted` first: written just before its first call when the call is made
+ *   inside the node (`trackGemini`), else when that call is recorded (a LangChain model seen by
+ *   the callback handler, which runs outside the node: right after its first call). A plain stream shows tollgate no node's end, so no `agent_completed` is written for
  *   it: call `agentCompleted` in the node, or run the graph with `runWithTracking`, which writes
  *   both for every task.
  *
@@ -29,8 +30,14 @@ import {
 } from '../index.js';
 import { agentFromNamespace } from './attribution.js';
 import { currentNamespace } from './context.js';
-import { budgetChunk, currentWriter, feedChunk, hasAttachedFeed } from './feed.js';
-import { NODE_STARTED_MESSAGE } from './steps.js';
+import {
+  budgetChunk,
+  type ChunkWriter,
+  currentWriter,
+  feedChunk,
+  hasAttachedFeed,
+} from './feed.js';
+import { announceCurrentStep, NODE_STARTED_MESSAGE } from './steps.js';
 
 let enabled = true;
 
@@ -77,23 +84,42 @@ function write(writer: (chunk: unknown) => void, chunk: unknown): void {
   }
 }
 
+/** Writes the `agent_started` of the task at `ns`, once per task. */
+function startTask(tracker: TokenTracker, writer: ChunkWriter, ns: string, agent: string): void {
+  const task = taskOf(ns);
+  if (startedTasks.has(task)) return;
+  markStarted(ns);
+  const colon = task.indexOf(':');
+  const taskId = colon < 0 ? undefined : task.slice(colon + 1);
+  write(
+    writer,
+    feedChunk(tracker, 'agent_started', agent, NODE_STARTED_MESSAGE, undefined, taskId),
+  );
+}
+
+/** Before a call made inside a node (`trackGemini`, a guarded `record()`): its task starts. */
+function onCallStart(tracker: TokenTracker): void {
+  if (hasAttachedFeed(tracker)) {
+    // `runWithTracking`: the run's node step for this task, if any, opens now.
+    announceCurrentStep(tracker);
+    return;
+  }
+  if (!enabled) return;
+  const writer = currentWriter();
+  if (!writer) return;
+  const ns = currentNamespace();
+  const agent = agentFromNamespace(ns);
+  if (ns !== undefined && agent !== undefined) startTask(tracker, writer, ns, agent);
+}
+
+/** After a call: its task starts, if its start could not be seen (the callback handler's). */
 function onRecord(tracker: TokenTracker, record: UsageRecord): void {
   if (!enabled || hasAttachedFeed(tracker)) return;
   const writer = currentWriter();
   if (!writer) return;
   const recorded = record.metadata?.checkpointNs;
   const ns = typeof recorded === 'string' ? recorded : currentNamespace();
-  if (ns === undefined) return;
-  const task = taskOf(ns);
-  if (startedTasks.has(task)) return;
-  markStarted(ns);
-  const colon = task.indexOf(':');
-  const taskId = colon < 0 ? undefined : task.slice(colon + 1);
-  const agent = agentFromNamespace(ns) ?? record.agent;
-  write(
-    writer,
-    feedChunk(tracker, 'agent_started', agent, NODE_STARTED_MESSAGE, undefined, taskId),
-  );
+  if (ns !== undefined) startTask(tracker, writer, ns, agentFromNamespace(ns) ?? record.agent);
 }
 
 function onBudget(tracker: TokenTracker, event: BudgetEvent): void {
@@ -102,4 +128,4 @@ function onBudget(tracker: TokenTracker, event: BudgetEvent): void {
   if (writer) write(writer, budgetChunk(event));
 }
 
-setAmbientObserver({ record: onRecord, budget: onBudget });
+setAmbientObserver({ callStart: onCallStart, record: onRecord, budget: onBudget });

@@ -146,12 +146,15 @@ export function nodeStepAt(steps: Steps, ns: string | undefined): Step | undefin
 }
 
 /**
- * Before any other chunk fired inside a node task (a `budget_adapted` at a call's start, say),
- * that task's step writes its `agent_started`, so the feed reads in order.
+ * Writes the `agent_started` of the node step running now, if not yet written: before a call
+ * made inside the node starts, and before any other chunk fired inside it (a `budget_adapted`
+ * at a call's start, say), so the feed reads in order.
  */
-setBeforeDeliver((tracker) => {
+export function announceCurrentStep(tracker: TokenTracker): void {
   const steps = stepsByTracker.get(tracker);
   if (!steps || steps.open.size === 0) return;
   const step = nodeStepAt(steps, currentNamespace());
   if (step && step.announced === false) announce(tracker, step, NODE_STARTED_MESSAGE);
-});
+}
+
+setBeforeDeliver(announceCurrentStep);

@@ -563,5 +563,46 @@ describe('a plain graph.stream carries the feed without any wiring', () => {
       expect(chunks[2]?.spentUsd).toBe(tracker.getUsageHistory()[0]?.cost.totalUsd);
       expect(tracker.getStatistics().totalCalls).toBe(2);
     });
+
+    it('through runWithTracking, a step opens before its first request leaves', async () => {
+      const standIn = await startGeminiStandIn();
+      standIns.push(standIn);
+      const ai = trackGemini(
+        new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: standIn.baseUrl } }),
+      );
+      const graph = new StateGraph(MessagesAnnotation)
+        .addNode('researcher', async () => {
+          await ai.models.generateContent({ model: FLASH, contents: 'Research RAG.' });
+          return {};
+        })
+        .addNode('writer', async () => {
+          await ai.models.generateContent({ model: FLASH, contents: 'Write it up.' });
+          await ai.models.generateContent({ model: FLASH, contents: 'Polish it.' });
+          return {};
+        })
+        .addEdge(START, 'researcher')
+        .addEdge('researcher', 'writer')
+        .compile();
+      const seen: string[] = [];
+      const result = await runWithTracking(
+        graph,
+        { messages: [] },
+        {
+          ...quiet,
+          langchainCallbacks: false,
+          onEvent: (e) => seen.push(`${e.type}:${e.agent}@${standIn.requests.length}`),
+        },
+      );
+      expect(seen).toEqual([
+        'agent_started:researcher@0',
+        'llm_call:researcher@1',
+        'agent_completed:researcher@1',
+        'agent_started:writer@1',
+        'llm_call:writer@2',
+        'llm_call:writer@3',
+        'agent_completed:writer@3',
+      ]);
+      expect(result.tokenUsageStats.totalCalls).toBe(3);
+    });
   });
 });
