@@ -538,12 +538,18 @@ describe('a plain graph.stream carries the feed without any wiring', () => {
       await Promise.all(standIns.splice(0).map((s) => s.close()));
     });
 
-    it('writes started and budget chunks from inside the node', async () => {
+    /** A tracked @google/genai client against a fresh stand-in. */
+    async function trackedClient() {
       const standIn = await startGeminiStandIn();
       standIns.push(standIn);
       const ai = trackGemini(
         new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: standIn.baseUrl } }),
       );
+      return { standIn, ai };
+    }
+
+    it('writes started and budget chunks from inside the node', async () => {
+      const { ai } = await trackedClient();
       const graph = new StateGraph(MessagesAnnotation)
         .addNode('researcher', async () => {
           await ai.models.generateContent({ model: FLASH, contents: 'Research RAG.' });
@@ -565,11 +571,7 @@ describe('a plain graph.stream carries the feed without any wiring', () => {
     });
 
     it('through runWithTracking, a step opens before its first request leaves', async () => {
-      const standIn = await startGeminiStandIn();
-      standIns.push(standIn);
-      const ai = trackGemini(
-        new GoogleGenAI({ apiKey: 'k', httpOptions: { baseUrl: standIn.baseUrl } }),
-      );
+      const { standIn, ai } = await trackedClient();
       const graph = new StateGraph(MessagesAnnotation)
         .addNode('researcher', async () => {
           await ai.models.generateContent({ model: FLASH, contents: 'Research RAG.' });
