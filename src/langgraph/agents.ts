@@ -15,6 +15,7 @@ import { deliver, feedChunk, type TokenFeedChunk } from './feed.js';
 import {
   announce,
   findExplicitStep,
+  NODE_STARTED_MESSAGE,
   newStep,
   nodeStepAt,
   stepsIfAny,
@@ -81,13 +82,12 @@ export function agentCompleted(
   const tracker = trackerOf(options, config);
   const ns = namespaceIn(config);
   const steps = stepsIfAny(tracker);
-  const step =
-    steps &&
-    (findExplicitStep(steps, agent, ns) ??
-      (() => {
-        const node = nodeStepAt(steps, ns);
-        return node?.announced ? node : undefined;
-      })());
+  let step = steps && findExplicitStep(steps, agent, ns);
+  if (steps && !step) {
+    // The node's own step: this call is its completion (started by default if not yet).
+    step = nodeStepAt(steps, ns);
+    if (step && !step.announced) announce(tracker, step, NODE_STARTED_MESSAGE);
+  }
   let totals: { costUsd: number; tokens: number };
   if (step && steps) {
     // A node step closed here is complete: its task's end writes nothing more.

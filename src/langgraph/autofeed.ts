@@ -11,9 +11,10 @@
  * - one `agent_started` chunk per node task that makes tracked calls, unless the node announced
  *   itself with `agentStarted` first: written just before its first call when the call is made
  *   inside the node (`trackGemini`), else when that call is recorded (a LangChain model seen by
- *   the callback handler, which runs outside the node: right after its first call). A plain stream shows tollgate no node's end, so no `agent_completed` is written for
- *   it: call `agentCompleted` in the node, or run the graph with `runWithTracking`, which writes
- *   both for every task.
+ *   the callback handler, which runs outside the node: right after its first call). A plain
+ *   stream shows tollgate no node's end, so no `agent_completed` is written for it: call
+ *   `agentCompleted` in the node, or run the graph with `runWithTracking`, which writes both for
+ *   every task.
  *
  * No `llm_call` chunks: each chunk costs about 50 µs in LangGraph's stream machinery, so they
  * stay an opt-in (`attachStreamFeed`). A tracker with a feed attached (`attachStreamFeed`,

@@ -186,12 +186,12 @@ export async function runWithTracking<G extends TrackableGraph>(
       console.log(formatFeedChunk(chunk));
     }
   };
-  // Before the feed attaches, so a step's agent_started comes before its first llm_call chunk.
   if (options.agentSteps !== undefined && typeof options.agentSteps !== 'boolean') {
     throw new ConfigurationError(
       `runWithTracking: invalid option agentSteps: expected true or false, got ${describe(options.agentSteps)}`,
     );
   }
+  // Before the feed attaches, so a step's agent_started comes before its first llm_call chunk.
   const nodes =
     options.agentSteps === false
       ? undefined

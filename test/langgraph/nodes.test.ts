@@ -297,9 +297,14 @@ describe('runWithTracking writes a step for every node task', () => {
         agentCompleted('endOnly', 'Reviewed');
         return {};
       })
+      .addNode('noCalls', async () => {
+        agentCompleted('noCalls', 'Nothing to do');
+        return {};
+      })
       .addEdge(START, 'both')
       .addEdge('both', 'startOnly')
       .addEdge('startOnly', 'endOnly')
+      .addEdge('endOnly', 'noCalls')
       .compile();
     const events: TokenFeedChunk[] = [];
     await runWithTracking(graph, { topic: 't' }, { ...quiet, onEvent: (e) => events.push(e) });
@@ -327,6 +332,14 @@ describe('runWithTracking writes a step for every node task', () => {
         message: 'Reviewed',
         costUsd: cost(300),
         tokens: tokens(300),
+      },
+      { type: 'agent_started', agent: 'noCalls', message: 'Step started' },
+      {
+        type: 'agent_completed',
+        agent: 'noCalls',
+        message: 'Nothing to do',
+        costUsd: 0,
+        tokens: 0,
       },
     ]);
     expect(steps(events).every((c) => typeof c.taskId === 'string')).toBe(true);
