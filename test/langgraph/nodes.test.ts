@@ -490,9 +490,13 @@ describe('a plain graph.stream carries the feed without any wiring', () => {
   });
 
   it('with the process-wide tracker too', async () => {
+    // No session anywhere: the handler records into the process-wide tracker.
     const tracker = getTokenTracker();
     tracker.setBudgetLimit(cost(1000) / 2);
-    const { chunks } = await plainRun(tracker);
+    const handler = new TokenTrackingCallbackHandler();
+    expect(handler.tracker).toBe(tracker);
+    const { chunks } = await collect(userGraph(), { topic: 'RAG' }, { callbacks: [handler] });
+    expect(tracker.getStatistics().totalCalls).toBe(6);
     expect(chunks.map((c) => `${c.type}:${c.agent}`).slice(0, 3)).toEqual([
       'agent_started:plan',
       'budget_warning:plan',
