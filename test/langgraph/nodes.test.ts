@@ -415,6 +415,28 @@ describe('runWithTracking writes a step for every node task', () => {
     ]);
   });
 
+  it("inside tracker.run, with a budget: every chunk once, from the run's own feed", async () => {
+    const session = new TokenTracker();
+    const events: TokenFeedChunk[] = [];
+    await session.run(() =>
+      runWithTracking(
+        userGraph(),
+        { topic: 'RAG' },
+        {
+          ...quiet,
+          budgetLimitUsd: cost(1000) / 2,
+          onEvent: (e) => events.push(e),
+        },
+      ),
+    );
+    const count = (type: string) => events.filter((e) => e.type === type).length;
+    expect([count('budget_warning'), count('budget_exceeded'), count('llm_call')]).toEqual([
+      1, 1, 6,
+    ]);
+    expect([count('agent_started'), count('agent_completed')]).toEqual([6, 6]);
+    expect(session.getStatistics().totalCalls).toBe(0);
+  });
+
   it('agentSteps: false writes only the explicit chunks; a bad value is refused', async () => {
     const events: TokenFeedChunk[] = [];
     await runWithTracking(
