@@ -2,6 +2,7 @@
  * `npm run bench`: runs every benchmark, in this one process and run, and writes the figures
  * to outputs/bench-*.json. `npm run bench -- core langgraph` runs only the named groups.
  */
+import { runAgentStepsBenchmark } from './agent-steps.js';
 import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
 import { runServerBenchmark } from './server.js';
@@ -18,6 +19,11 @@ const groups: Record<string, () => Promise<string>> = {
   langgraph: async () => {
     const result = await runLangGraphBenchmark(); // prints its table
     return writeResult('bench-langgraph', { perModelCall: result });
+  },
+  'agent-steps': async () => {
+    const result = runAgentStepsBenchmark();
+    console.log(JSON.stringify(result, null, 2));
+    return writeResult('bench-agent-steps', { agentSteps: result });
   },
   stores: async () => {
     const sqlite = await runSqliteBenchmarks();

@@ -368,6 +368,7 @@ export class TokenTracker {
    * once the budget is spent (throws `BudgetExceededError`); with `'warn'` it does nothing.
    */
   guard(agent?: string): void {
+    ambientObserver?.callStart?.(this);
     if (this.enforce === 'hard') this.checkBudget(agent);
   }
 
@@ -574,6 +575,13 @@ export class TokenTracker {
         this.onListenerError(error, 'usage');
       }
     }
+    if (ambientObserver) {
+      try {
+        ambientObserver.record(this, record);
+      } catch (error) {
+        this.onListenerError(error, 'usage');
+      }
+    }
     events?.emit('usage', record);
     const budget = this.budget;
     if (!budget) return;
@@ -608,6 +616,13 @@ export class TokenTracker {
         this.onListenerError(error, event.type);
       }
     }
+    if (ambientObserver) {
+      try {
+        ambientObserver.budget(this, event);
+      } catch (error) {
+        this.onListenerError(error, event.type);
+      }
+    }
     this.emitter?.emit(event.type, event);
   }
 }
@@ -631,6 +646,27 @@ function toEpochMs(value: Date | number | string | undefined): number {
 }
 
 let processTracker: TokenTracker | undefined;
+
+/** What every tracker reports to, after its own observers (see `setAmbientObserver`). @internal */
+export interface AmbientObserver {
+  /** A call is about to start in the current async context (`guard()`, before the request). */
+  callStart?(tracker: TokenTracker): void;
+  record(tracker: TokenTracker, record: UsageRecord): void;
+  budget(tracker: TokenTracker, event: BudgetEvent): void;
+}
+
+/**
+ * One observer for the records and budget events of every tracker, including those a user makes
+ * with `new TokenTracker()` and the process-wide one: tollgate/langgraph writes them into the
+ * running node's stream without any wiring. An integration installs it, the core never calls
+ * out otherwise. @internal
+ */
+let ambientObserver: AmbientObserver | undefined;
+
+/** @internal Installs the integration's ambient observer (see `ambientObserver`). */
+export function setAmbientObserver(observer: AmbientObserver | undefined): void {
+  ambientObserver = observer;
+}
 
 /**
  * Where an integration finds the tracker of the running context besides `tracker.run`:

@@ -80,6 +80,13 @@ export interface TokenFeedChunk {
   tokens?: number;
   /** The agent's message, or the budget sentence (`Budget warning: $0.47 / $0.50 (94.0%)`). */
   message?: string;
+  /** `agent_completed`: the node task failed (its error's message is in `message`). */
+  failed?: true;
+  /**
+   * `agent_started` / `agent_completed` written for a node task by tollgate: the task's id
+   * (`Send` tasks of one node each have their own). Absent on explicit `agentStarted` calls.
+   */
+  taskId?: string;
   /** Epoch milliseconds. */
   timestamp: number;
 }
@@ -130,6 +137,19 @@ const feeds = new WeakMap<TokenTracker, FeedState>();
  */
 let handlerWriter: ChunkWriter | undefined;
 
+/**
+ * The writer of the node running now: the one a callback handler captured, else the node's own
+ * (`getWriter()`); undefined outside a node. @internal
+ */
+export function currentWriter(): ChunkWriter | undefined {
+  return handlerWriter.getStore() ?? nodeWriter();
+}
+
+/** True while `attachStreamFeed` (or `runWithTracking`) feeds this tracker. @internal */
+export function hasAttachedFeed(tracker: TokenTracker): boolean {
+  return feeds.has(tracker);
+}
+
 /** Runs `fn` with `writer` as the feed's writer; used by the callback handler. @internal */
 export function withFeedWriter<T>(writer: ChunkWriter | undefined, fn: () => T): T {
   const previous = handlerWriter;
@@ -171,11 +191,20 @@ function nodeWriter(): ChunkWriter | undefined {
   return typeof writer === 'function' ? (writer as ChunkWriter) : undefined;
 }
 
+/** Runs before a chunk is delivered: a node step announces itself first (`steps.ts`). */
+let beforeDeliver: ((tracker: TokenTracker) => void) | undefined;
+
+/** @internal Installs the hook that runs before each delivered chunk. */
+export function setBeforeDeliver(hook: (tracker: TokenTracker) => void): void {
+  beforeDeliver = hook;
+}
+
 /**
  * Writes a chunk to the tracker's direct sink, else the current node's stream, else the
  * tracker's fallback sink. @internal
  */
 export function deliver(tracker: TokenTracker, chunk: TokenFeedChunk): void {
+  if (beforeDeliver && chunk.type !== 'agent_started') beforeDeliver(tracker);
   const state = feeds.get(tracker);
   const sink = state?.directs.at(-1) ?? handlerWriter ?? nodeWriter() ?? state?.fallbacks.at(-1);
   if (!sink) return;
@@ -197,7 +226,8 @@ export function feedChunk(
   type: 'agent_started' | 'agent_completed',
   agent: string,
   message: string,
-  completed?: { costUsd: number; tokens: number },
+  completed?: { costUsd: number; tokens: number; failed?: true },
+  taskId?: string,
 ): TokenFeedChunk {
   const spentUsd = tracker.spentUsd;
   const limitUsd = tracker.budgetLimitUsd ?? null;
@@ -210,6 +240,7 @@ export function feedChunk(
     utilizationPercent: utilization(spentUsd, limitUsd),
     ...completed,
     message,
+    ...(taskId !== undefined && { taskId }),
     timestamp: Date.now(),
   };
 }
@@ -347,7 +378,8 @@ function feedBudgets(tracker: TokenTracker, budgets: BudgetManager): () => void 
   };
 }
 
-function budgetChunk(event: BudgetEvent): TokenFeedChunk {
+/** A session budget event's chunk. @internal */
+export function budgetChunk(event: BudgetEvent): TokenFeedChunk {
   return {
     source: 'tollgate',
     type: event.type,

@@ -20,6 +20,7 @@ import { attachStreamFeed, type TokenFeedChunk } from './feed.js';
 import { formatFeedChunk, workflowStartedLine } from './format.js';
 import { TokenTrackingCallbackHandler } from './handler.js';
 import { type BudgetApproval, isBudgetInterrupt } from './interrupt.js';
+import { observeNodes, PARENT_STREAM_KEY } from './nodes.js';
 
 /** What `runWithTracking` needs of a graph: any compiled LangGraph graph has it. */
 export interface TrackableGraph {
@@ -80,6 +81,13 @@ export interface RunWithTrackingOptions {
    * (Interrupt mode needs the handler.)
    */
   langchainCallbacks?: boolean;
+  /**
+   * Write an `agent_started` / `agent_completed` pair for every node task of the graph (default
+   * true): subgraphs and prebuilt agents as one step named by their node, each `Send` task on
+   * its own, the completion with the step's cost and tokens (`failed: true` when the task threw).
+   * An `agentStarted` / `agentCompleted` call inside the node replaces the default message.
+   */
+  agentSteps?: boolean;
 }
 
 /** The final state, with the run's statistics and, when paused, LangGraph's interrupts. */
@@ -178,6 +186,16 @@ export async function runWithTracking<G extends TrackableGraph>(
       console.log(formatFeedChunk(chunk));
     }
   };
+  if (options.agentSteps !== undefined && typeof options.agentSteps !== 'boolean') {
+    throw new ConfigurationError(
+      `runWithTracking: invalid option agentSteps: expected true or false, got ${describe(options.agentSteps)}`,
+    );
+  }
+  // Before the feed attaches, so a step's agent_started comes before its first llm_call chunk.
+  const nodes =
+    options.agentSteps === false
+      ? undefined
+      : observeNodes(tracker, options.config?.configurable?.[PARENT_STREAM_KEY]);
   // This run is its stream's only consumer: chunks go straight to the sink, not through
   // LangGraph's stream (about 50 µs a chunk there), and print the moment they fire.
   const detach = attachStreamFeed(tracker, {
@@ -205,7 +223,11 @@ export async function runWithTracking<G extends TrackableGraph>(
     // that session's tracker, which takes precedence.
     const tracked = {
       ...config,
-      configurable: { ...config.configurable, [TRACKER_CONFIG_KEY]: tracker },
+      configurable: {
+        ...config.configurable,
+        [TRACKER_CONFIG_KEY]: tracker,
+        ...nodes?.configurable,
+      },
     };
     const outcome = await (sessionTracker()
       ? tracker.run(() => consume(graph, input, tracked))
@@ -239,6 +261,7 @@ export async function runWithTracking<G extends TrackableGraph>(
     }
     throw error;
   } finally {
+    nodes?.stop();
     detach();
   }
 }
