@@ -220,7 +220,13 @@ describe('trackGemini(GoogleGenAI): automatic function calling', () => {
     expectRecordOf(records[1], standIn.requests[1]?.usageMetadata);
     expect(records.map((r) => r.metadata?.afcRound)).toEqual([1, 2]);
 
-    const tracker = new TokenTracker(TINY_BUDGET);
+    // Round 1 fits (its estimate, without the tools' declarations and with 1 output token, is
+    // below its cost) and spends the budget: round 2 is refused.
+    const tracker = new TokenTracker({
+      budgetLimitUsd: records[0]?.cost.totalUsd as number,
+      enforce: 'hard',
+      holdOutputTokens: 1,
+    });
     const limited = trackGemini(ai, { tracker });
     const refused = await limited.models.generateContentStream({
       model,
@@ -263,7 +269,10 @@ describe('trackGemini(GoogleGenAI): trackers and budgets', () => {
   it('hard budget: once spent, the next call throws and no request leaves', async () => {
     const tracker = new TokenTracker(TINY_BUDGET);
     const { ai, standIn, history } = await setup({}, tracker);
+    // A call whose estimate exceeds the budget is refused under 'hard': spend it under 'warn'.
+    const restore = tracker.overrideLimits({ enforce: 'warn' });
     await ai.models.generateContent({ model, contents: 'Spend it.' });
+    restore();
     const refused = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(BudgetExceededError);
     await refused(ai.models.generateContent({ model, contents: 'No.' }));
     await refused(ai.models.generateContentStream({ model, contents: 'No.' }));
