@@ -14,6 +14,7 @@
  * (`tracker.record()` by hand) are outside the rule.
  */
 import type { UsageRecord } from '../account/record.js';
+import { UnknownModelError } from '../errors.js';
 import type { Pricer } from '../price/pricer.js';
 import { countWordTokens, estimateCallCost, estimatePromptTokens } from './budgets/estimate.js';
 
@@ -135,9 +136,10 @@ export class HoldBook {
         pricer,
       });
       return { femto: estimate.estimateFemto, usd: estimate.estimateUsd };
-    } catch {
+    } catch (error) {
       // An unknown model under strict pricing: the record is refused after the call anyway.
-      return { femto: 0n, usd: 0 };
+      if (UnknownModelError.isInstance(error)) return { femto: 0n, usd: 0 };
+      throw error;
     }
   }
 

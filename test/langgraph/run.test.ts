@@ -183,6 +183,44 @@ describe('runWithTracking', () => {
     expect(log.lines.at(-1)).toContain('TOKEN USAGE & COST REPORT');
   });
 
+  it('applies enforce and warnAt to a tracker you pass, for the run only', async () => {
+    silenceHandlerErrors();
+    // A tracker that only warns, at 90%: the run asks for a hard limit and a warning at 30%.
+    const tracker = new TokenTracker({ budgetLimitUsd: CALL * 2.5, holdOutputTokens: 20 });
+    const events: TokenFeedChunk[] = [];
+    const error = await runWithTracking(pipeline(fixedModel()), input, {
+      ...quiet,
+      tracker,
+      enforce: 'hard',
+      warnAt: [0.3],
+      onEvent: (chunk) => events.push(chunk),
+    }).catch((thrown: unknown) => thrown);
+    // Two calls (80%); the third's estimate does not fit the 20% left.
+    expect(error).toBeInstanceOf(BudgetExceededError);
+    expect(tracker.getStatistics().totalCalls).toBe(2);
+    expect(tracker.spentUsd).toBeLessThanOrEqual(CALL * 2.5);
+    expect(events.filter((e) => e.type === 'budget_warning').map((e) => e.message)).toEqual([
+      expect.stringContaining('(40.0%)'),
+    ]);
+    // The tracker's own limits are back.
+    expect(tracker.enforce).toBe('warn');
+    expect(() => tracker.guard()).not.toThrow();
+  });
+
+  it('refuses a second run asking other limits of a tracker in use', async () => {
+    const tracker = new TokenTracker({ budgetLimitUsd: 1 });
+    const model = new ScriptedChatModel({ latencyMs: 5, script: () => ({ usage: USAGE }) });
+    const first = runWithTracking(pipeline(model), input, { ...quiet, tracker, enforce: 'hard' });
+    await expect(
+      runWithTracking(pipeline(model), input, { ...quiet, tracker, enforce: 'warn' }),
+    ).rejects.toBeInstanceOf(ConfigurationError);
+    // The same limits share the tracker.
+    await runWithTracking(pipeline(model), input, { ...quiet, tracker, enforce: 'hard' });
+    await first;
+    expect(tracker.getStatistics().totalCalls).toBe(6);
+    expect(tracker.enforce).toBe('warn');
+  });
+
   it('rejects invalid options with a ConfigurationError naming the option', async () => {
     await expect(
       runWithTracking(pipeline(fixedModel()), input, { ...quiet, budgetLimitUsd: -1 }),
