@@ -40,8 +40,10 @@ export interface TokenTrackingCallbackHandlerOptions {
   /** Where calls are recorded (default: `getTokenTracker()` when the handler is created). */
   tracker?: TokenTracker;
   /**
-   * `hard`: refuse a model call once the budget is spent (throws `BudgetExceededError`);
-   * `warn`: never refuse. Default: the tracker's own `enforce`.
+   * `hard`: refuse a model call once the budget is used up, or when its estimate (the messages,
+   * the invocation's max output tokens, else the agent's running average output) does not fit
+   * beside the spend and the calls in flight (throws `BudgetExceededError`; see
+   * `tracker.reserve`); `warn`: never refuse. Default: the tracker's own `enforce`.
    */
   enforce?: 'warn' | 'hard';
   /** `throw` (default) rejects the run; `interrupt` pauses it for approval (needs a checkpointer). */
