@@ -87,6 +87,17 @@ interface Client {
   make(baseUrl: string, tracker: TokenTracker, capped: boolean): Call;
 }
 
+/** A tracked @google/generative-ai model on the stand-in, capped at `CAP` when `capped`. */
+function generativeModel(baseUrl: string, tracker: TokenTracker, capped: boolean) {
+  return trackGemini(
+    new GoogleGenerativeAI('k').getGenerativeModel(
+      { model: MODEL, ...(capped && { generationConfig: { maxOutputTokens: CAP } }) },
+      { baseUrl },
+    ),
+    { tracker },
+  );
+}
+
 const clients: Client[] = [
   {
     name: '@google/genai generateContent',
@@ -123,26 +134,14 @@ const clients: Client[] = [
   {
     name: '@google/generative-ai generateContent',
     make: (baseUrl, tracker, capped) => {
-      const model = trackGemini(
-        new GoogleGenerativeAI('k').getGenerativeModel(
-          { model: MODEL, ...(capped && { generationConfig: { maxOutputTokens: CAP } }) },
-          { baseUrl },
-        ),
-        { tracker },
-      );
+      const model = generativeModel(baseUrl, tracker, capped);
       return (prompt) => model.generateContent(prompt);
     },
   },
   {
     name: '@google/generative-ai chat stream',
     make: (baseUrl, tracker, capped) => {
-      const model = trackGemini(
-        new GoogleGenerativeAI('k').getGenerativeModel(
-          { model: MODEL, ...(capped && { generationConfig: { maxOutputTokens: CAP } }) },
-          { baseUrl },
-        ),
-        { tracker },
-      );
+      const model = generativeModel(baseUrl, tracker, capped);
       return async (prompt) => {
         const { stream } = await model.startChat().sendMessageStream(prompt);
         for await (const _ of stream) {
@@ -189,6 +188,26 @@ function expectRefusals(refusals: BudgetExceededError[], limitUsd: number) {
   }
 }
 
+/** Five calls made, fifteen refused; every call capped, so each within its estimate. */
+function expectCappedRun(
+  outcome: Awaited<ReturnType<typeof run>>,
+  tracker: TokenTracker,
+  estimate: bigint,
+  limitUsd: number,
+) {
+  expect(outcome.requests).toBe(FITS);
+  expect(outcome.state.done).toHaveLength(FITS);
+  expect(outcome.state.refused).toHaveLength(TASKS - FITS);
+  expectRefusals(outcome.refusals, limitUsd);
+  const records = tracker.getUsageHistory();
+  expect(records).toHaveLength(FITS);
+  // Every call capped its output, so every estimate bounds its call: spend ≤ limit.
+  for (const record of records) expect(femto(record)).toBeLessThanOrEqual(estimate);
+  expect(tracker.spentUsd).toBeLessThanOrEqual(limitUsd);
+  expect(tracker.callsInFlight).toBe(0);
+  expect(tracker.heldUsd).toBe(0);
+}
+
 describe('a hard budget under 20 parallel Send tasks that fit five', () => {
   describe.each(clients)('$name', (client) => {
     it('capped calls: five are admitted and the spend stays within the limit', async () => {
@@ -197,17 +216,7 @@ describe('a hard budget under 20 parallel Send tasks that fit five', () => {
       const tracker = new TokenTracker({ budgetLimitUsd: limitUsd, enforce: 'hard' });
       const { state, refusals, requests } = await run((url) => client.make(url, tracker, true));
 
-      expect(requests).toBe(FITS);
-      expect(state.done).toHaveLength(FITS);
-      expect(state.refused).toHaveLength(TASKS - FITS);
-      expectRefusals(refusals, limitUsd);
-      const records = tracker.getUsageHistory();
-      expect(records).toHaveLength(FITS);
-      // Every call capped its output, so every estimate bounds its call: spend ≤ limit.
-      for (const record of records) expect(femto(record)).toBeLessThanOrEqual(estimate);
-      expect(tracker.spentUsd).toBeLessThanOrEqual(limitUsd);
-      expect(tracker.callsInFlight).toBe(0);
-      expect(tracker.heldUsd).toBe(0);
+      expectCappedRun({ state, refusals, requests }, tracker, estimate, limitUsd);
     });
 
     it('uncapped calls: spend ≤ limit + Σ (actual − estimate)⁺ of the calls in flight', async () => {
@@ -273,14 +282,7 @@ describe('a hard budget under 20 parallel Send tasks that fit five', () => {
           },
         ),
     );
-    expect(requests).toBe(FITS);
-    expect(state.done).toHaveLength(FITS);
-    expectRefusals(refusals, limitUsd);
-    const records = tracker.getUsageHistory();
-    expect(records).toHaveLength(FITS);
-    for (const record of records) expect(femto(record)).toBeLessThanOrEqual(estimate);
-    expect(tracker.spentUsd).toBeLessThanOrEqual(limitUsd);
-    expect(tracker.callsInFlight).toBe(0);
+    expectCappedRun({ state, refusals, requests }, tracker, estimate, limitUsd);
     expect(tracker.enforce).toBe('warn'); // the tracker's own, back after the run
   });
 
