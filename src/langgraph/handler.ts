@@ -213,23 +213,26 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
   ): BudgetHold {
     const tracker = this.tracker;
     const enforce = this.enforce ?? tracker.enforce;
-    try {
-      if (enforce === 'hard') tracker.checkBudget(agent);
-      else return NO_HOLD;
-      if (tracker.budgetLimitUsd === undefined) return NO_HOLD;
-      return tracker.reserve({
-        model: model ?? 'unknown',
-        agent,
-        prompt,
-        maxOutputTokens: maxOutputTokensOf(extraParams),
-        enforce,
-      });
-    } catch (error) {
-      if (this.onBudgetExceeded !== 'interrupt' || !BudgetExceededError.isInstance(error)) {
-        throw error;
+    if (enforce !== 'hard') return NO_HOLD;
+    // An approval raises the limit and the call is checked again (a limit still too low for
+    // its estimate asks again); a refusal, or a pause, throws.
+    for (;;) {
+      try {
+        tracker.checkBudget(agent);
+        if (tracker.budgetLimitUsd === undefined) return NO_HOLD;
+        return tracker.reserve({
+          model: model ?? 'unknown',
+          agent,
+          prompt,
+          maxOutputTokens: maxOutputTokensOf(extraParams),
+          enforce,
+        });
+      } catch (error) {
+        if (this.onBudgetExceeded !== 'interrupt' || !BudgetExceededError.isInstance(error)) {
+          throw error;
+        }
+        askBudgetApproval(tracker, error, context);
       }
-      askBudgetApproval(tracker, error, context);
-      return NO_HOLD;
     }
   }
 
