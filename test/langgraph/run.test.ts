@@ -410,6 +410,34 @@ describe('onBudgetExceeded: "interrupt"', () => {
     expect(model.calls).toBe(1);
   });
 
+  it('an approved limit still too low for the call asks again, saying why', async () => {
+    silenceHandlerErrors();
+    const { model, graph, options } = setup();
+    await runWithTracking(graph, input, options); // the planner's call uses the budget up
+    // 20% more does not hold the writer's estimate (20 output tokens alone are 62% of a call).
+    const again = await resumeWithTracking(
+      graph,
+      { approved: true, newLimitUsd: CALL * 1.2 },
+      options,
+    );
+    expect(model.calls).toBe(1);
+    expect(again.__interrupt__?.[0]?.value).toMatchObject({
+      type: 'budget_exceeded',
+      limitUsd: CALL * 1.2,
+      message: expect.stringMatching(
+        /^Budget would be exceeded \(session\): .* does not fit; call by "writer" refused; approve a new limit to continue$/,
+      ),
+    });
+    const done = await resumeWithTracking(
+      graph,
+      { approved: true, newLimitUsd: CALL * 10 },
+      options,
+    );
+    expect(done.__interrupt__).toBeUndefined();
+    expect(model.calls).toBe(3);
+    expect(done.tokenUsageStats).toMatchObject({ totalCalls: 3, budgetLimitUsd: CALL * 10 });
+  });
+
   it('needs a checkpointer and a thread id', async () => {
     await expect(
       runWithTracking(pipeline(fixedModel()), input, { ...quiet, onBudgetExceeded: 'interrupt' }),
