@@ -241,6 +241,38 @@ describe('trackGemini(GoogleGenAI): automatic function calling', () => {
     expect(standIn.requests).toHaveLength(3); // the second round never left
     expect(tracker.getUsageHistory()).toHaveLength(1);
   });
+
+  it('streamed AFC under a hard budget: each round holds its own estimate', async () => {
+    const { ai, standIn } = await setup({ respond: callThenAnswer });
+    // Fresh each time: the SDK's AFC extends the request it is given.
+    const params = () => ({
+      model,
+      contents: 'What is the research budget?',
+      config: { tools: [budgetTool()] },
+    });
+    const probe = new TokenTracker();
+    for await (const _ of await trackGemini(ai, { tracker: probe }).models.generateContentStream(
+      params(),
+    ));
+    const firstRound = probe.getUsageHistory()[0]?.cost.totalUsd as number;
+    // Round 1 fits (estimated at 1 output token, without the tools' declarations); round 2's
+    // prompt is round 1's prompt and output plus the tools' answers: it cannot fit in 1% more.
+    const tracker = new TokenTracker({
+      budgetLimitUsd: firstRound * 1.01,
+      enforce: 'hard',
+      holdOutputTokens: 1,
+    });
+    const stream = await trackGemini(ai, { tracker }).models.generateContentStream(params());
+    const refusal = await (async () => {
+      for await (const _ of stream);
+    })().catch((error: unknown) => error as BudgetExceededError);
+    expect(refusal).toBeInstanceOf(BudgetExceededError);
+    expect(refusal?.message).toMatch(/^Budget would be exceeded \(session\)/);
+    expect(refusal?.estimateUsd).toBeGreaterThan(firstRound);
+    expect(standIn.requests).toHaveLength(3); // the probe's two rounds, then round 1 only
+    expect(tracker.getUsageHistory()).toHaveLength(1);
+    expect(tracker.callsInFlight).toBe(0);
+  });
 });
 
 describe('trackGemini(GoogleGenAI): trackers and budgets', () => {
