@@ -49,6 +49,13 @@ export type {
   UsageAnomalyEvent,
 } from './react/events.js';
 export {
+  type BudgetHold,
+  DEFAULT_HOLD_MS,
+  DEFAULT_HOLD_OUTPUT_TOKENS,
+  type HoldRequest,
+  NO_HOLD,
+} from './react/holds.js';
+export {
   type RateCheckInput,
   type RateCheckResult,
   type RateLimit,

@@ -119,11 +119,9 @@ async function main(): Promise<void> {
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {
       const partial = (error as { reportPath?: string }).reportPath;
-      console.error(
-        `Stopped: budget exceeded, ${formatUsd(error.spentUsd)} spent of ${formatUsd(error.limitUsd)}` +
-          (error.agent ? ` (call by ${error.agent} refused)` : '') +
-          (partial ? `; partial report: ${partial}` : ''),
-      );
+      // The message says why: spend passed the limit, reached it, or the refused call's
+      // estimate did not fit beside the spend and the calls in flight.
+      console.error(`Stopped: ${error.message}${partial ? `; partial report: ${partial}` : ''}`);
       process.exitCode = 1;
       return;
     }

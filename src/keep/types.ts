@@ -133,7 +133,14 @@ export interface ReserveRequest {
 }
 
 export type ReserveResult =
-  | { ok: true }
+  | {
+      ok: true;
+      /**
+       * True when the store admitted the call without checking a limit (a resilient store
+       * failing open while its primary is down).
+       */
+      degraded?: boolean;
+    }
   | {
       ok: false;
       /** The first hard counter that would overflow. */

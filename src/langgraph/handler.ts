@@ -21,9 +21,12 @@ import type { LLMResult } from '@langchain/core/outputs';
 import { z } from 'zod';
 import {
   BudgetExceededError,
+  type BudgetHold,
   ConfigurationError,
   getTokenTracker,
+  NO_HOLD,
   type TokenTracker,
+  type UsageRecord,
 } from '../index.js';
 import { type Attribution, attributeRun } from './attribution.js';
 import {
@@ -41,8 +44,10 @@ export interface TokenTrackingCallbackHandlerOptions {
   /** Where calls are recorded (default: `getTokenTracker()` when the handler is created). */
   tracker?: TokenTracker;
   /**
-   * `hard`: refuse a model call once the budget is spent (throws `BudgetExceededError`);
-   * `warn`: never refuse. Default: the tracker's own `enforce`.
+   * `hard`: refuse a model call once the budget is used up, or when its estimate (the messages,
+   * the invocation's max output tokens, else the agent's running average output) does not fit
+   * beside the spend and the calls in flight (throws `BudgetExceededError`; see
+   * `tracker.reserve`); `warn`: never refuse. Default: the tracker's own `enforce`.
    */
   enforce?: 'warn' | 'hard';
   /** `throw` (default) rejects the run; `interrupt` pauses it for approval (needs a checkpointer). */
@@ -58,6 +63,8 @@ interface RunInfo {
   startedAt: number;
   /** What the call's chunks said (see `stream-usage.ts`); made on the first chunk. */
   stream: StreamTally | undefined;
+  /** What a hard budget holds for the call while it runs (see `tracker.reserve`). */
+  hold: BudgetHold;
 }
 
 /** Writers remembered per thread, for calls whose own context had none. Bounded. */
@@ -130,37 +137,41 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
 
   override async handleChatModelStart(
     llm: Serialized,
-    _messages: BaseMessage[][],
+    messages: BaseMessage[][],
     runId: string,
     _parentRunId?: string,
     extraParams?: Record<string, unknown>,
     _tags?: string[],
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    this.start(takeContext(this.slot), llm, runId, extraParams, metadata);
+    this.start(takeContext(this.slot), llm, runId, extraParams, metadata, messages);
   }
 
   override async handleLLMStart(
     llm: Serialized,
-    _prompts: string[],
+    prompts: string[],
     runId: string,
     _parentRunId?: string,
     extraParams?: Record<string, unknown>,
     _tags?: string[],
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    this.start(takeContext(this.slot), llm, runId, extraParams, metadata);
+    this.start(takeContext(this.slot), llm, runId, extraParams, metadata, prompts);
   }
 
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
     const context = takeContext(this.slot);
     const run = this.runs.get(runId);
     this.runs.delete(runId);
+    let record: UsageRecord | undefined;
     try {
-      this.finish(output, runId, run, context);
+      record = this.finish(output, runId, run, context);
     } catch (error) {
       // The call is made and paid for: a recording problem must not fail it.
       this.onError(error);
+    } finally {
+      // The record (already in the spend) replaces the estimate held for the call.
+      run?.hold.settle(record);
     }
   }
 
@@ -190,6 +201,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
 
   override async handleLLMError(_error: unknown, runId: string): Promise<void> {
     takeContext(this.slot);
+    this.runs.get(runId)?.hold.release();
     this.runs.delete(runId);
   }
 
@@ -199,31 +211,61 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
     runId: string,
     extraParams: Record<string, unknown> | undefined,
     metadata: Record<string, unknown> | undefined,
+    prompt: unknown,
   ): void {
     const attribution = attributeRun(metadata);
+    const model = modelOf(extraParams, metadata, llm);
     // Refuse before anything is kept: a refused call has no end callback.
-    this.guard(attribution.agent, context);
+    const hold = this.guard(attribution.agent, context, model, extraParams, prompt);
     this.runs.set(runId, {
-      model: modelOf(extraParams, metadata, llm),
+      model,
       attribution,
       writer: this.writerFor(context, attribution.threadId),
       startedAt: Date.now(),
       stream: undefined,
+      hold,
     });
     if (this.runs.size > RUNS_IN_FLIGHT) {
-      this.runs.delete(this.runs.keys().next().value as string);
+      const oldest = this.runs.keys().next().value as string;
+      this.runs.get(oldest)?.hold.release();
+      this.runs.delete(oldest);
     }
   }
 
-  private guard(agent: string | undefined, context: NodeContext | undefined): void {
-    try {
-      if (this.enforce === 'hard') this.tracker.checkBudget(agent);
-      else if (this.enforce === undefined) this.tracker.guard(agent);
-    } catch (error) {
-      if (this.onBudgetExceeded !== 'interrupt' || !BudgetExceededError.isInstance(error)) {
-        throw error;
+  /**
+   * Refuses the call when the budget is used up, or, under a hard budget, when its estimate
+   * (the messages, the invocation's max output tokens) does not fit beside the spend and the
+   * calls in flight; returns the hold kept for it until it ends.
+   */
+  private guard(
+    agent: string | undefined,
+    context: NodeContext | undefined,
+    model: string | undefined,
+    extraParams: Record<string, unknown> | undefined,
+    prompt: unknown,
+  ): BudgetHold {
+    const tracker = this.tracker;
+    const enforce = this.enforce ?? tracker.enforce;
+    if (enforce !== 'hard') return NO_HOLD;
+    // An approval raises the limit and the call is checked again (a limit still too low for
+    // its estimate asks again); a refusal, or a pause, throws.
+    for (;;) {
+      try {
+        tracker.checkBudget(agent);
+        if (tracker.budgetLimitUsd === undefined) return NO_HOLD;
+        return tracker.reserve({
+          model: model ?? 'unknown',
+          agent,
+          prompt,
+          maxOutputTokens: maxOutputTokensOf(extraParams),
+          enforce,
+        });
+      } catch (error) {
+        if (this.onBudgetExceeded !== 'interrupt' || !BudgetExceededError.isInstance(error)) {
+          throw error;
+        }
+        askBudgetApproval(tracker, error, context);
       }
-      askBudgetApproval(this.tracker, error, context);
     }
   }
 
@@ -250,7 +292,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
     runId: string,
     run: RunInfo | undefined,
     context: NodeContext | undefined,
-  ): void {
+  ): UsageRecord | undefined {
     const generation = output.generations[0]?.[0] as
       | { message?: { response_metadata?: Record<string, unknown> } }
       | undefined;
@@ -263,7 +305,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       text(message?.response_metadata?.model) ??
       'unknown';
     const writer = run?.writer ?? this.writerFor(context, attribution.threadId);
-    withFeedWriter(writer, () =>
+    return withFeedWriter(writer, () =>
       this.tracker.record({
         agent: attribution.agent,
         node: attribution.node,
@@ -328,6 +370,27 @@ function modelOf(
     text(kwargs?.model) ??
     text(kwargs?.model_name)
   );
+}
+
+/**
+ * The call's output cap from LangChain's invocation params: Gemini (`maxOutputTokens`, also in
+ * `generationConfig`), OpenAI (`max_tokens`, `max_completion_tokens`), Anthropic (`max_tokens`).
+ */
+function maxOutputTokensOf(extraParams: Record<string, unknown> | undefined): number | undefined {
+  const params = extraParams?.invocation_params as Record<string, unknown> | undefined;
+  if (!params) return undefined;
+  const config = params.generationConfig as Record<string, unknown> | undefined;
+  for (const value of [
+    params.maxOutputTokens,
+    config?.maxOutputTokens,
+    params.max_output_tokens,
+    params.max_completion_tokens,
+    params.max_tokens,
+    params.maxTokens,
+  ]) {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  }
+  return undefined;
 }
 
 function text(value: unknown): string | undefined {

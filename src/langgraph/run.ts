@@ -34,11 +34,19 @@ export interface TrackableGraph {
 
 /** Options of `runWithTracking`. */
 export interface RunWithTrackingOptions {
-  /** Session budget in USD (set on the given tracker too). */
+  /** Session budget in USD (set on the given tracker too, and kept after the run). */
   budgetLimitUsd?: number;
-  /** Warning thresholds as fractions of the budget (default `[0.9]`). */
+  /**
+   * Warning thresholds as fractions of the budget (default `[0.9]`). With a `tracker` of
+   * yours: applied for this run only (`tracker.overrideLimits`), the tracker's own afterwards.
+   */
   warnAt?: readonly number[];
-  /** `hard` refuses model calls once the budget is spent; `warn` (default) only reports. */
+  /**
+   * `hard` refuses a model call when the budget is used up or its estimate does not fit beside
+   * the spend and the calls in flight (see `tracker.reserve`); `warn` (default) only reports.
+   * With a `tracker` of yours: applied for this run only, as `warnAt`. Two concurrent runs on
+   * one tracker asking different `enforce` / `warnAt` throw `ConfigurationError`.
+   */
   enforce?: 'warn' | 'hard';
   /**
    * On a spent hard budget: `throw` (default) rejects with `BudgetExceededError`; `interrupt`
@@ -166,15 +174,23 @@ export async function runWithTracking<G extends TrackableGraph>(
   const interruptMode = options.onBudgetExceeded === 'interrupt';
   if (interruptMode) requireCheckpointer(graph, threadId);
   const resuming = isCommand(input) || input === null;
+  const given = options.tracker ?? (resuming ? takePausedTracker(graph, threadId) : undefined);
   const tracker =
-    options.tracker ??
-    (resuming ? takePausedTracker(graph, threadId) : undefined) ??
+    given ??
     new TokenTracker({
       ...options.trackerOptions,
       budgetLimitUsd: options.budgetLimitUsd,
       warnAt: options.warnAt,
       enforce: options.enforce,
     });
+  // A tracker of yours runs this run with its `enforce` and `warnAt`, then gets its own back.
+  const restoreLimits =
+    given && (options.enforce !== undefined || options.warnAt !== undefined)
+      ? given.overrideLimits({
+          ...(options.enforce !== undefined && { enforce: options.enforce }),
+          ...(options.warnAt !== undefined && { warnAt: options.warnAt }),
+        })
+      : undefined;
   if (options.budgetLimitUsd !== undefined && tracker.budgetLimitUsd !== options.budgetLimitUsd) {
     tracker.setBudgetLimit(options.budgetLimitUsd);
   }
@@ -263,6 +279,7 @@ export async function runWithTracking<G extends TrackableGraph>(
   } finally {
     nodes?.stop();
     detach();
+    restoreLimits?.();
   }
 }
 

@@ -250,7 +250,12 @@ describe('a hard budget through the callback handler', () => {
     async (_name, run) => {
       silenceHandlerErrors();
       const model = new ScriptedChatModel({ script: () => ({ usage: USAGE }) });
-      const tracker = new TokenTracker({ budgetLimitUsd: limit, enforce: 'hard' });
+      // Estimates as small as the calls (20 output tokens; 1,024 before the first record).
+      const tracker = new TokenTracker({
+        budgetLimitUsd: limit,
+        enforce: 'hard',
+        holdOutputTokens: 20,
+      });
       const handler = new TokenTrackingCallbackHandler({ tracker });
       const error = await run(oneNodeGraph(model, 5), { callbacks: [handler] }).then(
         () => undefined,
@@ -259,21 +264,24 @@ describe('a hard budget through the callback handler', () => {
       expect(error).toBeInstanceOf(BudgetExceededError);
       expect(BudgetExceededError.isInstance(error)).toBe(true);
       expect(error).toMatchObject({ agent: 'writer', limitUsd: limit, scope: 'session' });
-      // Two calls spend the budget; the third is refused before it reaches the model.
-      expect(model.calls).toBe(2);
-      expect(tracker.getStatistics().totalCalls).toBe(2);
+      // The first call spends 2/3 of the budget; the second's estimate (20 output tokens) does
+      // not fit in the rest, so it is refused before it reaches the model.
+      expect(model.calls).toBe(1);
+      expect(tracker.getStatistics().totalCalls).toBe(1);
+      expect((error as BudgetExceededError).estimateUsd).toBeGreaterThan(limit / 3);
+      expect(tracker.callsInFlight).toBe(0);
     },
   );
 
   it('enforces per handler even when the tracker only warns', async () => {
     silenceHandlerErrors();
     const model = new ScriptedChatModel({ script: () => ({ usage: USAGE }) });
-    const tracker = new TokenTracker({ budgetLimitUsd: limit });
+    const tracker = new TokenTracker({ budgetLimitUsd: limit, holdOutputTokens: 20 });
     const handler = new TokenTrackingCallbackHandler({ tracker, enforce: 'hard' });
     await expect(oneNodeGraph(model, 5).invoke(input, { callbacks: [handler] })).rejects.toThrow(
       BudgetExceededError,
     );
-    expect(model.calls).toBe(2);
+    expect(model.calls).toBe(1);
   });
 
   it('does not refuse with enforce "warn"', async () => {
