@@ -142,7 +142,7 @@ let handlerWriter: ChunkWriter | undefined;
  * (`getWriter()`); undefined outside a node. @internal
  */
 export function currentWriter(): ChunkWriter | undefined {
-  return handlerWriter.getStore() ?? nodeWriter();
+  return handlerWriter ?? nodeWriter();
 }
 
 /** True while `attachStreamFeed` (or `runWithTracking`) feeds this tracker. @internal */
