@@ -121,11 +121,19 @@ export function columnsOf(records: readonly LedgerRecord[]): {
   params: unknown[][];
   months: Set<number>;
 } {
+  for (const record of records) checkRecord(record);
+  // In one global order (month, call id), so that concurrent batches holding the same call ids
+  // wait for each other in one direction and never deadlock.
+  const sorted = records
+    .map((record) => ({ record, month: monthOf(record.timestamp) }))
+    .sort(
+      (a, b) =>
+        a.month - b.month ||
+        (a.record.callId < b.record.callId ? -1 : a.record.callId > b.record.callId ? 1 : 0),
+    );
   const params: unknown[][] = COLUMNS.map(() => new Array(records.length));
   const months = new Set<number>();
-  records.forEach((record, i) => {
-    checkRecord(record);
-    const month = monthOf(record.timestamp);
+  sorted.forEach(({ record, month }, i) => {
     months.add(month);
     const values = [
       month,

@@ -18,7 +18,14 @@ import type {
   SummaryRow,
 } from '../keep/types.js';
 import { PostgresBudgets } from './budgets.js';
-import { guard, isUnreachable, loadPg, type Pool, schemaIdentifier } from './connect.js';
+import {
+  guard,
+  isRetryable,
+  isUnreachable,
+  loadPg,
+  type Pool,
+  schemaIdentifier,
+} from './connect.js';
 import { monthLabel, monthOf, Partitions } from './partitions.js';
 import { parseRetention } from './retention.js';
 import { appendSql, columnsOf, fromRow, RECORD_COLUMNS, type RecordRow } from './rows.js';
@@ -121,7 +128,9 @@ export class PostgresStore implements Store {
           const code = (error as { code?: unknown }).code;
           // 23514: no partition for a row. Another process dropped it (retention): make it again.
           if (code === '23514' && attempt < APPEND_ATTEMPTS) this.partitions.forget();
-          else if (!(isUnreachable(error) && attempt < APPEND_ATTEMPTS)) throw error;
+          else if (!((isUnreachable(error) || isRetryable(error)) && attempt < APPEND_ATTEMPTS)) {
+            throw error;
+          }
         }
       }
     });
