@@ -18,4 +18,5 @@ export {
   PostgresStore,
   type PostgresStoreOptions,
 } from './store.js';
+export { insertSql, RECORD_INSERT_COLUMNS } from './rows.js';
 export { planSummary, type SummaryPlan } from './summary.js';

@@ -33,6 +33,9 @@ const COLUMNS = [
 ] as const;
 
 const NAMES = COLUMNS.map(([name]) => name).join(', ');
+
+/** The columns an `insertSql` source gives, in order. */
+export const RECORD_INSERT_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);
 const ARRAYS = COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
 
 /** The sums a rollup row keeps, from the appended rows `ins`. */
@@ -55,9 +58,18 @@ const SUM_COLUMNS =
  * so concurrent batches lock them in one order (no deadlock).
  */
 export function appendSql(s: string): string {
+  return insertSql(s, `SELECT * FROM unnest(${ARRAYS})`);
+}
+
+/**
+ * `appendSql` for any `source` query giving the columns of `RECORD_INSERT_COLUMNS` in order:
+ * tools that load a ledger server-side (a migration from another store, the benchmarks) keep
+ * the rollups exact the same way.
+ */
+export function insertSql(s: string, source: string): string {
   return `WITH ins AS (
     INSERT INTO ${s}.records (${NAMES})
-    SELECT * FROM unnest(${ARRAYS})
+    ${source}
     ON CONFLICT (call_id, month) DO NOTHING
     RETURNING month, ts, tenant_id, user_id, thread_id, agent, model, input_tokens,
       output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, priced, cost_femto
