@@ -31,6 +31,7 @@ import { parseRetention } from './retention.js';
 import { appendSql, columnsOf, fromRow, RECORD_COLUMNS, type RecordRow } from './rows.js';
 import { migrate } from './schema.js';
 import { FILTER_COLUMNS, summarize } from './summary.js';
+import { isPostgresUrl } from './url.js';
 
 export interface PostgresStoreOptions {
   /**
@@ -354,11 +355,6 @@ export async function createPostgresStore(
   }
   store.startRetention();
   return store;
-}
-
-/** True for a `postgres://` or `postgresql://` URL (how `TOLLGATE_DB` selects this store). */
-export function isPostgresUrl(value: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(value);
 }
 
 function checkMonthsAhead(value: number | undefined): number {
