@@ -28,7 +28,7 @@ import {
 } from './connect.js';
 import { monthLabel, monthOf, Partitions } from './partitions.js';
 import { parseRetention } from './retention.js';
-import { appendSql, columnsOf, fromRow, RECORD_COLUMNS, type RecordRow } from './rows.js';
+import { appendSql, fromRow, RECORD_COLUMNS, type RecordRow, rowsOf } from './rows.js';
 import { migrate } from './schema.js';
 import { FILTER_COLUMNS, summarize } from './summary.js';
 import { isPostgresUrl } from './url.js';
@@ -118,12 +118,12 @@ export class PostgresStore implements Store {
   async append(records: readonly LedgerRecord[]): Promise<number> {
     this.live('append');
     if (!records.length) return 0;
-    const { params, months } = columnsOf(records);
+    const { json, months } = rowsOf(records);
     return guard('append', async () => {
       for (let attempt = 1; ; attempt++) {
         try {
           await this.partitions.ensure(months);
-          const { rows } = await this.pool.query<{ added: number }>(this.appendStatement, params);
+          const { rows } = await this.pool.query<{ added: number }>(this.appendStatement, [json]);
           return rows[0]?.added ?? 0;
         } catch (error) {
           const code = (error as { code?: unknown }).code;
