@@ -197,7 +197,12 @@ async function waitForReady(port: number, timeoutMs: number): Promise<void> {
   const { default: pg } = await import('pg');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port,
+      user: 'postgres',
+      database: 'postgres',
+    });
     client.on('error', () => {});
     try {
       await client.connect();
