@@ -4,6 +4,7 @@
  * 22 text arrays), and rows back to records.
  */
 import { ConfigurationError, describe } from '../errors.js';
+import { metadataJson } from '../keep/record.js';
 import type { LedgerRecord } from '../keep/types.js';
 import { monthOf } from './partitions.js';
 
@@ -118,17 +119,6 @@ function checkRecord(record: LedgerRecord): void {
   }
 }
 
-/** Metadata as JSON; bigints become strings and an unserializable value never fails a batch. */
-function jsonOf(metadata: Record<string, unknown>): string | null {
-  try {
-    return JSON.stringify(metadata, (_, value) =>
-      typeof value === 'bigint' ? value.toString() : value,
-    );
-  } catch {
-    return JSON.stringify({ unserializable: true });
-  }
-}
-
 /** The append statement's parameter (a JSON array of rows) and the months the batch touches. */
 export function rowsOf(records: readonly LedgerRecord[]): { json: string; months: Set<number> } {
   for (const record of records) checkRecord(record);
@@ -166,7 +156,7 @@ export function rowsOf(records: readonly LedgerRecord[]): { json: string; months
       record.totalTokens,
       record.priced,
       record.costFemto.toString(),
-      record.metadata === undefined ? null : jsonOf(record.metadata),
+      record.metadata === undefined ? null : metadataJson(record.metadata),
     ];
   });
   return { json: JSON.stringify(rows), months };

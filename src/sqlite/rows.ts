@@ -2,6 +2,7 @@
  * Ledger rows: a record to its INSERT parameters and back, and summary sums to summary rows.
  * Integers are read as bigints (safeIntegers): money columns may sum past 2^53.
  */
+import { metadataJson } from '../keep/record.js';
 import { addRowToRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
 import { joinFemto, splitFemto } from './money.js';
@@ -75,19 +76,8 @@ export function fillRow(row: unknown[], record: LedgerRecord): unknown[] {
   row[18] = record.priced ? 1 : 0;
   row[19] = micro;
   row[20] = rem;
-  row[21] = record.metadata === undefined ? null : jsonOf(record.metadata);
+  row[21] = record.metadata === undefined ? null : metadataJson(record.metadata);
   return row;
-}
-
-/** Metadata as JSON; bigints become strings and an unserializable value never fails a batch. */
-function jsonOf(metadata: Record<string, unknown>): string | null {
-  try {
-    return JSON.stringify(metadata, (_, value) =>
-      typeof value === 'bigint' ? value.toString() : value,
-    );
-  } catch {
-    return JSON.stringify({ unserializable: true });
-  }
 }
 
 export function fromRow(row: RecordRow): LedgerRecord {

@@ -14,9 +14,9 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './redis-server.js';
 
 /** Where Debian's postgresql package puts the binaries (`POSTGRES_BIN` overrides). */
 export const POSTGRES_BIN = process.env.POSTGRES_BIN ?? findBin();
@@ -177,19 +177,6 @@ async function exit(child: ChildProcess | undefined, signal: NodeJS.Signals): Pr
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls with a real query (pg), so "ready" means the server accepts sessions. */
