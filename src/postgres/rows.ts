@@ -91,6 +91,17 @@ export function insertSql(s: string, source: string): string {
   SELECT count(*)::int AS added FROM ins`;
 }
 
+const REQUIRED_TEXT = ['id', 'sessionId', 'agent', 'model'] as const;
+const TEXT = [
+  ...REQUIRED_TEXT,
+  'callId',
+  'node',
+  'provider',
+  'userId',
+  'tenantId',
+  'threadId',
+] as const;
+
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 
 /** Refuses a record the ledger cannot store exactly, naming the field (before any write). */
@@ -100,6 +111,17 @@ function checkRecord(record: LedgerRecord): void {
       `record ${describe(record?.callId)}: ${field} must be ${what}, got ${describe(value)}`,
     );
   if (typeof record?.callId !== 'string') throw bad('callId', record?.callId, 'a string');
+  for (const field of REQUIRED_TEXT) {
+    if (typeof record[field] !== 'string') throw bad(field, record[field], 'a string');
+  }
+  for (const field of TEXT) {
+    const value = record[field];
+    // Postgres text cannot hold U+0000; refused here rather than failing the whole batch there.
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      throw bad(field, value, 'text without U+0000');
+    }
+  }
+  if (typeof record.priced !== 'boolean') throw bad('priced', record.priced, 'a boolean');
   if (!Number.isSafeInteger(record.timestamp) || Math.abs(record.timestamp) > 8.64e15) {
     throw bad('timestamp', record.timestamp, 'whole epoch milliseconds');
   }

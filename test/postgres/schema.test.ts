@@ -99,6 +99,29 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     expect(error.message).toMatch(message);
   });
 
+  it.each([
+    ['timestamp', { timestamp: Number.NaN }],
+    ['timestamp', { timestamp: 1.5 }],
+    ['inputTokens', { inputTokens: -1 }],
+    ['costFemto', { costFemto: 5 as unknown as bigint }],
+    ['sessionId', { sessionId: undefined as unknown as string }],
+    ['priced', { priced: 'yes' as unknown as boolean }],
+    ['userId', { userId: 'a\u0000b' }],
+  ])(
+    'a record with a bad %s is refused with a ConfigurationError; the batch stores nothing',
+    async (field, bad) => {
+      const store = await createPostgresStore({
+        connectionString: server().url,
+        schema: freshSchema(),
+      });
+      const [good, broken] = ledgerRecords(2, (i) => (i === 1 ? bad : {}));
+      const error = await rejection(store.append([good!, broken!]), ConfigurationError);
+      expect(error.message).toContain(field);
+      expect((await store.query()).records).toEqual([]);
+      await dropStore(server(), store);
+    },
+  );
+
   it('refuses to start without a connection string', async () => {
     const saved = process.env.TOLLGATE_DB;
     process.env.TOLLGATE_DB = 'outputs/tollgate.db';
