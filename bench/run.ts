@@ -7,6 +7,7 @@ import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
 import { runServerBenchmark } from './server.js';
 import { writeResult } from './stats.js';
+import { runPostgresBenchmarks } from './stores-postgres.js';
 import { runRedisBenchmarks } from './stores-redis.js';
 import { runSqliteBenchmarks } from './stores-sqlite.js';
 
@@ -31,6 +32,11 @@ const groups: Record<string, () => Promise<string>> = {
     const redis = await runRedisBenchmarks();
     console.log(JSON.stringify(redis, null, 2));
     return writeResult('bench-stores', { sqlite, ...redis });
+  },
+  postgres: async () => {
+    const postgres = await runPostgresBenchmarks();
+    console.log(JSON.stringify(postgres, null, 2));
+    return writeResult('bench-postgres', postgres);
   },
   server: async () => {
     const server = await runServerBenchmark();

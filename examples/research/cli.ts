@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BudgetExceededError, formatUsd } from 'tollgate';
+import { maskedUrl } from 'tollgate/postgres';
 import type { Depth } from './graph.js';
 import { runWorkflow } from './run.js';
 
@@ -115,7 +116,9 @@ async function main(): Promise<void> {
     console.log(`Token usage: ${result.tokenUsagePath}`);
     console.log(`Cost chart:  ${result.chartPath}`);
     if (result.ledgerPath)
-      console.log(`Ledger:      ${result.ledgerPath} (npm run tollgate -- report --db …)`);
+      console.log(
+        `Ledger:      ${maskedUrl(result.ledgerPath)} (npm run tollgate -- report --db …)`,
+      );
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {
       const partial = (error as { reportPath?: string }).reportPath;

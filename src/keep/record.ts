@@ -99,3 +99,20 @@ function ledgerCost(record: LedgerRecord, usage: TokenUsage, pricer: Pricer | un
   const total = femto <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(femto) : femto;
   return new CallCost(true, 0, 0, 0, 0, total, 0, undefined, record.provider);
 }
+
+/**
+ * A record's metadata as the SQL ledgers store it: JSON, bigints as strings, and an
+ * unserializable value (a cycle) as `{"unserializable":true}`, so it never fails a batch.
+ *
+ * @example
+ * metadataJson({ step: 2, tokens: 10n }); // '{"step":2,"tokens":"10"}'
+ */
+export function metadataJson(metadata: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(metadata, (_, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+  } catch {
+    return JSON.stringify({ unserializable: true });
+  }
+}

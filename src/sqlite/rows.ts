@@ -3,6 +3,7 @@
  * Integers are read as bigints (safeIntegers): money columns may sum past 2^53.
  */
 import { storedTier } from '../keep/checks.js';
+import { metadataJson } from '../keep/record.js';
 import { addRowToRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
 import { parseServiceTier } from '../usage/tier.js';
@@ -79,20 +80,9 @@ export function fillRow(row: unknown[], record: LedgerRecord): unknown[] {
   row[18] = record.priced ? 1 : 0;
   row[19] = micro;
   row[20] = rem;
-  row[21] = record.metadata === undefined ? null : jsonOf(record.metadata);
+  row[21] = record.metadata === undefined ? null : metadataJson(record.metadata);
   row[22] = record.serviceTier === undefined ? null : (storedTier(record.serviceTier) ?? null);
   return row;
-}
-
-/** Metadata as JSON; bigints become strings and an unserializable value never fails a batch. */
-function jsonOf(metadata: Record<string, unknown>): string | null {
-  try {
-    return JSON.stringify(metadata, (_, value) =>
-      typeof value === 'bigint' ? value.toString() : value,
-    );
-  } catch {
-    return JSON.stringify({ unserializable: true });
-  }
 }
 
 export function fromRow(row: RecordRow): LedgerRecord {

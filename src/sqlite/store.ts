@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { ConfigurationError, StoreUnavailableError, TollgateError } from '../errors.js';
+import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
 import { checkGroupBy, checkRecordTiers } from '../keep/checks.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
@@ -34,7 +35,6 @@ import {
 } from './rows.js';
 import { migrate } from './schema.js';
 import { decodeCursor, encodeCursor, whereOf } from './sql.js';
-import { bucketKeys, checkTimeZone, slotMs } from './time.js';
 
 export interface SqliteStoreOptions {
   /**

@@ -155,8 +155,11 @@ describe('tollgate', () => {
     [['serve', '--port', '-1'], /^tollgate serve: --port: missing value/],
     // Empty values that used to stand for something else: the current folder, every provider.
     [['export', '--format', 'csv', '--out='], /^tollgate export: --out: expected a file name/],
-    [['report', '--db='], /^tollgate report: --db: expected the path of the SQLite ledger/],
-    [['budgets', 'list', '--db='], /^tollgate budgets: --db: expected the path/],
+    [['report', '--db='], /^tollgate report: --db: expected a SQLite file or a postgres:\/\/ URL/],
+    [
+      ['budgets', 'list', '--db='],
+      /^tollgate budgets: --db: expected a SQLite file or a postgres:\/\/ URL/,
+    ],
     [['budgets', 'list', '--window', 'day'], /^tollgate budgets: --window: only for set-user/],
     [
       ['prices', 'gemini-2.5-pro', '--provider', 'nosuch'],

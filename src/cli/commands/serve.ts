@@ -19,6 +19,7 @@ import {
   CommandError,
   dbPath,
   firstLine,
+  ledgerName,
   openLedger,
   parse,
   text,
@@ -62,7 +63,8 @@ Serves the usage, budget and rate-limit API and Prometheus /metrics over the SQL
 Options:
   --port N      the port (default 8787; 0 picks a free one)
   --host H      the interface (default 127.0.0.1: this machine only)
-  --db PATH     the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  --db PATH     the SQLite ledger, or a postgres:// URL (default: $TOLLGATE_DB, else
+                outputs/tollgate.db)
   -h, --help    this help
 
 Environment:
@@ -136,7 +138,10 @@ Environment:
       await store.close();
       throw new CommandError(`cannot listen on ${host}:${port}: ${firstLine(error)}`);
     }
-    await write(io.stdout, `tollgate API on ${running.url} (ledger ${db}, rules ${settings})\n`);
+    await write(
+      io.stdout,
+      `tollgate API on ${running.url} (ledger ${ledgerName(db)}, rules ${settings})\n`,
+    );
     if (generated) {
       await write(
         io.stdout,
