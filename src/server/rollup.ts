@@ -14,6 +14,7 @@
  * kept buckets older than `refreshMs` are refetched, oldest first, a few milliseconds' worth per
  * call, so no call pays for refetching everything at once.
  */
+import { ConfigurationError, describe } from '../errors.js';
 import { addRowToRow, orderSummaryRows } from '../keep/summary.js';
 import type { Store, SummaryOptions, SummaryRow } from '../keep/types.js';
 
@@ -23,6 +24,20 @@ const DAY = 86_400_000;
 const MAX_WINDOWS = 8;
 /** Work (ms) a call may spend refetching stale buckets, beyond the first one. */
 const REFRESH_BUDGET_MS = 3;
+/** Buckets missing at once from which a cold fill first asks which days hold any call. */
+const PROBE_MIN_BUCKETS = 12;
+/** A day holding at most this many calls is one query; a busier one goes hour by hour. */
+const DAY_IN_ONE_QUERY = 5_000;
+/** Series that went to the store for being too large, remembered so (oldest forgotten first). */
+const MAX_TOO_LARGE = 1_024;
+
+/**
+ * Estimated bytes of what the rollup keeps (V8 objects, map entries, strings at 2 bytes a
+ * character), measured on Node 20 and rounded up: the bound counts these, so a series of empty
+ * buckets costs as much as it really holds.
+ */
+const SIZE = { series: 1_024, bucket: 240, window: 512, part: 120, row: 240 } as const;
+const rowBytes = (row: SummaryRow) => SIZE.row + 2 * row.key.length;
 
 export interface RollupOptions {
   /** A bucket is kept once it ended this long ago (default 10 minutes). */
@@ -31,6 +46,23 @@ export interface RollupOptions {
   refreshMs?: number;
   /** Most summary rows kept in total; a range needing more goes to the store (default 1,000,000). */
   maxRows?: number;
+  /**
+   * Most memory kept, estimated in bytes: buckets (empty ones too), their rows and each range's
+   * running sums (default 64 MiB). The least recently used series go first; a series that alone
+   * needs more goes to the store.
+   */
+  maxBytes?: number;
+  /** Most series kept (one per grouping, time zone, tenant, agent and model filter; default 512). */
+  maxSeries?: number;
+}
+
+/** What the rollup holds now, by its own accounting. */
+export interface RollupStats {
+  series: number;
+  buckets: number;
+  rows: number;
+  /** Estimated bytes (see `RollupOptions.maxBytes`). */
+  bytes: number;
 }
 
 /** A summary over an explicit time range. */
@@ -40,6 +72,7 @@ interface Bucket {
   start: number;
   end: number;
   rows: readonly SummaryRow[];
+  bytes: number;
   fetchedAt: number;
 }
 
@@ -53,19 +86,30 @@ interface Series {
   buckets: Map<string, Bucket>;
   windows: Map<number, Window>;
   rows: number;
-  usedAt: number;
+  /** Estimated bytes: the series itself, its buckets and its windows. */
+  bytes: number;
+  windowBytes: number;
   lock: Promise<unknown>;
+  /** Evicted while a call still worked on it: its changes no longer count. */
+  dropped: boolean;
 }
 
 type Fetch = (from: number, to: number) => Promise<SummaryRow[]>;
 
+/** How a call reads the store: its summary, and calls per UTC day for cold fills. */
+interface Reader {
+  fetch: Fetch;
+  callsPerDay: Fetch;
+  signal: AbortSignal | undefined;
+}
+
 /**
  * Summaries through buckets kept in memory, exact (bigint sums) and equal to the store's own
  * answer for every range. Ranges filtered by user, thread or session (small, indexed) go
- * straight to the store.
+ * straight to the store. Memory is bounded by `maxBytes`, `maxRows` and `maxSeries`.
  *
  * @example
- * const rollup = new Rollup(store);
+ * const rollup = new Rollup(store, { maxBytes: 16 * 1_048_576 });
  * const byModel = await rollup.summarize({ groupBy: 'model', from: Date.now() - 30 * 86_400_000, to: Date.now() });
  */
 export class Rollup {
@@ -73,7 +117,10 @@ export class Rollup {
   private readonly settleMs: number;
   private readonly refreshMs: number;
   private readonly maxRows: number;
+  private readonly maxBytes: number;
+  private readonly maxSeries: number;
   private rows = 0;
+  private bytes = 0;
   /** Series too large to keep: they go to the store. */
   private readonly tooLarge = new Set<string>();
 
@@ -85,12 +132,26 @@ export class Rollup {
     /** The wall clock: how old a kept bucket is. */
     private readonly clock: () => number = Date.now,
   ) {
-    this.settleMs = options.settleMs ?? 600_000;
-    this.refreshMs = options.refreshMs ?? 600_000;
-    this.maxRows = options.maxRows ?? 1_000_000;
+    this.settleMs = option(options, 'settleMs', 600_000, 0);
+    this.refreshMs = option(options, 'refreshMs', 600_000, 0);
+    this.maxRows = option(options, 'maxRows', 1_000_000, 1);
+    this.maxBytes = option(options, 'maxBytes', 64 * 1_048_576, 1);
+    this.maxSeries = option(options, 'maxSeries', 512, 1);
   }
 
-  async summarize(options: SummaryOptions): Promise<SummaryRow[]> {
+  /** What is kept now, by the rollup's own accounting. */
+  stats(): RollupStats {
+    let buckets = 0;
+    for (const series of this.series.values()) buckets += series.buckets.size;
+    return { series: this.series.size, buckets, rows: this.rows, bytes: this.bytes };
+  }
+
+  /**
+   * The store's summary for `options`, through the kept buckets. With `signal`, the call stops
+   * between two store reads once it is aborted (rejecting with the signal's reason); the buckets
+   * read so far stay kept, so the next call goes on from there.
+   */
+  async summarize(options: SummaryOptions, signal?: AbortSignal): Promise<SummaryRow[]> {
     const { from, to } = options;
     if (from === undefined || to === undefined) return this.store.summarize(options);
     const a = Math.ceil(from / FINE) * FINE;
@@ -107,7 +168,9 @@ export class Rollup {
     }
     const series = this.seriesOf(key);
     // One call at a time per series: windows share its buckets and are updated in place.
-    const run = series.lock.then(() => this.compose(key, series, { ...options, from, to }, a, b));
+    const run = series.lock.then(() =>
+      this.compose(key, series, { ...options, from, to }, a, b, signal),
+    );
     series.lock = run.catch(() => undefined);
     return run;
   }
@@ -118,37 +181,49 @@ export class Rollup {
     options: RangeSummary,
     a: number,
     b: number,
+    signal: AbortSignal | undefined,
   ): Promise<SummaryRow[]> {
-    series.usedAt = this.clock();
+    signal?.throwIfAborted();
     const { limit: _limit, ...query } = options;
-    const fetch: Fetch = (from, to) => this.store.summarize({ ...query, from, to });
+    const reader: Reader = {
+      fetch: (from, to) => this.store.summarize({ ...query, from, to }),
+      callsPerDay: (from, to) =>
+        this.store.summarize({ ...query, groupBy: 'day', timeZone: 'UTC', from, to }),
+      signal,
+    };
     try {
-      await this.refresh(series, a, b, fetch);
-      const window = await this.slide(series, options.to - options.from, a, b, fetch);
+      await this.refresh(series, a, b, reader);
+      const window = await this.slide(series, options.to - options.from, a, b, reader);
       this.prune(series);
-      if (this.rows > this.maxRows) this.evict(key);
+      this.measureWindows(series);
+      if (series.bytes > this.maxBytes) throw new TooLarge();
+      this.evict(key);
       const merged = new Map<string, SummaryRow>();
       for (const [k, row] of window.totals) merged.set(k, { ...row });
-      if (options.from < a) mergeInto(merged, await fetch(options.from, a), 1);
-      if (b < options.to) mergeInto(merged, await fetch(b, options.to), 1);
+      if (options.from < a) mergeInto(merged, await reader.fetch(options.from, a), 1);
+      if (b < options.to) mergeInto(merged, await reader.fetch(b, options.to), 1);
       return orderSummaryRows([...merged.values()], options);
     } catch (error) {
       if (!(error instanceof TooLarge)) throw error;
       this.drop(key);
       this.tooLarge.add(key);
+      if (this.tooLarge.size > MAX_TOO_LARGE) {
+        this.tooLarge.delete(this.tooLarge.values().next().value as string);
+      }
+      signal?.throwIfAborted();
       return this.store.summarize(options);
     }
   }
 
   /** Refetches the stalest kept buckets inside [a, b): one, then more while within budget. */
-  private async refresh(series: Series, a: number, b: number, fetch: Fetch): Promise<void> {
+  private async refresh(series: Series, a: number, b: number, reader: Reader): Promise<void> {
     const staleBefore = this.clock() - this.refreshMs;
     const stale = [...series.buckets.values()]
       .filter((bucket) => bucket.start >= a && bucket.end <= b && bucket.fetchedAt < staleBefore)
       .sort((x, y) => x.fetchedAt - y.fetchedAt);
     const started = performance.now();
     for (const bucket of stale) {
-      await this.load(series, bucket.start, bucket.end, fetch);
+      await this.load(series, bucket.start, bucket.end, reader);
       if (performance.now() - started > REFRESH_BUDGET_MS) break;
     }
   }
@@ -159,7 +234,7 @@ export class Rollup {
     span: number,
     a: number,
     b: number,
-    fetch: Fetch,
+    reader: Reader,
   ): Promise<Window> {
     let window = series.windows.get(span);
     if (!window) {
@@ -176,10 +251,15 @@ export class Rollup {
       mergeInto(window.totals, bucket.rows, -1);
       window.parts.delete(id);
     }
+    // A cold fill of a long range: one query says which days hold calls, so the empty days
+    // (most of ten years) cost no query at all and a quiet day costs one.
+    const missing = plan.filter(([start, end]) => !series.buckets.has(idOf(start, end))).length;
+    const perDay = missing >= PROBE_MIN_BUCKETS ? await this.callsPerDay(a, b, reader) : undefined;
     let pausedAt = performance.now();
     for (const [start, end] of plan) {
       const id = idOf(start, end);
-      const bucket = series.buckets.get(id) ?? (await this.load(series, start, end, fetch));
+      const calls = perDay && (perDay.get(start - (start % DAY)) ?? 0);
+      const bucket = series.buckets.get(id) ?? (await this.load(series, start, end, reader, calls));
       const held = window.parts.get(id);
       if (held === bucket) continue;
       if (held) mergeInto(window.totals, held.rows, -1);
@@ -194,18 +274,59 @@ export class Rollup {
     return window;
   }
 
-  private async load(series: Series, start: number, end: number, fetch: Fetch): Promise<Bucket> {
+  /** Calls per UTC day start over [a, b). */
+  private async callsPerDay(a: number, b: number, reader: Reader): Promise<Map<number, number>> {
+    const days = new Map<number, number>();
+    for (const row of await reader.callsPerDay(a, b)) days.set(Date.parse(row.key), row.calls);
+    return days;
+  }
+
+  /**
+   * Reads one bucket. `calls` is what the day holding it has, when known: none means no query,
+   * a quiet day is one query, a busy one (or unknown) goes hour by hour.
+   */
+  private async load(
+    series: Series,
+    start: number,
+    end: number,
+    reader: Reader,
+    calls?: number,
+  ): Promise<Bucket> {
+    reader.signal?.throwIfAborted();
     const rows =
-      end - start <= HOUR ? await fetch(start, end) : await fetchHourly(start, end, fetch);
+      calls === 0
+        ? []
+        : end - start <= HOUR || (calls !== undefined && calls <= DAY_IN_ONE_QUERY)
+          ? await reader.fetch(start, end)
+          : await fetchHourly(start, end, reader);
     const id = idOf(start, end);
     const old = series.buckets.get(id);
-    const bucket: Bucket = { start, end, rows, fetchedAt: this.clock() };
+    const bytes = rows.reduce<number>((sum, row) => sum + rowBytes(row), SIZE.bucket);
+    const bucket: Bucket = { start, end, rows, bytes, fetchedAt: this.clock() };
     series.buckets.set(id, bucket);
-    const delta = rows.length - (old?.rows.length ?? 0);
-    series.rows += delta;
-    this.rows += delta;
-    if (series.rows > this.maxRows) throw new TooLarge();
+    this.count(series, rows.length - (old?.rows.length ?? 0), bytes - (old?.bytes ?? 0));
+    if (series.rows > this.maxRows || series.bytes > this.maxBytes) throw new TooLarge();
     return bucket;
+  }
+
+  /** Adds to a series' rows and bytes, and to the totals while the series is still kept. */
+  private count(series: Series, rows: number, bytes: number): void {
+    series.rows += rows;
+    series.bytes += bytes;
+    if (series.dropped) return;
+    this.rows += rows;
+    this.bytes += bytes;
+  }
+
+  /** Re-estimates the windows' share of a series' bytes: their parts and running sums. */
+  private measureWindows(series: Series): void {
+    let bytes = 0;
+    for (const window of series.windows.values()) {
+      bytes += SIZE.window + window.parts.size * SIZE.part;
+      for (const row of window.totals.values()) bytes += rowBytes(row);
+    }
+    this.count(series, 0, bytes - series.windowBytes);
+    series.windowBytes = bytes;
   }
 
   /** Forgets buckets no window holds any more (slid past, or replaced by a coarser one). */
@@ -216,34 +337,44 @@ export class Rollup {
     for (const [id, bucket] of series.buckets) {
       if (held.has(bucket)) continue;
       series.buckets.delete(id);
-      series.rows -= bucket.rows.length;
-      this.rows -= bucket.rows.length;
+      this.count(series, -bucket.rows.length, -bucket.bytes);
     }
   }
 
   private seriesOf(key: string): Series {
     let series = this.series.get(key);
-    if (!series) {
-      series = {
-        buckets: new Map(),
-        windows: new Map(),
-        rows: 0,
-        usedAt: this.clock(),
-        lock: Promise.resolve(),
-      };
+    if (series) {
+      // Most recently used last: eviction takes the map's first entries.
+      this.series.delete(key);
       this.series.set(key, series);
+      return series;
     }
+    series = {
+      buckets: new Map(),
+      windows: new Map(),
+      rows: 0,
+      bytes: 0,
+      windowBytes: 0,
+      lock: Promise.resolve(),
+      dropped: false,
+    };
+    this.series.set(key, series);
+    this.count(series, 0, SIZE.series + 2 * key.length);
+    this.evict(key);
     return series;
   }
 
-  /** Drops the least recently used series (never `keep`) until the rows fit. */
+  /** Drops the least recently used series (never `keep`) until rows, bytes and series fit. */
   private evict(keep: string): void {
-    const byAge = [...this.series.entries()]
-      .filter(([key]) => key !== keep)
-      .sort((x, y) => x[1].usedAt - y[1].usedAt);
-    for (const [key] of byAge) {
-      if (this.rows <= this.maxRows) return;
-      this.drop(key);
+    for (const key of [...this.series.keys()]) {
+      if (
+        this.rows <= this.maxRows &&
+        this.bytes <= this.maxBytes &&
+        this.series.size <= this.maxSeries
+      ) {
+        return;
+      }
+      if (key !== keep) this.drop(key);
     }
   }
 
@@ -251,8 +382,21 @@ export class Rollup {
     const series = this.series.get(key);
     if (!series) return;
     this.rows -= series.rows;
+    this.bytes -= series.bytes;
+    series.dropped = true;
     this.series.delete(key);
   }
+}
+
+/** A whole-number option within bounds, or a `ConfigurationError` naming it. */
+function option(options: RollupOptions, name: keyof RollupOptions, fallback: number, min: number) {
+  const value = options[name] ?? fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigurationError(
+      `summaries.rollup.${name}: must be a whole number ≥ ${min}, got ${describe(value)}`,
+    );
+  }
+  return value;
 }
 
 class TooLarge extends Error {}
@@ -277,10 +421,11 @@ function bucketsOf(a: number, b: number): [number, number][] {
 }
 
 /** A long bucket hour by hour, giving other requests a turn between the queries. */
-async function fetchHourly(start: number, end: number, fetch: Fetch): Promise<SummaryRow[]> {
+async function fetchHourly(start: number, end: number, reader: Reader): Promise<SummaryRow[]> {
   const rows = new Map<string, SummaryRow>();
   for (let hour = start; hour < end; hour += HOUR) {
-    mergeInto(rows, await fetch(hour, Math.min(hour + HOUR, end)), 1);
+    reader.signal?.throwIfAborted();
+    mergeInto(rows, await reader.fetch(hour, Math.min(hour + HOUR, end)), 1);
     await new Promise((resolve) => setImmediate(resolve));
   }
   return [...rows.values()];
@@ -295,9 +440,11 @@ function seriesKey(options: SummaryOptions): string | undefined {
   ) {
     return undefined;
   }
+  // The zone shapes hour and day buckets only: other groupings share one series in every zone.
+  const zoned = options.groupBy === 'hour' || options.groupBy === 'day';
   return JSON.stringify([
     options.groupBy,
-    options.timeZone ?? 'UTC',
+    zoned ? (options.timeZone ?? 'UTC') : 'UTC',
     options.tenantId ?? null,
     options.agent ?? null,
     options.model ?? null,

@@ -142,6 +142,8 @@ export async function fixture(options: Partial<HandlerOptions> = {}): Promise<Fi
     },
     now: () => NOW,
     summaries: { cacheTtlMs: 0 },
+    // Fuzzing sends thousands of requests with one key: the per-key limit has its own tests.
+    limits: { requestsPerMinute: false },
     onError: () => {},
     ...options,
   });
