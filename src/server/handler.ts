@@ -14,7 +14,15 @@ import { Rollup } from './rollup.js';
 import { budgetStatuses, deleteBudget, listBudgets, putBudget } from './routes/budgets.js';
 import { deleteRateLimit, listRateLimits, putRateLimit } from './routes/rate-limits.js';
 import { byAgent, byModel, records, summary, threadUsage, userUsage } from './routes/usage.js';
-import type { App, ConfigChange, HandlerOptions, RouteContext, RouteHandler } from './types.js';
+import type {
+  App,
+  ConfigChange,
+  Handler,
+  HandlerOptions,
+  HandlerStats,
+  RouteContext,
+  RouteHandler,
+} from './types.js';
 import { noQuery, parseQuery, usageQueries } from './validate.js';
 
 type Method = 'GET' | 'PUT' | 'DELETE';
@@ -42,8 +50,9 @@ const route = (pattern: string, methods: Route['methods'], open = false): Route 
  *   headers: { authorization: `Bearer ${key}` },
  * }));
  * console.log(res.status, await res.json());
+ * console.log(handler.stats()); // { rollup: { series, buckets, rows, bytes }, cache: { entries, bytes }, callers }
  */
-export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
+export function createHandler(options: HandlerOptions): Handler {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('createHandler: options are required ({ store, auth })');
   }
@@ -153,13 +162,20 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       budget.release();
     }
   };
-  return async (request) => {
+  const handler = async (request: Request) => {
     const response = await answer(request);
     if (request.method !== 'HEAD') return response;
     // A HEAD answer is the GET's status and headers, without the body.
     await response.body?.cancel().catch(() => undefined);
     return new Response(null, { status: response.status, headers: response.headers });
   };
+  return Object.assign(handler, {
+    stats: (): HandlerStats => ({
+      rollup: rollup?.stats() ?? null,
+      cache: app.cache.stats(),
+      callers: limits.callers?.size ?? 0,
+    }),
+  });
 }
 
 /** The route's handler for a method; HEAD is answered by GET (RFC 9110 §9.3.2). */

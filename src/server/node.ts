@@ -84,26 +84,47 @@ function answerWhatNodeRefuses(server: Server): void {
     rawAnswer(socket, 501, 'not_implemented', 'CONNECT is not supported by this server');
   });
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
-    res.end(
-      jsonText({
-        error: {
-          code: 'expectation_failed',
-          message: `expect: only "100-continue" is supported, got ${JSON.stringify(req.headers.expect)}`,
-        },
-      }),
+    const expect = JSON.stringify(req.headers.expect);
+    sendError(
+      res,
+      new HttpError(
+        417,
+        'expectation_failed',
+        `expect: only "100-continue" is supported, got ${expect}`,
+      ),
     );
   });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    // As node itself: answer only when nothing of another response is on the wire yet.
+    const [status, code, message] = clientErrorAnswer(error.code);
+    const answer = () => {
+      if (socket.writable) rawAnswer(socket, status, code, message);
+      else socket.destroy();
+    };
     const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
-    if (socket.writable && (!inFlight || !inFlight.headersSent)) {
-      const [status, code, message] = clientErrorAnswer(error.code);
-      rawAnswer(socket, status, code, message);
-    } else {
-      socket.destroy();
+    if (!inFlight || inFlight.writableFinished) return answer();
+    if (!inFlight.req.complete) {
+      // The request in flight is the broken one (its body was cut short): answer it now, as
+      // node would, unless its answer has begun.
+      if (inFlight.headersSent) socket.destroy();
+      else answer();
+      return;
     }
+    // A complete request before the bad one (pipelined) gets its answer first.
+    inFlight.once('finish', answer);
+    inFlight.once('close', () => {
+      if (!inFlight.writableFinished) socket.destroy();
+    });
   });
+}
+
+/** An error answer made before (or without) the handler, with its length. */
+function sendError(res: ServerResponse, error: HttpError): void {
+  const body = jsonText({ error: { code: error.code, message: error.message } });
+  res.writeHead(error.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
 }
 
 /** The answer to a request node could not parse, by its parser's error code. */
@@ -139,13 +160,13 @@ const REASONS: Record<number, string> = {
 function rawAnswer(socket: Duplex, status: number, code: ErrorCode, message: string): void {
   socket.on('error', () => undefined);
   const body = jsonText({ error: { code, message } });
-  socket.end(
+  const head =
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
-      'content-type: application/json; charset=utf-8\r\n' +
-      `content-length: ${Buffer.byteLength(body)}\r\n` +
-      'connection: close\r\n\r\n' +
-      body,
-  );
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    'connection: close\r\n\r\n';
+  // Closed once written: a request still waiting for its body then sees the connection end.
+  socket.end(head + body, () => socket.destroy());
   // A client that never reads must not hold the socket.
   setTimeout(() => socket.destroy(), 5_000).unref();
 }
@@ -167,8 +188,7 @@ async function respond(
       error instanceof HttpError
         ? error
         : new HttpError(400, 'invalid_request', 'url: not a valid request target');
-    res.writeHead(refused.status, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(jsonText({ error: { code: refused.code, message: refused.message } }));
+    sendError(res, refused);
     return;
   }
   const response = await handler(request);

@@ -83,6 +83,11 @@ export class CallerRateLimiter {
     this.windowMs = Math.max(1, Math.round((60_000 * options.burst) / options.requestsPerMinute));
   }
 
+  /** Callers whose pace is remembered. */
+  get size(): number {
+    return this.cells.size;
+  }
+
   /** Counts one request of `caller`; throws 429 (`Retry-After` in whole seconds) when over. */
   take(caller: string): void {
     const now = this.clock();

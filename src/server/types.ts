@@ -6,7 +6,7 @@ import type { AuthOptions, Credential } from './auth.js';
 import type { TtlCache } from './cache.js';
 import type { MetricsRegistry } from './metrics.js';
 import type { RequestLimits } from './request-limits.js';
-import type { RollupOptions } from './rollup.js';
+import type { RollupOptions, RollupStats } from './rollup.js';
 import type { UsageQueries } from './validate.js';
 
 /** What the API needs of a `BudgetManager` (tollgate's, or anything shaped like it). */
@@ -64,6 +64,29 @@ export interface HandlerOptions {
   onChange?: (change: ConfigChange) => void | Promise<void>;
   /** Where unexpected errors (500) and store failures (503) are reported (default console.error). */
   onError?: (error: unknown, request: Request) => void;
+}
+
+/** What the server holds in memory now, by its caches' own accounting (estimated bytes). */
+export interface HandlerStats {
+  /** The summaries' rollup, or null when it is off. */
+  rollup: RollupStats | null;
+  /** The aggregate answer cache. */
+  cache: { entries: number; bytes: number };
+  /** Credentials whose request pace is remembered. */
+  callers: number;
+}
+
+/**
+ * The API as a fetch-style function, with `stats()` for what it holds in memory.
+ *
+ * @example
+ * const handler: Handler = createHandler({ store, auth });
+ * const res = await handler(new Request('http://local/api/health'));
+ * handler.stats().rollup?.bytes; // estimated bytes the rollup keeps
+ */
+export interface Handler {
+  (request: Request): Promise<Response>;
+  stats(): HandlerStats;
 }
 
 /** Everything a route handler sees. */
