@@ -8,7 +8,12 @@ import { MemoryStore } from '../../src/keep/memory.js';
 import type { LedgerRecord, Store } from '../../src/keep/types.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { type RateLimit, RateLimiter } from '../../src/react/rate-limit.js';
-import { createApiKey, createHandler, type HandlerOptions } from '../../src/server/index.js';
+import {
+  createApiKey,
+  createHandler,
+  type Handler,
+  type HandlerOptions,
+} from '../../src/server/index.js';
 import type { RateLimitControl } from '../../src/server/types.js';
 
 export const HOUR = 3_600_000;
@@ -117,7 +122,7 @@ export interface Fixture {
   store: Store;
   budgets: BudgetManager;
   limits: EditableLimits;
-  handler: (request: Request) => Promise<Response>;
+  handler: Handler;
   keys: { admin: string; viewer: string; acmeAdmin: string; acmeViewer: string; globex: string };
 }
 
