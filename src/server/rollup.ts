@@ -24,10 +24,6 @@ const DAY = 86_400_000;
 const MAX_WINDOWS = 8;
 /** Work (ms) a call may spend refetching stale buckets, beyond the first one. */
 const REFRESH_BUDGET_MS = 3;
-/** Buckets missing at once from which a cold fill first asks which days hold any call. */
-const PROBE_MIN_BUCKETS = 12;
-/** A day holding at most this many calls is one query; a busier one goes hour by hour. */
-const DAY_IN_ONE_QUERY = 5_000;
 /** Series that went to the store for being too large, remembered so (oldest forgotten first). */
 const MAX_TOO_LARGE = 1_024;
 
@@ -96,11 +92,46 @@ interface Series {
 
 type Fetch = (from: number, to: number) => Promise<SummaryRow[]>;
 
-/** How a call reads the store: its summary, and calls per UTC day for cold fills. */
+/** How a call reads the store: its summary, and where the next call lies (`Gaps`). */
 interface Reader {
   fetch: Fetch;
-  callsPerDay: Fetch;
+  gaps: Gaps;
   signal: AbortSignal | undefined;
+}
+
+/**
+ * Where the series has no calls, learnt as a fill goes forward: after an empty bucket, one
+ * indexed query (the first record at or after it) says how far the emptiness reaches, so the
+ * empty buckets up to there cost no query. Ten years of nothing are then one query, and a busy
+ * ledger, whose buckets are rarely empty, pays nothing extra.
+ */
+class Gaps {
+  /** No call lies in [known, nextCall); a call lies at nextCall (unless it is the end). */
+  private known = Number.NEGATIVE_INFINITY;
+  private nextCall = Number.NEGATIVE_INFINITY;
+  private lastEmpty = true;
+
+  constructor(
+    private readonly firstCallFrom: (from: number) => Promise<number | undefined>,
+    private readonly end: number,
+  ) {}
+
+  /** True when [start, end) surely holds no call; false when it may (then fetch it). */
+  async empty(start: number, end: number): Promise<boolean> {
+    if (start >= this.known && start <= this.nextCall) {
+      if (end <= this.nextCall) return true;
+      if (this.nextCall < this.end) return false; // the known next call is inside
+    }
+    if (!this.lastEmpty) return false;
+    this.known = start;
+    this.nextCall = (await this.firstCallFrom(start)) ?? this.end;
+    return end <= this.nextCall;
+  }
+
+  /** What the bucket just read held: asking where the next call is pays after empty ones. */
+  saw(rows: readonly SummaryRow[]): void {
+    this.lastEmpty = rows.length === 0;
+  }
 }
 
 /**
@@ -185,10 +216,18 @@ export class Rollup {
   ): Promise<SummaryRow[]> {
     signal?.throwIfAborted();
     const { limit: _limit, ...query } = options;
+    const filter = {
+      ...(query.tenantId === undefined ? {} : { tenantId: query.tenantId }),
+      ...(query.agent === undefined ? {} : { agent: query.agent }),
+      ...(query.model === undefined ? {} : { model: query.model }),
+    };
+    const firstCallFrom = async (from: number) => {
+      const page = await this.store.query({ ...filter, from, to: b, limit: 1, order: 'asc' });
+      return page.records[0]?.timestamp;
+    };
     const reader: Reader = {
       fetch: (from, to) => this.store.summarize({ ...query, from, to }),
-      callsPerDay: (from, to) =>
-        this.store.summarize({ ...query, groupBy: 'day', timeZone: 'UTC', from, to }),
+      gaps: new Gaps(firstCallFrom, b),
       signal,
     };
     try {
@@ -251,15 +290,10 @@ export class Rollup {
       mergeInto(window.totals, bucket.rows, -1);
       window.parts.delete(id);
     }
-    // A cold fill of a long range: one query says which days hold calls, so the empty days
-    // (most of ten years) cost no query at all and a quiet day costs one.
-    const missing = plan.filter(([start, end]) => !series.buckets.has(idOf(start, end))).length;
-    const perDay = missing >= PROBE_MIN_BUCKETS ? await this.callsPerDay(a, b, reader) : undefined;
     let pausedAt = performance.now();
     for (const [start, end] of plan) {
       const id = idOf(start, end);
-      const calls = perDay && (perDay.get(start - (start % DAY)) ?? 0);
-      const bucket = series.buckets.get(id) ?? (await this.load(series, start, end, reader, calls));
+      const bucket = series.buckets.get(id) ?? (await this.load(series, start, end, reader, true));
       const held = window.parts.get(id);
       if (held === bucket) continue;
       if (held) mergeInto(window.totals, held.rows, -1);
@@ -274,31 +308,22 @@ export class Rollup {
     return window;
   }
 
-  /** Calls per UTC day start over [a, b). */
-  private async callsPerDay(a: number, b: number, reader: Reader): Promise<Map<number, number>> {
-    const days = new Map<number, number>();
-    for (const row of await reader.callsPerDay(a, b)) days.set(Date.parse(row.key), row.calls);
-    return days;
-  }
-
   /**
-   * Reads one bucket. `calls` is what the day holding it has, when known: none means no query,
-   * a quiet day is one query, a busy one (or unknown) goes hour by hour.
+   * Reads one bucket (a day hour by hour). `skipGaps`: a cold fill, where buckets the `Gaps`
+   * know to be empty cost no query; a refresh reads every bucket it refreshes.
    */
   private async load(
     series: Series,
     start: number,
     end: number,
     reader: Reader,
-    calls?: number,
+    skipGaps = false,
   ): Promise<Bucket> {
     reader.signal?.throwIfAborted();
     const rows =
-      calls === 0
-        ? []
-        : end - start <= HOUR || (calls !== undefined && calls <= DAY_IN_ONE_QUERY)
-          ? await reader.fetch(start, end)
-          : await fetchHourly(start, end, reader);
+      end - start <= HOUR
+        ? await fetchHour(start, end, reader, skipGaps)
+        : await fetchHourly(start, end, reader, skipGaps);
     const id = idOf(start, end);
     const old = series.buckets.get(id);
     const bytes = rows.reduce<number>((sum, row) => sum + rowBytes(row), SIZE.bucket);
@@ -421,14 +446,32 @@ function bucketsOf(a: number, b: number): [number, number][] {
 }
 
 /** A long bucket hour by hour, giving other requests a turn between the queries. */
-async function fetchHourly(start: number, end: number, reader: Reader): Promise<SummaryRow[]> {
+async function fetchHourly(
+  start: number,
+  end: number,
+  reader: Reader,
+  skipGaps: boolean,
+): Promise<SummaryRow[]> {
   const rows = new Map<string, SummaryRow>();
   for (let hour = start; hour < end; hour += HOUR) {
     reader.signal?.throwIfAborted();
-    mergeInto(rows, await reader.fetch(hour, Math.min(hour + HOUR, end)), 1);
+    mergeInto(rows, await fetchHour(hour, Math.min(hour + HOUR, end), reader, skipGaps), 1);
     await new Promise((resolve) => setImmediate(resolve));
   }
   return [...rows.values()];
+}
+
+/** One hour or less from the store, unless the gaps say it is empty. */
+async function fetchHour(
+  start: number,
+  end: number,
+  reader: Reader,
+  skipGaps: boolean,
+): Promise<SummaryRow[]> {
+  if (skipGaps && (await reader.gaps.empty(start, end))) return [];
+  const rows = await reader.fetch(start, end);
+  reader.gaps.saw(rows);
+  return rows;
 }
 
 /** The series a summary belongs to, or undefined when it should go to the store directly. */

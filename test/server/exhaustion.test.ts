@@ -173,7 +173,11 @@ describe('one caller cannot exhaust the server', () => {
         ),
       );
       const refused = answers.filter((answer) => answer.status === 429);
-      expect(answers.every((answer) => answer.status === 200 || answer.status === 429)).toBe(true);
+      // Under the flood, what is let through may run out of store time: 503 store_timeout.
+      for (const answer of answers) {
+        expect([200, 429, 503]).toContain(answer.status);
+        if (answer.status === 503) expect(answer.body.error?.code).toBe('store_timeout');
+      }
       // A burst of 60 passes, then the pace is 300 a minute (5 a second).
       expect(refused.length).toBeGreaterThan(0);
       expect(refused.length).toBeLessThanOrEqual(150 - 60);
