@@ -97,6 +97,21 @@ interface Reader {
   fetch: Fetch;
   gaps: Gaps;
   signal: AbortSignal | undefined;
+  /** Lets other requests through once this call has worked a few milliseconds on end. */
+  pause(): Promise<void>;
+}
+
+/** Work (ms) a call does between two turns it gives other requests. */
+const SLICE_MS = 4;
+
+/** A `pause()` that yields to the event loop once `SLICE_MS` have passed since the last. */
+function pacer(): () => Promise<void> {
+  let since = performance.now();
+  return async () => {
+    if (performance.now() - since < SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    since = performance.now();
+  };
 }
 
 /**
@@ -229,6 +244,7 @@ export class Rollup {
       fetch: (from, to) => this.store.summarize({ ...query, from, to }),
       gaps: new Gaps(firstCallFrom, b),
       signal,
+      pause: pacer(),
     };
     try {
       await this.refresh(series, a, b, reader);
@@ -290,7 +306,6 @@ export class Rollup {
       mergeInto(window.totals, bucket.rows, -1);
       window.parts.delete(id);
     }
-    let pausedAt = performance.now();
     for (const [start, end] of plan) {
       const id = idOf(start, end);
       const bucket = series.buckets.get(id) ?? (await this.load(series, start, end, reader, true));
@@ -299,11 +314,7 @@ export class Rollup {
       if (held) mergeInto(window.totals, held.rows, -1);
       mergeInto(window.totals, bucket.rows, 1);
       window.parts.set(id, bucket);
-      // A cold fill scans the whole range: let other requests through every few milliseconds.
-      if (performance.now() - pausedAt > 8) {
-        await new Promise((resolve) => setImmediate(resolve));
-        pausedAt = performance.now();
-      }
+      await reader.pause();
     }
     return window;
   }
@@ -456,7 +467,7 @@ async function fetchHourly(
   for (let hour = start; hour < end; hour += HOUR) {
     reader.signal?.throwIfAborted();
     mergeInto(rows, await fetchHour(hour, Math.min(hour + HOUR, end), reader, skipGaps), 1);
-    await new Promise((resolve) => setImmediate(resolve));
+    await reader.pause();
   }
   return [...rows.values()];
 }
