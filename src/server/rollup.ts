@@ -88,7 +88,11 @@ interface Series {
   lock: Promise<unknown>;
   /** Evicted while a call still worked on it: its changes no longer count. */
   dropped: boolean;
+  /** The signals of the calls waiting for it (`NEVER_ABORTED` for a call without one). */
+  wanting: Set<AbortSignal>;
 }
+
+const NEVER_ABORTED = new AbortController().signal;
 
 type Fetch = (from: number, to: number) => Promise<SummaryRow[]>;
 
@@ -96,7 +100,8 @@ type Fetch = (from: number, to: number) => Promise<SummaryRow[]>;
 interface Reader {
   fetch: Fetch;
   gaps: Gaps;
-  signal: AbortSignal | undefined;
+  /** Throws once no caller wants this series' answer any more (every one's time is spent). */
+  stopIfUnwanted(): void;
   /** Lets other requests through once this call has worked a few milliseconds on end. */
   pause(): Promise<void>;
 }
@@ -194,7 +199,8 @@ export class Rollup {
 
   /**
    * The store's summary for `options`, through the kept buckets. With `signal`, the call stops
-   * between two store reads once it is aborted (rejecting with the signal's reason); the buckets
+   * between two store reads once it is aborted and no other call waits for the same series
+   * (rejecting with the signal's reason); the buckets
    * read so far stay kept, so the next call goes on from there.
    */
   async summarize(options: SummaryOptions, signal?: AbortSignal): Promise<SummaryRow[]> {
@@ -213,11 +219,16 @@ export class Rollup {
       return this.store.summarize(options);
     }
     const series = this.seriesOf(key);
+    // Calls waiting for this series: a fill goes on while any of them still has time.
+    const wanting = signal ?? NEVER_ABORTED;
+    series.wanting.add(wanting);
     // One call at a time per series: windows share its buckets and are updated in place.
     const run = series.lock.then(() =>
       this.compose(key, series, { ...options, from, to }, a, b, signal),
     );
     series.lock = run.catch(() => undefined);
+    const settled = () => series.wanting.delete(wanting);
+    run.then(settled, settled);
     return run;
   }
 
@@ -229,7 +240,11 @@ export class Rollup {
     b: number,
     signal: AbortSignal | undefined,
   ): Promise<SummaryRow[]> {
-    signal?.throwIfAborted();
+    const stopIfUnwanted = () => {
+      for (const wanting of series.wanting) if (!wanting.aborted) return;
+      signal?.throwIfAborted();
+    };
+    stopIfUnwanted();
     const { limit: _limit, ...query } = options;
     const filter = {
       ...(query.tenantId === undefined ? {} : { tenantId: query.tenantId }),
@@ -243,7 +258,7 @@ export class Rollup {
     const reader: Reader = {
       fetch: (from, to) => this.store.summarize({ ...query, from, to }),
       gaps: new Gaps(firstCallFrom, b),
-      signal,
+      stopIfUnwanted,
       pause: pacer(),
     };
     try {
@@ -330,7 +345,7 @@ export class Rollup {
     reader: Reader,
     skipGaps = false,
   ): Promise<Bucket> {
-    reader.signal?.throwIfAborted();
+    reader.stopIfUnwanted();
     const rows =
       end - start <= HOUR
         ? await fetchHour(start, end, reader, skipGaps)
@@ -393,6 +408,7 @@ export class Rollup {
       windowBytes: 0,
       lock: Promise.resolve(),
       dropped: false,
+      wanting: new Set(),
     };
     this.series.set(key, series);
     this.count(series, 0, SIZE.series + 2 * key.length);
@@ -465,7 +481,7 @@ async function fetchHourly(
 ): Promise<SummaryRow[]> {
   const rows = new Map<string, SummaryRow>();
   for (let hour = start; hour < end; hour += HOUR) {
-    reader.signal?.throwIfAborted();
+    reader.stopIfUnwanted();
     mergeInto(rows, await fetchHour(hour, Math.min(hour + HOUR, end), reader, skipGaps), 1);
     await reader.pause();
   }

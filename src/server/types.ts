@@ -60,8 +60,8 @@ export interface HandlerOptions {
     /** The hourly rollup for long ranges (default on), or false to ask the store every time. */
     rollup?: RollupOptions | false;
   };
-  /** Called after each change through the API; a failure is logged, the change stands. */
-  onChange?: (change: ConfigChange) => void | Promise<void>;
+  /** Called (and awaited) after each change through the API; a failure is logged, the change stands. */
+  onChange?: (change: ConfigChange) => unknown;
   /** Where unexpected errors (500) and store failures (503) are reported (default console.error). */
   onError?: (error: unknown, request: Request) => void;
 }
