@@ -13,7 +13,7 @@ import { RateLimiter } from '../../src/react/rate-limit.js';
 import { TtlCache } from '../../src/server/cache.js';
 import { createApiKey, createHandler, Rollup, serve } from '../../src/server/index.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
-import { call, DAY, fixture, HOUR, NOW, rec, seedRecords } from './support.js';
+import { call, DAY, fixture, HOUR, NOW, rec, seedRecords, watched } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -187,18 +187,12 @@ describe('the store-time budget (limits.storeTimeoutMs)', () => {
     await store.append(Array.from({ length: 48 }, (_, i) => rec({ timestamp: NOW - i * HOUR })));
     let reads = 0;
     const controller = new AbortController();
-    const counting: Store = {
-      name: store.name,
-      capabilities: store.capabilities,
-      append: (r) => store.append(r),
-      query: (o) => store.query(o),
-      close: () => store.close(),
-      summarize: (o) => {
+    const counting = watched(store, {
+      summarize: () => {
         reads += 1;
         if (reads === 5) controller.abort(new Error('budget spent'));
-        return store.summarize(o);
       },
-    };
+    });
     const rollup = new Rollup(counting, {}, () => NOW);
     const options = { groupBy: 'model' as const, from: NOW - 2 * DAY, to: NOW };
     await expect(rollup.summarize(options, controller.signal)).rejects.toThrow('budget spent');

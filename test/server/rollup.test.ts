@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/keep/memory.js';
-import type { GroupBy, Store, SummaryOptions } from '../../src/keep/types.js';
+import type { GroupBy, SummaryOptions } from '../../src/keep/types.js';
 import { Rollup } from '../../src/server/index.js';
-import { DAY, HOUR, NOW, rec } from './support.js';
+import { DAY, HOUR, NOW, rec, watched } from './support.js';
 
 const arbitraryRecord = (start: number, span: number) =>
   fc
@@ -99,17 +99,9 @@ describe('Rollup', () => {
     const store = new MemoryStore();
     await store.append(Array.from({ length: 100 }, (_, i) => rec({ timestamp: NOW - i * HOUR })));
     const ranges: [number, number][] = [];
-    const counting: Store = {
-      name: store.name,
-      capabilities: store.capabilities,
-      append: (r) => store.append(r),
-      query: (o) => store.query(o),
-      close: () => store.close(),
-      summarize: (o) => {
-        ranges.push([o.from ?? 0, o.to ?? 0]);
-        return store.summarize(o);
-      },
-    };
+    const counting = watched(store, {
+      summarize: (o) => ranges.push([o.from ?? 0, o.to ?? 0]),
+    });
     let now = NOW + 30 * 60_000;
     const rollup = new Rollup(counting, {}, () => now);
     const options = () => ({ groupBy: 'model' as const, from: now - 2 * DAY, to: now });
@@ -138,20 +130,14 @@ describe('Rollup', () => {
     await store.append([rec({ timestamp: NOW - 50 * DAY, tenantId: 'b' })]);
     let summaries = 0;
     let queries = 0;
-    const counting: Store = {
-      name: store.name,
-      capabilities: store.capabilities,
-      append: (r) => store.append(r),
-      close: () => store.close(),
-      query: (o) => {
+    const counting = watched(store, {
+      query: () => {
         queries += 1;
-        return store.query(o);
       },
-      summarize: (o) => {
+      summarize: () => {
         summaries += 1;
-        return store.summarize(o);
       },
-    };
+    });
     const rollup = new Rollup(counting, {}, () => NOW);
     for (const zone of ['UTC', 'Asia/Kolkata']) {
       summaries = 0;

@@ -5,7 +5,7 @@
 import { SignJWT } from 'jose';
 import { ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
-import type { LedgerRecord, Store } from '../../src/keep/types.js';
+import type { LedgerRecord, QueryOptions, Store, SummaryOptions } from '../../src/keep/types.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { type RateLimit, RateLimiter } from '../../src/react/rate-limit.js';
 import {
@@ -205,4 +205,27 @@ export function token(
     .setIssuedAt(Math.floor((options.issuedAt ?? NOW) / 1000));
   if (options.expiresAt !== undefined) jwt.setExpirationTime(Math.floor(options.expiresAt / 1000));
   return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
+}
+
+/**
+ * The same real store, its summaries and record queries seen on their way through (to count
+ * them, or to act at the n-th): every other method and capability is the store's own.
+ */
+export function watched(
+  store: Store,
+  on: {
+    summarize?: (options: SummaryOptions) => void;
+    query?: (options: QueryOptions | undefined) => void;
+  },
+): Store {
+  const seen = Object.create(store) as Store;
+  seen.summarize = (options) => {
+    on.summarize?.(options);
+    return store.summarize(options);
+  };
+  seen.query = (options) => {
+    on.query?.(options);
+    return store.query(options);
+  };
+  return seen;
 }
