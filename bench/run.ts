@@ -6,6 +6,7 @@ import { runAgentStepsBenchmark } from './agent-steps.js';
 import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
 import { runServerBenchmark } from './server.js';
+import { runExhaustionBenchmark } from './server-exhaustion.js';
 import { writeResult } from './stats.js';
 import { runPostgresBenchmarks } from './stores-postgres.js';
 import { runRedisBenchmarks } from './stores-redis.js';
@@ -41,7 +42,9 @@ const groups: Record<string, () => Promise<string>> = {
   server: async () => {
     const server = await runServerBenchmark();
     console.log(JSON.stringify(server, null, 2));
-    return writeResult('bench-server', { summaryLoad: server });
+    const exhaustion = await runExhaustionBenchmark();
+    console.log(JSON.stringify(exhaustion, null, 2));
+    return writeResult('bench-server', { summaryLoad: server, exhaustion });
   },
 };
 
