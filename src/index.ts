@@ -72,3 +72,16 @@ export type {
   UsageFormat,
   UsageRepair,
 } from './usage/types.js';
+export {
+  getInsights,
+  repriceCalls,
+  type HistorySource,
+  type Insight,
+  type InsightConfidence,
+  type InsightKind,
+  type InsightOptions,
+  type InsightReport,
+  type InsightSource,
+  type LoopIteration,
+  type WhatIfRow,
+} from './insights/index.js';
