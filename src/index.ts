@@ -21,6 +21,19 @@ export {
   TollgateError,
   UnknownModelError,
 } from './errors.js';
+export {
+  getInsights,
+  type HistorySource,
+  type Insight,
+  type InsightConfidence,
+  type InsightKind,
+  type InsightOptions,
+  type InsightReport,
+  type InsightSource,
+  type LoopIteration,
+  repriceCalls,
+  type WhatIfRow,
+} from './insights/index.js';
 export * from './keep/index.js';
 export { parseModelName, type ResolvedModel } from './price/catalog.js';
 export { femtoToDecimal, femtoToUsd, formatUsd, usdToFemto } from './price/money.js';
@@ -72,16 +85,3 @@ export type {
   UsageFormat,
   UsageRepair,
 } from './usage/types.js';
-export {
-  getInsights,
-  repriceCalls,
-  type HistorySource,
-  type Insight,
-  type InsightConfidence,
-  type InsightKind,
-  type InsightOptions,
-  type InsightReport,
-  type InsightSource,
-  type LoopIteration,
-  type WhatIfRow,
-} from './insights/index.js';
