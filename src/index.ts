@@ -30,7 +30,9 @@ export {
   type InsightOptions,
   type InsightReport,
   type InsightSource,
+  type LedgerInsightOptions,
   type LoopIteration,
+  ledgerInsights,
   repriceCalls,
   type WhatIfRow,
 } from './insights/index.js';
@@ -74,7 +76,9 @@ export {
   type UsageExport,
   writeFileAtomic,
 } from './show/export.js';
+export { formatInsights } from './show/insights-text.js';
 export { formatCostReport } from './show/report.js';
+export { formatSuggestions, type SuggestionOptions } from './show/suggestions.js';
 export { detectUsageFormat, normalizeUsage } from './usage/normalize.js';
 export type {
   CacheTtl,

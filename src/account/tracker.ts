@@ -6,6 +6,8 @@ import {
   InvalidUsageError,
   UnknownModelError,
 } from '../errors.js';
+import { getInsights } from '../insights/analyze.js';
+import type { InsightReport } from '../insights/types.js';
 import { isDateMs } from '../keep/checks.js';
 import { toUsageRecord } from '../keep/record.js';
 import type { Store } from '../keep/types.js';
@@ -421,18 +423,33 @@ export class TokenTracker {
     return this.history.slice(this.historyStart);
   }
 
-  /** The console cost report (see README for a sample). */
-  getCostBreakdownReport(): string {
-    return formatCostReport(this.getStatistics());
+  /**
+   * The console cost report (see README for a sample), with a "Suggestions" section from
+   * `getInsights` unless `suggestions: false`.
+   */
+  getCostBreakdownReport(options: { suggestions?: boolean } = {}): string {
+    if (options.suggestions === false) return formatCostReport(this.getStatistics());
+    return formatCostReport(this.getStatistics(), { insights: this.insightsForReport() });
   }
 
-  /** `{ sessionId, exportedAt, statistics, usageHistory }`, as written by `exportToJson`. */
+  /** Insights never break a report: a failure leaves the section out. */
+  private insightsForReport(): InsightReport | undefined {
+    try {
+      return getInsights(this);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `{ sessionId, exportedAt, statistics, usageHistory, insights }`, as written by `exportToJson`. */
   toJSON(): UsageExport {
+    const insights = this.insightsForReport();
     return {
       sessionId: this.sessionId,
       exportedAt: new Date().toISOString(),
       statistics: this.getStatistics(),
       usageHistory: this.getUsageHistory().map(toExportedCall),
+      ...(insights ? { insights } : {}),
     };
   }
 

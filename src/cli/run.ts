@@ -1,13 +1,21 @@
 /** The `tollgate` command line: finds the command, runs it, turns failures into exit codes. */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, UnknownModelError } from '../errors.js';
 import { type Command, CommandError, firstLine, type Io, UsageError, write } from './args.js';
 import { budgets } from './commands/budgets.js';
 import { exportCommand } from './commands/export.js';
+import { insights } from './commands/insights.js';
 import { prices } from './commands/prices.js';
 import { report } from './commands/report.js';
 import { serveCommand } from './commands/serve.js';
 
-const COMMANDS: readonly Command[] = [report, exportCommand, prices, budgets, serveCommand];
+const COMMANDS: readonly Command[] = [
+  report,
+  insights,
+  exportCommand,
+  prices,
+  budgets,
+  serveCommand,
+];
 
 const HELP = `Usage: tollgate <command> [options]
 
@@ -45,7 +53,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
       await write(io.stderr, `tollgate ${name}: ${error.message} (try tollgate ${name} --help)\n`);
       return 2;
     }
-    const known = error instanceof CommandError || ConfigurationError.isInstance(error);
+    const known =
+      error instanceof CommandError ||
+      ConfigurationError.isInstance(error) ||
+      UnknownModelError.isInstance(error);
     await write(
       io.stderr,
       `tollgate ${name}: ${known ? firstLine(error) : `failed: ${firstLine(error)}`}\n`,

@@ -95,7 +95,7 @@ function tableFor(
     text:
       `${who}: the same ${priced.length === 1 ? 'call' : `${priced.length} calls`} on ${best.model} would cost ` +
       `${money(best.cost)} instead of ${money(current)}` +
-      ' (a repricing of the same tokens, not a prediction of quality or token counts)',
+      ' (the same tokens repriced, not a prediction of quality or token counts)',
     table: [row('current', current, current), ...shown.map((c) => row(c.model, c.cost, current))],
   };
 }

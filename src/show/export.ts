@@ -3,6 +3,7 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { UsageRecord } from '../account/record.js';
 import type { TokenUsageStats } from '../account/tracker.js';
+import type { InsightReport } from '../insights/types.js';
 
 /** One call as written to JSON and CSV exports: flat, with an ISO datetime. */
 export interface ExportedCall {
@@ -37,6 +38,8 @@ export interface UsageExport {
   exportedAt: string;
   statistics: TokenUsageStats;
   usageHistory: ExportedCall[];
+  /** `getInsights` of the session: what-if tables, suggestions and warnings. */
+  insights?: InsightReport;
 }
 
 export function toExportedCall(record: UsageRecord): ExportedCall {

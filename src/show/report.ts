@@ -1,6 +1,8 @@
 import type { AggregateStats } from '../account/aggregate.js';
 import type { TokenUsageStats } from '../account/tracker.js';
+import type { InsightReport } from '../insights/types.js';
 import { formatUsd } from '../price/money.js';
+import { formatSuggestions } from './suggestions.js';
 
 const WIDTH = 64;
 const rule = (char: string) => char.repeat(WIDTH);
@@ -37,9 +39,13 @@ function section(
 
 /**
  * The console cost report: overall numbers, the budget line, then cost by agent and by model,
- * each sorted by cost with its share, tokens and calls.
+ * each sorted by cost with its share, tokens and calls; with `insights`, a short "Suggestions"
+ * section (see `formatSuggestions`).
  */
-export function formatCostReport(stats: TokenUsageStats): string {
+export function formatCostReport(
+  stats: TokenUsageStats,
+  options: { insights?: InsightReport } = {},
+): string {
   const lines = [
     rule('='),
     'TOKEN USAGE & COST REPORT',
@@ -63,6 +69,7 @@ export function formatCostReport(stats: TokenUsageStats): string {
   }
   lines.push(...section('Cost by agent', stats.byAgent, stats.totalCostUsd));
   lines.push(...section('Cost by model', stats.byModel, stats.totalCostUsd));
+  if (options.insights) lines.push(...formatSuggestions(options.insights));
   lines.push(rule('='));
   return lines.join('\n');
 }

@@ -129,7 +129,7 @@ describe('getInsights: what-if repricing', () => {
       expect(row.model).not.toMatch(/1\.5|2\.0|preview|embedding|tts|image/);
       expect(row.savingUsd).toBeGreaterThan(0);
     }
-    expect(researcher?.text).toContain('a repricing of the same tokens');
+    expect(researcher?.text).toContain('the same tokens repriced');
     expect(researcher?.confidence).toBe('high');
     expect(whatIf(report.insights, 'researcher')?.savingUsd).toBe(
       researcher?.table?.[1]?.savingUsd,
