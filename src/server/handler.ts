@@ -11,6 +11,7 @@ import { dashboardAsset, dashboardPage, dashboardSession } from './dashboard/ind
 import { HttpError, json, notFound, upstream } from './errors.js';
 import { Rollup } from './rollup.js';
 import { budgetStatuses, deleteBudget, listBudgets, putBudget } from './routes/budgets.js';
+import { insights } from './routes/insights.js';
 import { deleteRateLimit, listRateLimits, putRateLimit } from './routes/rate-limits.js';
 import { byAgent, byModel, records, summary, threadUsage, userUsage } from './routes/usage.js';
 import type { App, ConfigChange, HandlerOptions, RouteContext, RouteHandler } from './types.js';
@@ -84,6 +85,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     route('/api/usage/by-model', { GET: byModel }),
     route('/api/usage/by-agent', { GET: byAgent }),
     route('/api/usage/summary', { GET: summary }),
+    route('/api/insights', { GET: insights }),
     route('/api/budgets', { GET: listBudgets }),
     route('/api/budgets/:id', { PUT: putBudget, DELETE: deleteBudget }),
     route('/api/rate-limits', { GET: listRateLimits }),
