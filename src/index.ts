@@ -7,6 +7,7 @@ export type { RecordInput, UsageRecord } from './account/record.js';
 export {
   currentTokenTracker,
   getTokenTracker,
+  type ReportOptions,
   TokenTracker,
   type TokenTrackerOptions,
   type TokenUsageStats,
@@ -14,6 +15,7 @@ export {
 export {
   BudgetExceededError,
   ConfigurationError,
+  CurrencyError,
   InvalidPriceOverrideError,
   InvalidUsageError,
   RateLimitExceededError,
@@ -69,6 +71,20 @@ export {
 } from './react/rate-limit.js';
 export { costBreakdownSvg } from './show/chart.js';
 export {
+  type CurrencyConverter,
+  currencyConverter,
+  ECB_DAILY_URL,
+  type EcbOptions,
+  type FxRate,
+  type FxRates,
+  fetchEcbRates,
+  loadRatesFile,
+  parseEcbXml,
+  parseRates,
+  type RateInput,
+  ratesFromEnv,
+} from './show/currency/index.js';
+export {
   type ExportedCall,
   fileTimestamp,
   toCsv,
@@ -76,6 +92,7 @@ export {
   type UsageExport,
   writeFileAtomic,
 } from './show/export.js';
+export { type CurrencyTotal, currencyJson } from './show/export-currency.js';
 export { formatInsights } from './show/insights-text.js';
 export { formatCostReport } from './show/report.js';
 export { formatSuggestions, type SuggestionOptions } from './show/suggestions.js';

@@ -22,6 +22,8 @@ import {
 import { SessionBudget } from '../react/budget.js';
 import type { BudgetEvent, TrackerEventName, TrackerEvents } from '../react/events.js';
 import { type ListenerErrorHandler, logListenerError, SafeEmitter } from '../react/safe-emitter.js';
+import { type CurrencyConverter, currencyConverter } from '../show/currency/convert.js';
+import { type FxRates, ratesFromEnv } from '../show/currency/rates.js';
 import {
   defaultExportPath,
   toCsv,
@@ -29,6 +31,7 @@ import {
   type UsageExport,
   writeFileAtomic,
 } from '../show/export.js';
+import { currencyJson } from '../show/export-currency.js';
 import { formatCostReport } from '../show/report.js';
 import { normalizeUsage } from '../usage/normalize.js';
 import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
@@ -67,6 +70,23 @@ export interface TokenTrackerOptions extends LedgerWriterOptions {
   store?: Store;
   /** The session id (default: random). `TokenTracker.resume` sets it to continue a session. */
   sessionId?: string;
+  /**
+   * Show the report and exports in this ISO 4217 currency (records stay in exact USD). Checked
+   * when the tracker is made: an unknown code or a missing rate throws `CurrencyError`.
+   */
+  currency?: string;
+  /** Rates per USD for `currency` (default `TOLLGATE_FX_RATES`). */
+  rates?: FxRates;
+}
+
+/** Options of `getCostBreakdownReport`. */
+export interface ReportOptions {
+  /** Leave out the "Suggestions" section (default: shown). */
+  suggestions?: boolean;
+  /** An ISO 4217 code to show amounts in (USD stays the unit of account). */
+  currency?: string;
+  /** Rates per USD (`parseRates`, `loadRatesFile`, `fetchEcbRates`); default `TOLLGATE_FX_RATES`. */
+  rates?: FxRates;
 }
 
 /** Session statistics, kept incrementally. Money is exact, rounded once to a number. */
@@ -156,9 +176,13 @@ export class TokenTracker {
   private seenNext = 0;
   private readonly unpricedModelsSeen = new Set<string>();
   private readonly ledger: LedgerWriter | undefined;
+  private readonly currency: CurrencyConverter | undefined;
 
   constructor(options: TokenTrackerOptions = {}) {
     this.sessionId = options.sessionId ?? newSessionId();
+    this.currency = options.currency
+      ? currencyConverter({ currency: options.currency, rates: options.rates ?? ratesFromEnv() })
+      : undefined;
     this.enforce = options.enforce ?? 'warn';
     if (this.enforce !== 'warn' && this.enforce !== 'hard') {
       // Anything else would silently mean 'warn': a hard limit that never refuses.
@@ -425,11 +449,17 @@ export class TokenTracker {
 
   /**
    * The console cost report (see README for a sample), with a "Suggestions" section from
-   * `getInsights` unless `suggestions: false`.
+   * `getInsights` unless `suggestions: false`, in `currency` when given (rates from `rates`, else
+   * `TOLLGATE_FX_RATES`; a missing rate throws `CurrencyError`).
    */
-  getCostBreakdownReport(options: { suggestions?: boolean } = {}): string {
-    if (options.suggestions === false) return formatCostReport(this.getStatistics());
-    return formatCostReport(this.getStatistics(), { insights: this.insightsForReport() });
+  getCostBreakdownReport(options: ReportOptions = {}): string {
+    const currency = options.currency
+      ? currencyConverter({ currency: options.currency, rates: options.rates ?? ratesFromEnv() })
+      : this.currency;
+    return formatCostReport(this.getStatistics(), {
+      ...(options.suggestions === false ? {} : { insights: this.insightsForReport() }),
+      ...(currency ? { currency } : {}),
+    });
   }
 
   /** Insights never break a report: a failure leaves the section out. */
@@ -450,6 +480,7 @@ export class TokenTracker {
       statistics: this.getStatistics(),
       usageHistory: this.getUsageHistory().map(toExportedCall),
       ...(insights ? { insights } : {}),
+      ...(this.currency ? { currency: currencyJson(this.currency, this.totals.costFemto) } : {}),
     };
   }
 

@@ -1,5 +1,5 @@
 /** The `tollgate` command line: finds the command, runs it, turns failures into exit codes. */
-import { ConfigurationError, UnknownModelError } from '../errors.js';
+import { ConfigurationError, CurrencyError, UnknownModelError } from '../errors.js';
 import { type Command, CommandError, firstLine, type Io, UsageError, write } from './args.js';
 import { budgets } from './commands/budgets.js';
 import { exportCommand } from './commands/export.js';
@@ -56,7 +56,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const known =
       error instanceof CommandError ||
       ConfigurationError.isInstance(error) ||
-      UnknownModelError.isInstance(error);
+      UnknownModelError.isInstance(error) ||
+      CurrencyError.isInstance(error);
     await write(
       io.stderr,
       `tollgate ${name}: ${known ? firstLine(error) : `failed: ${firstLine(error)}`}\n`,

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { UsageRecord } from '../account/record.js';
 import type { TokenUsageStats } from '../account/tracker.js';
 import type { InsightReport } from '../insights/types.js';
+import type { CurrencyTotal } from './export-currency.js';
 
 /** One call as written to JSON and CSV exports: flat, with an ISO datetime. */
 export interface ExportedCall {
@@ -40,6 +41,8 @@ export interface UsageExport {
   usageHistory: ExportedCall[];
   /** `getInsights` of the session: what-if tables, suggestions and warnings. */
   insights?: InsightReport;
+  /** With a tracker `currency`: the total in it, and the rate with its date. */
+  currency?: CurrencyTotal;
 }
 
 export function toExportedCall(record: UsageRecord): ExportedCall {

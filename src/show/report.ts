@@ -1,7 +1,8 @@
 import type { AggregateStats } from '../account/aggregate.js';
 import type { TokenUsageStats } from '../account/tracker.js';
 import type { InsightReport } from '../insights/types.js';
-import { formatUsd } from '../price/money.js';
+import { decimalToScaled, formatUsd } from '../price/money.js';
+import type { CurrencyConverter } from './currency/convert.js';
 import { formatSuggestions } from './suggestions.js';
 
 const WIDTH = 64;
@@ -20,6 +21,7 @@ function section(
   title: string,
   groups: Record<string, AggregateStats>,
   totalCost: number,
+  money: (usd: number) => string = formatUsd,
 ): string[] {
   const names = Object.keys(groups);
   if (names.length === 0) return [];
@@ -30,7 +32,7 @@ function section(
     const g = groups[name] as AggregateStats;
     const unpriced = g.unpricedCalls ? `  (${g.unpricedCalls} unpriced)` : '';
     lines.push(
-      `  ${name.padEnd(width)}  ${formatUsd(g.costUsd).padStart(9)}  ${pct(g.costUsd, totalCost).padStart(5)}%` +
+      `  ${name.padEnd(width)}  ${money(g.costUsd).padStart(9)}  ${pct(g.costUsd, totalCost).padStart(5)}%` +
         `  ${int(g.tokens).padStart(11)} tokens  ${String(g.calls).padStart(5)} ${g.calls === 1 ? 'call ' : 'calls'}${unpriced}`,
     );
   }
@@ -40,12 +42,19 @@ function section(
 /**
  * The console cost report: overall numbers, the budget line, then cost by agent and by model,
  * each sorted by cost with its share, tokens and calls; with `insights`, a short "Suggestions"
- * section (see `formatSuggestions`).
+ * section (see `formatSuggestions`); with `currency`, amounts in that currency (rounded once to
+ * its minor unit) and a line naming the rate and its date.
  */
 export function formatCostReport(
   stats: TokenUsageStats,
-  options: { insights?: InsightReport } = {},
+  options: { insights?: InsightReport; currency?: CurrencyConverter } = {},
 ): string {
+  const converter = options.currency;
+  // The exact total is converted from its decimal string; groups from their rounded dollars.
+  const money = converter ? (usd: number) => converter.formatUsd(usd) : formatUsd;
+  const total = converter
+    ? converter.format(decimalToSigned(stats.totalCostUsdExact))
+    : formatUsd(stats.totalCostUsd);
   const lines = [
     rule('='),
     'TOKEN USAGE & COST REPORT',
@@ -53,13 +62,13 @@ export function formatCostReport(
     'Overall:',
     `  Total calls:            ${int(stats.totalCalls)}`,
     `  Total tokens:           ${int(stats.totalTokens)} (input ${int(stats.inputTokens)}, output ${int(stats.outputTokens)}; cached ${int(stats.cachedTokens)}, reasoning ${int(stats.reasoningTokens)})`,
-    `  Total cost:             ${formatUsd(stats.totalCostUsd)}`,
-    `  Average cost per call:  ${formatUsd(stats.averageCostPerCall)}`,
+    `  Total cost:             ${total}`,
+    `  Average cost per call:  ${money(stats.averageCostPerCall)}`,
     `  Session duration:       ${duration(stats.sessionDurationSeconds)}`,
   ];
   if (stats.budgetLimitUsd !== null) {
     lines.push(
-      `  Budget:                 ${formatUsd(stats.totalCostUsd)} / ${formatUsd(stats.budgetLimitUsd)} (${(stats.budgetUtilizationPercent ?? 0).toFixed(1)}% used, ${formatUsd(stats.budgetRemainingUsd ?? 0)} remaining)`,
+      `  Budget:                 ${total} / ${money(stats.budgetLimitUsd)} (${(stats.budgetUtilizationPercent ?? 0).toFixed(1)}% used, ${money(stats.budgetRemainingUsd ?? 0)} remaining)`,
     );
   }
   if (stats.unpricedCalls > 0) {
@@ -67,9 +76,15 @@ export function formatCostReport(
       `  Unpriced calls:         ${stats.unpricedCalls} (unknown model; tokens counted, cost not included)`,
     );
   }
-  lines.push(...section('Cost by agent', stats.byAgent, stats.totalCostUsd));
-  lines.push(...section('Cost by model', stats.byModel, stats.totalCostUsd));
+  if (converter?.rate) lines.push(`  Currency:               ${converter.note}`);
+  lines.push(...section('Cost by agent', stats.byAgent, stats.totalCostUsd, money));
+  lines.push(...section('Cost by model', stats.byModel, stats.totalCostUsd, money));
   if (options.insights) lines.push(...formatSuggestions(options.insights));
   lines.push(rule('='));
   return lines.join('\n');
+}
+
+/** An exact decimal string of dollars as femto-dollars, sign kept. */
+function decimalToSigned(text: string): bigint {
+  return text.startsWith('-') ? -decimalToScaled(text.slice(1), 15) : decimalToScaled(text, 15);
 }

@@ -1,12 +1,13 @@
 /** `tollgate report`: the console cost report, from the ledger. */
 import { formatCostReport } from '../../show/report.js';
 import { type Command, dbPath, openLedger, parse, sinceToEpoch, text, write } from '../args.js';
+import { CURRENCY_HELP, CURRENCY_OPTIONS, converterFromFlags } from '../currency.js';
 import { ledgerStatistics } from '../ledger-stats.js';
 
 export const report: Command = {
   name: 'report',
   summary: 'print the cost report of the ledger',
-  help: `Usage: tollgate report [--since 7d] [--user ID] [--tenant ID] [--db PATH]
+  help: `Usage: tollgate report [--since 7d] [--user ID] [--tenant ID] [--currency EUR [--rates FILE|ecb]] [--db PATH]
 
 Prints the cost report (totals, cost by agent and by model) of the calls in the ledger.
 
@@ -15,7 +16,7 @@ Options:
   --user ID      only this user's calls
   --tenant ID    only this tenant's calls
   --db PATH      the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
-  -h, --help     this help
+${CURRENCY_HELP}  -h, --help     this help
 `,
   async run(argv, io) {
     const args = parse(
@@ -25,6 +26,7 @@ Options:
         user: { type: 'string' },
         tenant: { type: 'string' },
         db: { type: 'string' },
+        ...CURRENCY_OPTIONS,
       },
       { min: 0, max: 0 },
     );
@@ -38,6 +40,7 @@ Options:
     const user = text(args, 'user');
     const tenant = text(args, 'tenant');
     const path = dbPath(text(args, 'db'), io.env);
+    const currency = await converterFromFlags(text(args, 'currency'), text(args, 'rates'), io.env);
     const store = await openLedger(path, { mustExist: true });
     try {
       const stats = await ledgerStatistics(store, {
@@ -53,7 +56,7 @@ Options:
         io.stdout,
         `Ledger ${path}, calls since ${new Date(from).toISOString()}${scope ? ` (${scope})` : ''}\n`,
       );
-      await write(io.stdout, `${formatCostReport(stats)}\n`);
+      await write(io.stdout, `${formatCostReport(stats, currency ? { currency } : {})}\n`);
       if (stats.totalCalls > 0) {
         await write(io.stdout, `Exact total: $${stats.totalCostUsdExact}\n`);
       }
