@@ -5,6 +5,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import type { SummaryOptions } from '../keep/types.js';
+import { ratesFromEnv } from '../show/currency/rates.js';
 import { createAuthenticator } from './auth.js';
 import { TtlCache } from './cache.js';
 import { dashboardAsset, dashboardPage, dashboardSession } from './dashboard/index.js';
@@ -65,6 +66,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     rateLimiter: options.rateLimiter,
     metrics,
     cache: new TtlCache(options.summaries?.cacheTtlMs ?? 1_000),
+    fxRates: options.fxRates ?? ratesFromEnv(),
     summarize: (summary: SummaryOptions) =>
       upstream('summary', () => (rollup ? rollup.summarize(summary) : store.summarize(summary))),
     onChange: async (change: ConfigChange) => {

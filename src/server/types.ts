@@ -2,6 +2,7 @@
 import type { Store, SummaryOptions, SummaryRow } from '../keep/types.js';
 import type { BudgetRule, UserStats } from '../react/budgets/index.js';
 import type { RateLimit, RateLimitedEvent } from '../react/rate-limit.js';
+import type { FxRates } from '../show/currency/rates.js';
 import type { AuthOptions, Credential } from './auth.js';
 import type { TtlCache } from './cache.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -56,6 +57,8 @@ export interface HandlerOptions {
   onChange?: (change: ConfigChange) => void | Promise<void>;
   /** Where unexpected errors (500) and store failures (503) are reported (default console.error). */
   onError?: (error: unknown, request: Request) => void;
+  /** Rates per USD for `?currency=` (default `TOLLGATE_FX_RATES`). */
+  fxRates?: FxRates;
 }
 
 /** Everything a route handler sees. */
@@ -76,6 +79,8 @@ export interface App {
   rateLimiter: RateLimitControl | undefined;
   metrics: MetricsRegistry | undefined;
   cache: TtlCache;
+  /** Rates per USD for `?currency=`. */
+  fxRates: FxRates | undefined;
   summarize(options: SummaryOptions): Promise<SummaryRow[]>;
   onChange(change: ConfigChange): Promise<void>;
 }

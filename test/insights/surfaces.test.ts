@@ -125,6 +125,28 @@ describe('ledgerInsights and tollgate insights', () => {
     expect(recent.calls).toBe(8);
   });
 
+  it('--currency shows amounts in that currency with the rate, rounded once', async () => {
+    const env = { TOLLGATE_FX_RATES: '{"date":"2026-11-19","rates":{"JPY":"150"}}' };
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (c) => {
+      out += c;
+    });
+    const code = await main(['insights', '--currency', 'JPY', '--user', 'alice'], {
+      stdout,
+      stderr: new PassThrough(),
+      env: { TOLLGATE_DB: db, ...env },
+      now: () => NOW,
+    });
+    expect(code).toBe(0);
+    const store = createSqliteStore({ path: db });
+    const report = await ledgerInsights(store, { userId: 'alice' });
+    await store.close();
+    const yen = Math.round(Number(report.costUsdExact) * 150);
+    expect(out.split('\n')[0]).toBe(`8 calls, ¥${yen} ($${report.costUsdExact} exact)`);
+    expect(out).toContain('JPY at 150 per USD (rate of 2026-11-19, TOLLGATE_FX_RATES)');
+  });
+
   it('bad arguments are one clear line with exit code 2 or 1', async () => {
     const bad = await cli(['insights', '--candidate', 'writer']);
     expect(bad.code).toBe(2);

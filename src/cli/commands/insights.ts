@@ -11,6 +11,7 @@ import {
   UsageError,
   write,
 } from '../args.js';
+import { CURRENCY_HELP, CURRENCY_OPTIONS, converterFromFlags } from '../currency.js';
 
 /** `--candidate researcher=gemini-2.5-flash-lite,gemini-2.0-flash` → `{ researcher: [...] }`. */
 function candidatesOf(values: unknown): Record<string, string[]> | undefined {
@@ -47,7 +48,7 @@ Options:
   --candidate A=M,…   candidate models for agent (or model) A; repeatable; '*' for all
   --json              the report as JSON
   --db PATH           the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
-  -h, --help          this help
+${CURRENCY_HELP}  -h, --help          this help
 `,
   async run(argv, io) {
     const args = parse(
@@ -59,6 +60,7 @@ Options:
         candidate: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         db: { type: 'string' },
+        ...CURRENCY_OPTIONS,
       },
       { min: 0, max: 0 },
     );
@@ -71,6 +73,7 @@ Options:
     const user = text(args, 'user');
     const tenant = text(args, 'tenant');
     const candidates = candidatesOf(args.values.candidate);
+    const currency = await converterFromFlags(text(args, 'currency'), text(args, 'rates'), io.env);
     const store = await openLedger(dbPath(text(args, 'db'), io.env), { mustExist: true });
     try {
       const report = await ledgerInsights(
@@ -86,7 +89,7 @@ Options:
       if (args.values.json === true) {
         await write(io.stdout, `${JSON.stringify(report, null, 2)}\n`);
       } else {
-        await write(io.stdout, formatInsights(report));
+        await write(io.stdout, formatInsights(report, currency));
         if (report.truncated) await write(io.stdout, '(the newest 100,000 calls only)\n');
       }
       return 0;
