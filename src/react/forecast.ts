@@ -2,6 +2,7 @@ import { ConfigurationError, describe } from '../errors.js';
 import type { RecordFilter, Store } from '../keep/types.js';
 import { femtoToDecimal, femtoToUsd, usdToFemto } from '../price/money.js';
 import { type CalendarWindow, windowAt } from './budgets/calendar.js';
+import type { BudgetRule } from './budgets/rules.js';
 
 const DAY = 86_400_000;
 
@@ -177,5 +178,41 @@ export async function ledgerForecast(
     timeZone: zone,
     lookbackDays: lookback,
     ...(options.halfLifeDays === undefined ? {} : { halfLifeDays: options.halfLifeDays }),
+  });
+}
+
+/** The ledger filter of a rule's scope; undefined when the ledger cannot tell (providers, or a rule for every user). */
+function scopeFilter(rule: BudgetRule): RecordFilter | undefined {
+  const { kind, id } = rule.scope;
+  if (kind === 'global') return {};
+  if (id === undefined) return undefined;
+  if (kind === 'user') return { userId: id };
+  if (kind === 'tenant') return { tenantId: id };
+  if (kind === 'agent') return { agent: id };
+  if (kind === 'model') return { model: id };
+  return undefined;
+}
+
+/**
+ * The forecast of a budget rule's current window from the ledger; null for `request` windows and
+ * scopes the ledger cannot filter by (a provider, or a rule for every user without an id).
+ *
+ * @example
+ * const f = await ruleForecast(store, { id: 'm', scope: { kind: 'global' }, window: 'month', limitUsd: 100, mode: 'soft' });
+ */
+export async function ruleForecast(
+  store: Pick<Store, 'summarize'>,
+  rule: BudgetRule,
+  now = Date.now(),
+): Promise<SpendForecast | null> {
+  if (rule.window === 'request') return null;
+  const filter = scopeFilter(rule);
+  if (!filter) return null;
+  return ledgerForecast(store, {
+    window: rule.window,
+    filter,
+    limitUsd: rule.limitUsd,
+    now,
+    ...(rule.timeZone ? { timeZone: rule.timeZone } : {}),
   });
 }
