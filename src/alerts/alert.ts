@@ -12,8 +12,9 @@ export interface BudgetAlert {
    * receivers drop repeats by it (sent as the `Idempotency-Key` header and the email Message-ID).
    */
   id: string;
-  kind: 'warning' | 'exceeded';
-  /** The fraction of the limit crossed (0.9 = 90%; 1 when exceeded). */
+  /** `forecast`: the window's projected spend passes the limit (see `createForecastAlerts`). */
+  kind: 'warning' | 'exceeded' | 'forecast';
+  /** The fraction of the limit crossed (0.9 = 90%; 1 when exceeded; projected ÷ limit for a forecast). */
   threshold: number;
   spentUsd: number;
   limitUsd: number;
@@ -149,7 +150,12 @@ export function alertFromBudgetEvent(event: BudgetAlertEventLike): BudgetAlert {
 
 /** `Budget warning: $0.47 / $0.50 (94.0%) for user:alice (day)`, plus the last call if known. */
 export function alertText(alert: Omit<BudgetAlert, 'text'>): string {
-  const head = alert.kind === 'exceeded' ? 'Budget exceeded' : 'Budget warning';
+  const head =
+    alert.kind === 'exceeded'
+      ? 'Budget exceeded'
+      : alert.kind === 'forecast'
+        ? 'Budget forecast'
+        : 'Budget warning';
   const who = scopeLabel(alert);
   const limit = alert.limitUsd;
   let text = `${head}: ${formatAlertUsd(alert.spentUsd, limit)} / ${formatAlertUsd(limit, limit)} (${alert.utilizationPercent.toFixed(1)}%) for ${who}`;
@@ -178,7 +184,8 @@ export function formatAlertUsd(usd: number, limitUsd: number): string {
 }
 
 /** A short hex digest of the parts: ASCII-safe for a header, whatever ids users chose. */
-function alertId(...parts: unknown[]): string {
+/** A stable id from the parts that name one alert. @internal */
+export function alertId(...parts: unknown[]): string {
   const joined = parts.map((part) => (part === undefined ? '' : String(part))).join('\u0000');
   return createHash('sha256').update(joined).digest('hex').slice(0, 32);
 }

@@ -302,7 +302,12 @@ export function composeMessage(
       )
       .join('\n') +
     `\n</table>\n<p style="color:#888">Alert id: ${alert.id}</p>\n`;
-  const kind = alert.kind === 'exceeded' ? 'Budget exceeded' : 'Budget warning';
+  const kind =
+    alert.kind === 'exceeded'
+      ? 'Budget exceeded'
+      : alert.kind === 'forecast'
+        ? 'Budget forecast'
+        : 'Budget warning';
   const subject = `${prefix ? `${prefix} ` : ''}${kind}: ${alert.utilizationPercent.toFixed(1)}% of ${formatAlertUsd(alert.limitUsd, alert.limitUsd)} for ${scopeLabel(alert)}${alert.window ? ` (${alert.window})` : ''}`;
   return {
     from,
