@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
+import { MemoryStore } from '../../src/keep/memory.js';
 import type { LedgerRecord } from '../../src/keep/types.js';
+import { BudgetManager } from '../../src/react/budgets/index.js';
 import { forecastSpend, ledgerForecast } from '../../src/react/forecast.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
 
@@ -183,3 +185,39 @@ function row(id: string, userId: string, timestamp: number, costFemto: bigint): 
     costFemto,
   };
 }
+
+describe('getUserStats forecasts', () => {
+  it('projects each window from the ledger pace and the counter spend', async () => {
+    const store = new MemoryStore();
+    await store.append(
+      Array.from({ length: 21 }, (_, d) =>
+        row(`m${d}`, 'alice', TODAY - d * DAY + 6 * 3_600_000, USD),
+      ),
+    );
+    const manager = new BudgetManager({ store, defaultDailyUserLimitUsd: null });
+    manager.setRule({
+      id: 'alice-month',
+      scope: { kind: 'user', id: 'alice' },
+      window: 'month',
+      limitUsd: 20,
+      mode: 'soft',
+    });
+    const { reservation } = await manager.reserve({
+      callId: 'c1',
+      userId: 'alice',
+      model: 'gemini-2.5-flash',
+      estimateUsd: 15,
+      now: NOW,
+    });
+    await manager.settle(reservation, 15n * USD, NOW);
+    const { month, today } = await manager.getUserStats('alice', NOW);
+    expect(month.forecast).toMatchObject({
+      window: 'month',
+      spentUsdExact: '15',
+      limitUsd: 20,
+      runOutAt: '2026-11-20T12:00:00.000Z',
+    });
+    expect(month.forecast?.projectedUsd).toBeCloseTo(30.5, 9);
+    expect(today.forecast).toMatchObject({ window: 'day', limitUsd: null, runOutAt: null });
+  });
+});
