@@ -61,6 +61,13 @@ export type {
   UsageAnomalyEvent,
 } from './react/events.js';
 export {
+  type ForecastInput,
+  forecastSpend,
+  ledgerForecast,
+  ruleForecast,
+  type SpendForecast,
+} from './react/forecast.js';
+export {
   type RateCheckInput,
   type RateCheckResult,
   type RateLimit,

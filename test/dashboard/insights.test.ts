@@ -9,6 +9,7 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenTracker } from '../../src/account/tracker.js';
 import { toLedgerRecord } from '../../src/keep/record.js';
+import { BudgetManager } from '../../src/react/budgets/index.js';
 import { createApiKey, createHandler, type RunningServer, serve } from '../../src/server/index.js';
 import { createSqliteStore, type SqliteStore } from '../../src/sqlite/index.js';
 import { usage } from '../support/usage-factory.js';
@@ -44,7 +45,20 @@ beforeAll(async () => {
     timestamp: NOW - 1,
   });
   await store.append(tracker.getUsageHistory().map((r) => toLedgerRecord(r, tracker.sessionId)));
-  const handler = createHandler({ store, auth: { apiKeys: [key.record] }, now: () => NOW });
+  const budgets = new BudgetManager({ store, defaultDailyUserLimitUsd: null });
+  budgets.setRule({
+    id: 'month-all',
+    scope: { kind: 'global' },
+    window: 'month',
+    limitUsd: 0.001,
+    mode: 'soft',
+  });
+  const handler = createHandler({
+    store,
+    budgets,
+    auth: { apiKeys: [key.record] },
+    now: () => NOW,
+  });
   running = await serve(handler, { port: 0, host: '127.0.0.1' });
   if (hasChromium) browser = await chromium.launch({ executablePath: CHROMIUM });
 });
@@ -100,6 +114,19 @@ describe.skipIf(!hasChromium)('dashboard Suggestions panel in Chromium', () => {
     expect(rows[0]?.kind).toBe('unpriced_calls');
     expect(rows.some((r) => r.kind === 'prompt_growth' && r.text?.includes(EVIL))).toBe(true);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    // The budget's forecast, as /api/budgets gives it.
+    const list = (await (
+      await fetch(`${running.url}/api/budgets`, { headers: { authorization: `Bearer ${key.key}` } })
+    ).json()) as { budgets: { forecast: { projectedUsd: number; overLimit: boolean } }[] };
+    const forecast = list.budgets[0]?.forecast;
+    expect(forecast?.overLimit).toBe(true);
+    const line = page.getByTestId('budget-forecast');
+    expect(await line.getAttribute('data-over')).toBe('true');
+    const projected = await page.getByTestId('budget-projected').textContent();
+    expect(Number(projected?.replace('$', ''))).toBeCloseTo(forecast?.projectedUsd ?? -1, 4);
+    expect(await line.textContent()).toMatch(
+      /^Projected \$\d+\.\d{2,4} \(\$.*\) by 2026-12-01 00:00:00 UTC/,
+    );
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -924,7 +924,28 @@ function budgetItem(b, admin) {
       h('span', { class: 'tag', text: b.mode }),
     ),
     details,
+    b.forecast ? forecastLine(b.forecast) : null,
     admin ? budgetForm(b) : null,
+  );
+}
+
+/** A rule's forecast: the projection to the window's end, its range, and the run-out date. */
+function forecastLine(f) {
+  return h(
+    'p',
+    { class: 'hint', 'data-testid': 'budget-forecast', 'data-over': f.overLimit ? 'true' : 'false' },
+    'Projected ',
+    h('strong', { 'data-testid': 'budget-projected', text: money(f.projectedUsd) }),
+    ' (' + money(f.projectedLowUsd) + '–' + money(f.projectedHighUsd) + ') by ',
+    h('time', { datetime: f.windowEnd, text: time(f.windowEnd) + ' UTC' }),
+    f.runOutAt
+      ? h(
+          'span',
+          { 'data-testid': 'budget-runout' },
+          ' · runs out ',
+          h('time', { datetime: f.runOutAt, text: time(f.runOutAt) + ' UTC' }),
+        )
+      : null,
   );
 }
 
