@@ -150,12 +150,7 @@ export function alertFromBudgetEvent(event: BudgetAlertEventLike): BudgetAlert {
 
 /** `Budget warning: $0.47 / $0.50 (94.0%) for user:alice (day)`, plus the last call if known. */
 export function alertText(alert: Omit<BudgetAlert, 'text'>): string {
-  const head =
-    alert.kind === 'exceeded'
-      ? 'Budget exceeded'
-      : alert.kind === 'forecast'
-        ? 'Budget forecast'
-        : 'Budget warning';
+  const head = alertHeading(alert.kind);
   const who = scopeLabel(alert);
   const limit = alert.limitUsd;
   let text = `${head}: ${formatAlertUsd(alert.spentUsd, limit)} / ${formatAlertUsd(limit, limit)} (${alert.utilizationPercent.toFixed(1)}%) for ${who}`;
@@ -166,6 +161,12 @@ export function alertText(alert: Omit<BudgetAlert, 'text'>): string {
     text += `; last call on ${alert.model}`;
   }
   return text;
+}
+
+/** `Budget exceeded`, `Budget forecast` or `Budget warning`: the head of texts and subjects. */
+export function alertHeading(kind: BudgetAlert['kind']): string {
+  if (kind === 'exceeded') return 'Budget exceeded';
+  return kind === 'forecast' ? 'Budget forecast' : 'Budget warning';
 }
 
 /** Who the budget is for, in words: `user:alice`, or `session a1b2c3d4` for a tracker. */

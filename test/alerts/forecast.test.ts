@@ -8,9 +8,9 @@ import {
   createForecastAlerts,
   webhookChannel,
 } from '../../src/alerts/index.js';
-import type { LedgerRecord } from '../../src/keep/types.js';
 import type { BudgetRule } from '../../src/react/budgets/index.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
+import { ledgerRow } from '../support/ledger-rows.js';
 import { startWebhookSink, waitFor } from './support.js';
 
 const DAY = 86_400_000;
@@ -19,26 +19,7 @@ const TODAY = Date.UTC(2026, 10, 15);
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-forecast-alerts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function row(d: number): LedgerRecord {
-  return {
-    id: `r${d}`,
-    callId: `r${d}`,
-    timestamp: TODAY - d * DAY + 6 * 3_600_000,
-    sessionId: 's',
-    agent: 'a',
-    model: 'gemini-2.5-flash',
-    userId: 'alice',
-    inputTokens: 1,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    outputTokens: 1,
-    reasoningTokens: 0,
-    toolUsePromptTokens: 0,
-    totalTokens: 2,
-    priced: true,
-    costFemto: 10n ** 15n,
-  };
-}
+const row = (d: number) => ledgerRow(`r${d}`, 'alice', TODAY - d * DAY + 6 * 3_600_000, 10n ** 15n);
 
 describe('createForecastAlerts', () => {
   it('alerts a rule projected past its limit once per window, not one within it', async () => {

@@ -7,6 +7,7 @@ import { afterAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/run.js';
 import type { LedgerRecord } from '../../src/keep/types.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
+import { ledgerRow } from '../support/ledger-rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-forecast-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,24 +21,7 @@ it('lists each rule with its forecast and the ledger month', async () => {
   const records: LedgerRecord[] = [];
   for (let d = 0; d <= 20; d++) {
     const id = `r${d}`;
-    records.push({
-      id,
-      callId: id,
-      timestamp: TODAY - d * DAY + 6 * 3_600_000,
-      sessionId: 's',
-      agent: 'a',
-      model: 'gemini-2.5-flash',
-      userId: 'alice',
-      inputTokens: 1,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      outputTokens: 1,
-      reasoningTokens: 0,
-      toolUsePromptTokens: 0,
-      totalTokens: 2,
-      priced: true,
-      costFemto: 10n ** 15n, // $1
-    });
+    records.push(ledgerRow(id, 'alice', TODAY - d * DAY + 6 * 3_600_000, 10n ** 15n));
   }
   await store.append(records);
   await store.close();

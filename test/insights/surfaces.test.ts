@@ -8,6 +8,7 @@ import { main } from '../../src/cli/run.js';
 import { getInsights, ledgerInsights } from '../../src/insights/index.js';
 import { toLedgerRecord } from '../../src/keep/record.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
+import { runCli } from '../support/cli-io.js';
 import { usage } from '../support/usage-factory.js';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
@@ -42,19 +43,8 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, { stdout, stderr, env: { TOLLGATE_DB: db }, now: () => NOW });
-  return { code, out, err };
+function cli(args: string[]) {
+  return runCli(args, { TOLLGATE_DB: db }, NOW);
 }
 
 describe('console report: Suggestions section', () => {

@@ -8,6 +8,7 @@ import type { LedgerRecord } from '../../src/keep/types.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { forecastSpend, ledgerForecast } from '../../src/react/forecast.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
+import { ledgerRow } from '../support/ledger-rows.js';
 
 const DAY = 86_400_000;
 const USD = 10n ** 15n;
@@ -165,26 +166,7 @@ describe('ledgerForecast on a seeded SQLite ledger', () => {
   });
 });
 
-function row(id: string, userId: string, timestamp: number, costFemto: bigint): LedgerRecord {
-  return {
-    id,
-    callId: id,
-    timestamp,
-    sessionId: 's',
-    agent: 'a',
-    model: 'gemini-2.5-flash',
-    userId,
-    inputTokens: 10,
-    cacheReadTokens: 0,
-    cacheWriteTokens: 0,
-    outputTokens: 10,
-    reasoningTokens: 0,
-    toolUsePromptTokens: 0,
-    totalTokens: 20,
-    priced: true,
-    costFemto,
-  };
-}
+const row = ledgerRow;
 
 describe('getUserStats forecasts', () => {
   it('projects each window from the ledger pace and the counter spend', async () => {

@@ -3,14 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenTracker } from '../../src/account/tracker.js';
-import { main } from '../../src/cli/run.js';
 import { CurrencyError } from '../../src/errors.js';
 import { toLedgerRecord } from '../../src/keep/record.js';
 import { parseRates } from '../../src/show/currency/index.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
+import { runCli } from '../support/cli-io.js';
 import { usage } from '../support/usage-factory.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-fx-report-'));
@@ -90,24 +89,8 @@ describe('report and export in another currency', () => {
   });
 });
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => {
-    out += c;
-  });
-  stderr.on('data', (c) => {
-    err += c;
-  });
-  const code = await main(args, {
-    stdout,
-    stderr,
-    env: { TOLLGATE_DB: db, ...env },
-    now: () => NOW,
-  });
-  return { code, out, err };
+function cli(args: string[], env: Record<string, string> = {}) {
+  return runCli(args, { TOLLGATE_DB: db, ...env }, NOW);
 }
 
 describe('tollgate report --currency', () => {
