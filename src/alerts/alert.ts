@@ -12,8 +12,8 @@ export interface BudgetAlert {
    * receivers drop repeats by it (sent as the `Idempotency-Key` header and the email Message-ID).
    */
   id: string;
-  /** `forecast`: the window's projected spend passes the limit (see `createForecastAlerts`). */
-  kind: 'warning' | 'exceeded' | 'forecast';
+  /** `budget_forecast`: the window's projected spend passes the limit (see `createForecastAlerts`). */
+  kind: 'warning' | 'exceeded' | 'budget_forecast';
   /** The fraction of the limit crossed (0.9 = 90%; 1 when exceeded; projected ÷ limit for a forecast). */
   threshold: number;
   spentUsd: number;
@@ -166,7 +166,7 @@ export function alertText(alert: Omit<BudgetAlert, 'text'>): string {
 /** `Budget exceeded`, `Budget forecast` or `Budget warning`: the head of texts and subjects. */
 export function alertHeading(kind: BudgetAlert['kind']): string {
   if (kind === 'exceeded') return 'Budget exceeded';
-  return kind === 'forecast' ? 'Budget forecast' : 'Budget warning';
+  return kind === 'budget_forecast' ? 'Budget forecast' : 'Budget warning';
 }
 
 /** Who the budget is for, in words: `user:alice`, or `session a1b2c3d4` for a tracker. */

@@ -33,7 +33,7 @@ function forecastAlert(rule: BudgetRule, f: SpendForecast): BudgetAlert {
   return createBudgetAlert({
     // One per rule and window instance: every process derives the same id, receivers dedupe.
     id: alertId('forecast', rule.id, f.windowStart, limit),
-    kind: 'forecast',
+    kind: 'budget_forecast',
     threshold: Math.round((f.projectedUsd / limit) * 1e6) / 1e6,
     spentUsd: f.spentUsd,
     limitUsd: limit,
@@ -49,7 +49,7 @@ function forecastAlert(rule: BudgetRule, f: SpendForecast): BudgetAlert {
 }
 
 /**
- * Watches budget rules' forecasts (`ruleForecast`) and sends a `forecast` alert once per window
+ * Watches budget rules' forecasts (`ruleForecast`) and sends a `budget_forecast` alert once per window
  * when the projection passes the limit.
  *
  * @example

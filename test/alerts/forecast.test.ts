@@ -44,7 +44,7 @@ describe('createForecastAlerts', () => {
     const first = await watch.check(NOW);
     expect(first).toHaveLength(1);
     expect(first[0]).toMatchObject({
-      kind: 'forecast',
+      kind: 'budget_forecast',
       ruleId: 'alice-month',
       scope: 'user:alice',
       window: 'month',
@@ -60,7 +60,7 @@ describe('createForecastAlerts', () => {
     await dispatcher.flush();
     await waitFor(() => sink.requests.length === 1);
     const body = JSON.parse(sink.requests[0]?.body ?? '{}');
-    expect(body).toMatchObject({ kind: 'forecast', ruleId: 'alice-month' });
+    expect(body).toMatchObject({ kind: 'budget_forecast', ruleId: 'alice-month' });
     expect(sink.requests[0]?.headers['idempotency-key']).toBe(first[0]?.id);
     // December is a new window: with the same pace it alerts again, with a new id.
     await store.append(
