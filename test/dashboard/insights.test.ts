@@ -120,10 +120,13 @@ describe.skipIf(!hasChromium)('dashboard Suggestions panel in Chromium', () => {
     ).json()) as { budgets: { forecast: { projectedUsd: number; overLimit: boolean } }[] };
     const forecast = list.budgets[0]?.forecast;
     expect(forecast?.overLimit).toBe(true);
-    const line = page.getByTestId('budget-forecast');
+    const line = page.locator('[data-testid="budget"] [data-testid="budget-forecast"]');
     expect(await line.getAttribute('data-over')).toBe('true');
-    const projected = await page.getByTestId('budget-projected').textContent();
+    const projected = await line.getByTestId('budget-projected').textContent();
     expect(Number(projected?.replace('$', ''))).toBeCloseTo(forecast?.projectedUsd ?? -1, 4);
+    expect(await page.getByTestId('ledger-forecast').textContent()).toMatch(
+      /^Whole ledger this month: spent \$0\.\d{4} · Projected /,
+    );
     expect(await line.textContent()).toMatch(
       /^Projected \$\d+\.\d{2,4} \(\$.*\) by 2026-12-01 00:00:00 UTC/,
     );

@@ -853,6 +853,14 @@ function renderBudgets(result) {
     'No budgets.',
     state.role === 'admin' ? newBudgetForm : null,
   );
+  // The ledger's own month, for keys that see the whole ledger.
+  const overall = result.status === 'fulfilled' ? result.value.ledgerForecast : null;
+  if (overall) {
+    const line = forecastLine(overall);
+    line.setAttribute('data-testid', 'ledger-forecast');
+    line.prepend('Whole ledger this month: spent ' + money(overall.spentUsdExact) + ' · ');
+    $('budgets').append(line);
+  }
 }
 
 function budgetItem(b, admin) {
