@@ -190,6 +190,33 @@ export class StoreUnavailableError extends TollgateError {
 }
 
 /**
+ * A currency that cannot be shown: an unknown ISO 4217 code, no rate for it, a rate that is not
+ * a positive decimal, or rates that could not be loaded. Never a USD figure labelled otherwise.
+ *
+ * @example
+ * try { currencyConverter({ currency: 'EUR', rates: {} }); }
+ * catch (error) { if (CurrencyError.isInstance(error)) console.error(error.currency, error.reason); }
+ */
+export class CurrencyError extends TollgateError {
+  readonly currency: string;
+  readonly reason: 'unknown_currency' | 'missing_rate' | 'invalid_rate' | 'rates_unavailable';
+
+  constructor(
+    currency: string,
+    reason: CurrencyError['reason'],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CurrencyError';
+    this.currency = currency;
+    this.reason = reason;
+  }
+
+  static override isInstance = brand(CurrencyError, 'CurrencyError');
+}
+
+/**
  * `scheme://user:password@host` with the credentials masked: error messages end up in logs, and a
  * refused webhook or Redis URL must not carry its password there.
  */

@@ -7,6 +7,7 @@ export type { RecordInput, UsageRecord } from './account/record.js';
 export {
   currentTokenTracker,
   getTokenTracker,
+  type ReportOptions,
   TokenTracker,
   type TokenTrackerOptions,
   type TokenUsageStats,
@@ -14,6 +15,7 @@ export {
 export {
   BudgetExceededError,
   ConfigurationError,
+  CurrencyError,
   InvalidPriceOverrideError,
   InvalidUsageError,
   RateLimitExceededError,
@@ -21,6 +23,21 @@ export {
   TollgateError,
   UnknownModelError,
 } from './errors.js';
+export {
+  getInsights,
+  type HistorySource,
+  type Insight,
+  type InsightConfidence,
+  type InsightKind,
+  type InsightOptions,
+  type InsightReport,
+  type InsightSource,
+  type LedgerInsightOptions,
+  type LoopIteration,
+  ledgerInsights,
+  repriceCalls,
+  type WhatIfRow,
+} from './insights/index.js';
 export * from './keep/index.js';
 export { parseModelName, type ResolvedModel } from './price/catalog.js';
 export { femtoToDecimal, femtoToUsd, formatUsd, usdToFemto } from './price/money.js';
@@ -49,6 +66,13 @@ export type {
   UsageAnomalyEvent,
 } from './react/events.js';
 export {
+  type ForecastInput,
+  forecastSpend,
+  ledgerForecast,
+  ruleForecast,
+  type SpendForecast,
+} from './react/forecast.js';
+export {
   type BudgetHold,
   DEFAULT_HOLD_MS,
   DEFAULT_HOLD_OUTPUT_TOKENS,
@@ -66,6 +90,20 @@ export {
 } from './react/rate-limit.js';
 export { costBreakdownSvg } from './show/chart.js';
 export {
+  type CurrencyConverter,
+  currencyConverter,
+  ECB_DAILY_URL,
+  type EcbOptions,
+  type FxRate,
+  type FxRates,
+  fetchEcbRates,
+  loadRatesFile,
+  parseEcbXml,
+  parseRates,
+  type RateInput,
+  ratesFromEnv,
+} from './show/currency/index.js';
+export {
   type ExportedCall,
   fileTimestamp,
   toCsv,
@@ -73,7 +111,10 @@ export {
   type UsageExport,
   writeFileAtomic,
 } from './show/export.js';
+export { type CurrencyTotal, currencyJson } from './show/export-currency.js';
+export { formatInsights } from './show/insights-text.js';
 export { formatCostReport } from './show/report.js';
+export { formatSuggestions, type SuggestionOptions } from './show/suggestions.js';
 export { detectUsageFormat, normalizeUsage } from './usage/normalize.js';
 export { parseServiceTier, trafficTypeTier } from './usage/tier.js';
 export {

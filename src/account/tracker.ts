@@ -6,6 +6,8 @@ import {
   InvalidUsageError,
   UnknownModelError,
 } from '../errors.js';
+import { getInsights } from '../insights/analyze.js';
+import type { InsightReport } from '../insights/types.js';
 import { isDateMs } from '../keep/checks.js';
 import { toUsageRecord } from '../keep/record.js';
 import type { Store } from '../keep/types.js';
@@ -28,6 +30,8 @@ import {
   NO_HOLD,
 } from '../react/holds.js';
 import { type ListenerErrorHandler, logListenerError, SafeEmitter } from '../react/safe-emitter.js';
+import { type CurrencyConverter, currencyConverter } from '../show/currency/convert.js';
+import { type FxRates, ratesFromEnv } from '../show/currency/rates.js';
 import {
   defaultExportPath,
   toCsv,
@@ -35,6 +39,7 @@ import {
   type UsageExport,
   writeFileAtomic,
 } from '../show/export.js';
+import { currencyJson } from '../show/export-currency.js';
 import { formatCostReport } from '../show/report.js';
 import { normalizeUsage } from '../usage/normalize.js';
 import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
@@ -82,6 +87,23 @@ export interface TokenTrackerOptions extends LedgerWriterOptions {
   store?: Store;
   /** The session id (default: random). `TokenTracker.resume` sets it to continue a session. */
   sessionId?: string;
+  /**
+   * Show the report and exports in this ISO 4217 currency (records stay in exact USD). Checked
+   * when the tracker is made: an unknown code or a missing rate throws `CurrencyError`.
+   */
+  currency?: string;
+  /** Rates per USD for `currency` (default `TOLLGATE_FX_RATES`). */
+  rates?: FxRates;
+}
+
+/** Options of `getCostBreakdownReport`. */
+export interface ReportOptions {
+  /** Leave out the "Suggestions" section (default: shown). */
+  suggestions?: boolean;
+  /** An ISO 4217 code to show amounts in (USD stays the unit of account). */
+  currency?: string;
+  /** Rates per USD (`parseRates`, `loadRatesFile`, `fetchEcbRates`); default `TOLLGATE_FX_RATES`. */
+  rates?: FxRates;
 }
 
 /** Session statistics, kept incrementally. Money is exact, rounded once to a number. */
@@ -182,9 +204,13 @@ export class TokenTracker {
   private seenNext = 0;
   private readonly unpricedModelsSeen = new Set<string>();
   private readonly ledger: LedgerWriter | undefined;
+  private readonly currency: CurrencyConverter | undefined;
 
   constructor(options: TokenTrackerOptions = {}) {
     this.sessionId = options.sessionId ?? newSessionId();
+    this.currency = options.currency
+      ? currencyConverter({ currency: options.currency, rates: options.rates ?? ratesFromEnv() })
+      : undefined;
     this.enforceMode = checkEnforce(options.enforce ?? 'warn');
     this.holdOutputTokens = positiveInt(
       options.holdOutputTokens,
@@ -593,18 +619,40 @@ export class TokenTracker {
     return this.history.slice(this.historyStart);
   }
 
-  /** The console cost report (see README for a sample). */
-  getCostBreakdownReport(): string {
-    return formatCostReport(this.getStatistics());
+  /**
+   * The console cost report (see README for a sample), with a "Suggestions" section from
+   * `getInsights` unless `suggestions: false`, in `currency` when given (rates from `rates`, else
+   * `TOLLGATE_FX_RATES`; a missing rate throws `CurrencyError`).
+   */
+  getCostBreakdownReport(options: ReportOptions = {}): string {
+    const currency = options.currency
+      ? currencyConverter({ currency: options.currency, rates: options.rates ?? ratesFromEnv() })
+      : this.currency;
+    return formatCostReport(this.getStatistics(), {
+      ...(options.suggestions === false ? {} : { insights: this.insightsForReport() }),
+      ...(currency ? { currency } : {}),
+    });
   }
 
-  /** `{ sessionId, exportedAt, statistics, usageHistory }`, as written by `exportToJson`. */
+  /** Insights never break a report: a failure leaves the section out. */
+  private insightsForReport(): InsightReport | undefined {
+    try {
+      return getInsights(this);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** `{ sessionId, exportedAt, statistics, usageHistory, insights }`, as written by `exportToJson`. */
   toJSON(): UsageExport {
+    const insights = this.insightsForReport();
     return {
       sessionId: this.sessionId,
       exportedAt: new Date().toISOString(),
       statistics: this.getStatistics(),
       usageHistory: this.getUsageHistory().map(toExportedCall),
+      ...(insights ? { insights } : {}),
+      ...(this.currency ? { currency: currencyJson(this.currency, this.totals.costFemto) } : {}),
     };
   }
 

@@ -12,8 +12,9 @@ export interface BudgetAlert {
    * receivers drop repeats by it (sent as the `Idempotency-Key` header and the email Message-ID).
    */
   id: string;
-  kind: 'warning' | 'exceeded';
-  /** The fraction of the limit crossed (0.9 = 90%; 1 when exceeded). */
+  /** `budget_forecast`: the window's projected spend passes the limit (see `createForecastAlerts`). */
+  kind: 'warning' | 'exceeded' | 'budget_forecast';
+  /** The fraction of the limit crossed (0.9 = 90%; 1 when exceeded; projected ÷ limit for a forecast). */
   threshold: number;
   spentUsd: number;
   limitUsd: number;
@@ -149,7 +150,7 @@ export function alertFromBudgetEvent(event: BudgetAlertEventLike): BudgetAlert {
 
 /** `Budget warning: $0.47 / $0.50 (94.0%) for user:alice (day)`, plus the last call if known. */
 export function alertText(alert: Omit<BudgetAlert, 'text'>): string {
-  const head = alert.kind === 'exceeded' ? 'Budget exceeded' : 'Budget warning';
+  const head = alertHeading(alert.kind);
   const who = scopeLabel(alert);
   const limit = alert.limitUsd;
   let text = `${head}: ${formatAlertUsd(alert.spentUsd, limit)} / ${formatAlertUsd(limit, limit)} (${alert.utilizationPercent.toFixed(1)}%) for ${who}`;
@@ -160,6 +161,12 @@ export function alertText(alert: Omit<BudgetAlert, 'text'>): string {
     text += `; last call on ${alert.model}`;
   }
   return text;
+}
+
+/** `Budget exceeded`, `Budget forecast` or `Budget warning`: the head of texts and subjects. */
+export function alertHeading(kind: BudgetAlert['kind']): string {
+  if (kind === 'exceeded') return 'Budget exceeded';
+  return kind === 'budget_forecast' ? 'Budget forecast' : 'Budget warning';
 }
 
 /** Who the budget is for, in words: `user:alice`, or `session a1b2c3d4` for a tracker. */
@@ -178,7 +185,8 @@ export function formatAlertUsd(usd: number, limitUsd: number): string {
 }
 
 /** A short hex digest of the parts: ASCII-safe for a header, whatever ids users chose. */
-function alertId(...parts: unknown[]): string {
+/** A stable id from the parts that name one alert. @internal */
+export function alertId(...parts: unknown[]): string {
   const joined = parts.map((part) => (part === undefined ? '' : String(part))).join('\u0000');
   return createHash('sha256').update(joined).digest('hex').slice(0, 32);
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
-import { type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
+import { alertHeading, type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
 import { backoffSchema, delayMs, parseOptions, retriesSchema } from './options.js';
@@ -302,7 +302,7 @@ export function composeMessage(
       )
       .join('\n') +
     `\n</table>\n<p style="color:#888">Alert id: ${alert.id}</p>\n`;
-  const kind = alert.kind === 'exceeded' ? 'Budget exceeded' : 'Budget warning';
+  const kind = alertHeading(alert.kind);
   const subject = `${prefix ? `${prefix} ` : ''}${kind}: ${alert.utilizationPercent.toFixed(1)}% of ${formatAlertUsd(alert.limitUsd, alert.limitUsd)} for ${scopeLabel(alert)}${alert.window ? ` (${alert.window})` : ''}`;
   return {
     from,

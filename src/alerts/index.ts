@@ -35,6 +35,11 @@ export {
   type SmtpOptions,
 } from './email.js';
 export { AlertDeliveryError } from './errors.js';
+export {
+  createForecastAlerts,
+  type ForecastAlertOptions,
+  type ForecastAlerts,
+} from './forecast.js';
 export type { BackoffOptions } from './retry.js';
 export { SIGNATURE_HEADER, signBody, verifySignature } from './signature.js';
 export { type WebhookChannelOptions, webhookChannel } from './webhook.js';

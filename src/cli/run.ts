@@ -1,8 +1,9 @@
 /** The `tollgate` command line: finds the command, runs it, turns failures into exit codes. */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, CurrencyError, UnknownModelError } from '../errors.js';
 import { type Command, CommandError, firstLine, type Io, UsageError, write } from './args.js';
 import { budgets } from './commands/budgets.js';
 import { exportCommand } from './commands/export.js';
+import { insights } from './commands/insights.js';
 import { prices } from './commands/prices.js';
 import { report } from './commands/report.js';
 import { retention } from './commands/retention.js';
@@ -10,6 +11,7 @@ import { serveCommand } from './commands/serve.js';
 
 const COMMANDS: readonly Command[] = [
   report,
+  insights,
   exportCommand,
   prices,
   budgets,
@@ -53,7 +55,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       await write(io.stderr, `tollgate ${name}: ${error.message} (try tollgate ${name} --help)\n`);
       return 2;
     }
-    const known = error instanceof CommandError || ConfigurationError.isInstance(error);
+    const known =
+      error instanceof CommandError ||
+      ConfigurationError.isInstance(error) ||
+      UnknownModelError.isInstance(error) ||
+      CurrencyError.isInstance(error);
     await write(
       io.stderr,
       `tollgate ${name}: ${known ? firstLine(error) : `failed: ${firstLine(error)}`}\n`,

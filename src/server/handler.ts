@@ -5,6 +5,7 @@
  */
 import { ConfigurationError } from '../errors.js';
 import type { SummaryOptions } from '../keep/types.js';
+import { ratesFromEnv } from '../show/currency/rates.js';
 import { createAuthenticator } from './auth.js';
 import { TtlCache } from './cache.js';
 import { dashboardAsset, dashboardPage, dashboardSession } from './dashboard/index.js';
@@ -12,6 +13,7 @@ import { HttpError, json, notFound, upstream } from './errors.js';
 import { resolveLimits, storeBudget } from './request-limits.js';
 import { Rollup } from './rollup.js';
 import { budgetStatuses, deleteBudget, listBudgets, putBudget } from './routes/budgets.js';
+import { insights } from './routes/insights.js';
 import { deleteRateLimit, listRateLimits, putRateLimit } from './routes/rate-limits.js';
 import { byAgent, byModel, records, summary, threadUsage, userUsage } from './routes/usage.js';
 import type {
@@ -83,6 +85,7 @@ export function createHandler(options: HandlerOptions): Handler {
         ? {}
         : { maxBytes: options.summaries.cacheMaxBytes }),
     }),
+    fxRates: options.fxRates ?? ratesFromEnv(),
     queries: usageQueries(limits.maxDays),
     summarize: (summary: SummaryOptions, signal: AbortSignal) =>
       upstream(
@@ -108,6 +111,7 @@ export function createHandler(options: HandlerOptions): Handler {
     route('/api/usage/by-model', { GET: byModel }),
     route('/api/usage/by-agent', { GET: byAgent }),
     route('/api/usage/summary', { GET: summary }),
+    route('/api/insights', { GET: insights }),
     route('/api/budgets', { GET: listBudgets }),
     route('/api/budgets/:id', { PUT: putBudget, DELETE: deleteBudget }),
     route('/api/rate-limits', { GET: listRateLimits }),

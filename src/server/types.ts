@@ -2,6 +2,7 @@
 import type { Store, SummaryOptions, SummaryRow } from '../keep/types.js';
 import type { BudgetRule, UserStats } from '../react/budgets/index.js';
 import type { RateLimit, RateLimitedEvent } from '../react/rate-limit.js';
+import type { FxRates } from '../show/currency/rates.js';
 import type { AuthOptions, Credential } from './auth.js';
 import type { TtlCache } from './cache.js';
 import type { MetricsRegistry } from './metrics.js';
@@ -64,6 +65,8 @@ export interface HandlerOptions {
   onChange?: (change: ConfigChange) => unknown;
   /** Where unexpected errors (500) and store failures (503) are reported (default console.error). */
   onError?: (error: unknown, request: Request) => void;
+  /** Rates per USD for `?currency=` (default `TOLLGATE_FX_RATES`). */
+  fxRates?: FxRates;
 }
 
 /** What the server holds in memory now, by its caches' own accounting (estimated bytes). */
@@ -109,6 +112,8 @@ export interface App {
   rateLimiter: RateLimitControl | undefined;
   metrics: MetricsRegistry | undefined;
   cache: TtlCache;
+  /** Rates per USD for `?currency=`. */
+  fxRates: FxRates | undefined;
   /** The query schemas for this server's `limits.maxDays`. */
   queries: UsageQueries;
   /** A summary through the rollup, within the request's store budget (`signal`). */

@@ -215,6 +215,16 @@ export function usageQueries(maxDays: number) {
       agent: idString.optional(),
       model: idString.optional(),
     }),
+    /** `GET /api/insights`: the recent calls to analyse, and the currency to show them in. */
+    insights: z.strictObject({
+      days: days(30, maxDays),
+      tenant: idString.optional(),
+      userId: idString.optional(),
+      threadId: idString.optional(),
+      agent: idString.optional(),
+      model: idString.optional(),
+      currency: z.string().min(1).max(8).optional(),
+    }),
   };
 }
 

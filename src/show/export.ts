@@ -3,6 +3,8 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { UsageRecord } from '../account/record.js';
 import type { TokenUsageStats } from '../account/tracker.js';
+import type { InsightReport } from '../insights/types.js';
+import type { CurrencyTotal } from './export-currency.js';
 
 /** One call as written to JSON and CSV exports: flat, with an ISO datetime. */
 export interface ExportedCall {
@@ -41,6 +43,10 @@ export interface UsageExport {
   exportedAt: string;
   statistics: TokenUsageStats;
   usageHistory: ExportedCall[];
+  /** `getInsights` of the session: what-if tables, suggestions and warnings. */
+  insights?: InsightReport;
+  /** With a tracker `currency`: the total in it, and the rate with its date. */
+  currency?: CurrencyTotal;
 }
 
 export function toExportedCall(record: UsageRecord): ExportedCall {

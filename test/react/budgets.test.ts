@@ -565,6 +565,8 @@ describe('BudgetManager: getUserStats', () => {
       remainingUsd: 1.25,
       key: 'user:alice:day:2026-11-23@UTC',
       resetsAt: Date.parse('2026-11-24T00:00:00Z'),
+      // No ledger rows here: the pace is unknown, so the projection is the spend so far.
+      forecast: expect.objectContaining({ window: 'day', spentUsd: 0.75, projectedUsd: 0.75 }),
     });
     expect(stats.week).toMatchObject({
       spentUsd: 0.75,

@@ -1,6 +1,9 @@
 /** `tollgate budgets set-user | list`: budget rules kept beside the ledger. */
+import { existsSync } from 'node:fs';
 import { isPostgresUrl } from '../../postgres/url.js';
+import { formatUsd } from '../../price/money.js';
 import { BudgetManager, type BudgetRule, type BudgetWindow } from '../../react/budgets/index.js';
+import { ledgerForecast, ruleForecast, type SpendForecast } from '../../react/forecast.js';
 import { configPathFor, readConfigFile, updateConfigFile } from '../../server/config-file.js';
 import {
   type Command,
@@ -8,6 +11,7 @@ import {
   dbPath,
   firstLine,
   type Io,
+  openLedger,
   parse,
   text,
   UsageError,
@@ -32,7 +36,9 @@ export const budgets: Command = {
 
 set-user   a hard limit of <usd> dollars per window for one user (replacing the default
            for users), saved in the ledger's configuration file, which \`tollgate serve\` loads
-list       the saved budget rules
+list       the saved budget rules, each with its forecast from the ledger (spend so far in
+           the window, the projection to its end with a range, the run-out date), and the
+           ledger's own month
 
 Options:
   --window W   request, hour, day (default), week or month
@@ -58,7 +64,7 @@ Options:
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
       // `list --window day` does not filter: saying so beats a list that looks filtered.
       if (text(args, 'window') !== undefined) throw new UsageError('--window: only for set-user');
-      return list(path, io);
+      return list(path, dbPath(text(args, 'db'), io.env), io);
     }
     throw new UsageError(
       action === undefined
@@ -101,21 +107,44 @@ async function setUser(rest: string[], window: string, path: string, io: Io): Pr
   return 0;
 }
 
-async function list(path: string, io: Io): Promise<number> {
+async function list(path: string, db: string, io: Io): Promise<number> {
   const { budgets: rules } = readConfig(path);
-  if (rules.length === 0) {
-    await write(io.stdout, `no budget rules in ${path}\n`);
+  // Forecasts come from the ledger when there is one; the rules are listed either way.
+  const store = existsSync(db) ? await openLedger(db, { mustExist: true }) : undefined;
+  try {
+    const now = io.now();
+    if (rules.length === 0) await write(io.stdout, `no budget rules in ${path}\n`);
+    const lines: string[] = [];
+    for (const rule of rules) {
+      const scope =
+        rule.scope.id === undefined
+          ? `every ${rule.scope.kind}`
+          : `${rule.scope.kind} ${rule.scope.id}`;
+      lines.push(
+        `${rule.id.padEnd(24)} ${scope.padEnd(24)} $${rule.limitUsd} per ${rule.window} (${rule.mode})`,
+      );
+      const forecast = store ? await ruleForecast(store, rule, now) : null;
+      if (forecast) lines.push(`  ${forecastLine(forecast)}`);
+    }
+    if (store) {
+      const overall = await ledgerForecast(store, { window: 'month', now });
+      lines.push(`ledger this month: ${forecastLine(overall)}`);
+    }
+    if (lines.length > 0) await write(io.stdout, `${lines.join('\n')}\n`);
     return 0;
+  } finally {
+    await store?.close();
   }
-  const lines = rules.map((rule) => {
-    const scope =
-      rule.scope.id === undefined
-        ? `every ${rule.scope.kind}`
-        : `${rule.scope.kind} ${rule.scope.id}`;
-    return `${rule.id.padEnd(24)} ${scope.padEnd(24)} $${rule.limitUsd} per ${rule.window} (${rule.mode})`;
-  });
-  await write(io.stdout, `${lines.join('\n')}\n`);
-  return 0;
+}
+
+/** `spent $x; projected $y ($lo–$hi) by <end>; runs out <date>` */
+function forecastLine(f: SpendForecast): string {
+  const runOut =
+    f.limitUsd === null ? '' : f.runOutAt ? `; runs out ${f.runOutAt}` : '; lasts the window';
+  return (
+    `spent ${formatUsd(f.spentUsd)} since ${f.windowStart}; projected ${formatUsd(f.projectedUsd)} ` +
+    `(${formatUsd(f.projectedLowUsd)}–${formatUsd(f.projectedHighUsd)}) by ${f.windowEnd}${runOut}`
+  );
 }
 
 /** The rules file, or a one-line CommandError naming what is wrong in it. */

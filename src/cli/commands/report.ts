@@ -10,12 +10,13 @@ import {
   text,
   write,
 } from '../args.js';
+import { CURRENCY_HELP, CURRENCY_OPTIONS, converterFromFlags } from '../currency.js';
 import { ledgerStatistics } from '../ledger-stats.js';
 
 export const report: Command = {
   name: 'report',
   summary: 'print the cost report of the ledger',
-  help: `Usage: tollgate report [--since 7d] [--user ID] [--tenant ID] [--db PATH]
+  help: `Usage: tollgate report [--since 7d] [--user ID] [--tenant ID] [--currency EUR [--rates FILE|ecb]] [--db PATH]
 
 Prints the cost report (totals, cost by agent and by model) of the calls in the ledger.
 
@@ -25,7 +26,7 @@ Options:
   --tenant ID    only this tenant's calls
   --db PATH      the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
                  outputs/tollgate.db)
-  -h, --help     this help
+${CURRENCY_HELP}  -h, --help     this help
 `,
   async run(argv, io) {
     const args = parse(
@@ -35,6 +36,7 @@ Options:
         user: { type: 'string' },
         tenant: { type: 'string' },
         db: { type: 'string' },
+        ...CURRENCY_OPTIONS,
       },
       { min: 0, max: 0 },
     );
@@ -48,6 +50,7 @@ Options:
     const user = text(args, 'user');
     const tenant = text(args, 'tenant');
     const path = dbPath(text(args, 'db'), io.env);
+    const currency = await converterFromFlags(text(args, 'currency'), text(args, 'rates'), io.env);
     const store = await openLedger(path, { mustExist: true });
     try {
       const stats = await ledgerStatistics(store, {
@@ -63,7 +66,7 @@ Options:
         io.stdout,
         `Ledger ${ledgerName(path)}, calls since ${new Date(from).toISOString()}${scope ? ` (${scope})` : ''}\n`,
       );
-      await write(io.stdout, `${formatCostReport(stats)}\n`);
+      await write(io.stdout, `${formatCostReport(stats, currency ? { currency } : {})}\n`);
       if (stats.totalCalls > 0) {
         await write(io.stdout, `Exact total: $${stats.totalCostUsdExact}\n`);
       }

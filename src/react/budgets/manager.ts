@@ -12,6 +12,7 @@ import type { BudgetCounter, ReserveResult, Store } from '../../keep/types.js';
 import { parseModelName } from '../../price/catalog.js';
 import { femtoToUsd, usdToFemto } from '../../price/money.js';
 import { thresholdFemto } from '../budget.js';
+import { forecastSpend } from '../forecast.js';
 import { SafeEmitter } from '../safe-emitter.js';
 import { planAdaptation } from './adaptive.js';
 import { AlertBook } from './alerts.js';
@@ -310,6 +311,7 @@ export class BudgetManager {
       plans.map((plan) => plan.key),
       now,
     );
+    const daily = await this.userDaily(userId, now);
     const [today, week, month] = plans.map((plan, i): WindowStats => {
       const state = states[i];
       const settled = state?.settledFemto ?? 0n;
@@ -323,9 +325,35 @@ export class BudgetManager {
         remainingUsd: left === undefined ? null : femtoToUsd(left > 0n ? left : 0n),
         key: plan.key,
         resetsAt: plan.expiresAt,
+        forecast: daily
+          ? forecastSpend({
+              window: TRACKED[i] as CalendarWindow,
+              now,
+              spentFemto: settled,
+              daily,
+              limitUsd: plan.rule ? plan.rule.limitUsd : null,
+              timeZone: plan.rule?.timeZone ?? (plan.rule ? 'UTC' : this.timeZone),
+            })
+          : null,
       };
     }) as [WindowStats, WindowStats, WindowStats];
     return { today, week, month };
+  }
+
+  /** The user's daily spend from the ledger for forecasts; null when the store cannot say. */
+  private async userDaily(userId: string, now: number) {
+    try {
+      const rows = await this.store.summarize({
+        userId,
+        groupBy: 'day',
+        from: now - 45 * 86_400_000,
+        to: now + 1,
+        timeZone: this.timeZone,
+      });
+      return rows.map((row) => ({ start: Date.parse(row.key), costFemto: row.costFemto }));
+    } catch {
+      return null;
+    }
   }
 
   private subject(input: ReserveInput): CallSubject {

@@ -1,5 +1,6 @@
 /** The budget manager's public shapes: options, inputs, reservations, statistics. */
 import type { BudgetCounter, Store } from '../../keep/types.js';
+import type { SpendForecast } from '../forecast.js';
 import type { ListenerErrorHandler } from '../safe-emitter.js';
 import type { Adaptation, ChargedScope } from './events.js';
 import type { BudgetMode, BudgetRule, BudgetWindow, CallSubject } from './rules.js';
@@ -95,6 +96,8 @@ export interface WindowStats {
   remainingUsd: number | null;
   key: string;
   resetsAt: number;
+  /** Spend projected to the window's end from the ledger's daily series (null when unknown). */
+  forecast: SpendForecast | null;
 }
 
 export interface UserStats {

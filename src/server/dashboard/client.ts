@@ -244,6 +244,7 @@ async function load() {
   const q = '?days=' + days;
   document.body.dataset.state = 'loading';
   $('dashboard-view').setAttribute('aria-busy', 'true');
+  const insightsAnswer = settled(api('api/insights' + q));
   const results = await Promise.allSettled([
     api('api/usage/summary' + q),
     api('api/usage/by-agent' + q),
@@ -283,12 +284,22 @@ async function load() {
     ['by-model'],
   );
   section(records, renderRecords, ['recent-calls']);
+  const insights = await insightsAnswer;
+  if (generation !== state.generation) return;
+  section(insights, renderInsights, ['insights']);
   renderBudgets(budgets);
   renderLimits(limits);
   $('dashboard-view').removeAttribute('aria-busy');
   document.body.dataset.days = String(days);
   document.body.dataset.state = 'ready';
 }
+
+/** A promise's outcome as Promise.allSettled reports it. */
+const settled = (promise) =>
+  promise.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason) => ({ status: 'rejected', reason }),
+  );
 
 /** Renders a fulfilled answer, or the error in each of the section's containers. */
 function section(result, render, ids) {
@@ -533,6 +544,36 @@ function renderGroups(id, rows, nameKey, kind, title) {
     );
   });
   container.replaceChildren(h('ol', { class: 'hbars', 'aria-label': title }, items));
+}
+
+/** The /api/insights answer: warnings, then suggestions by saving, the first eight. */
+function renderInsights(report) {
+  const container = $('insights');
+  const shown = report.insights.filter(
+    (i) => i.severity === 'warning' || (i.savingUsd > 0 && !(i.kind === 'what_if' && !i.agent)),
+  );
+  if (shown.length === 0) {
+    container.replaceChildren(h('p', { class: 'empty', text: 'No suggestions for this period.' }));
+    return;
+  }
+  const items = shown.slice(0, 8).map((i) =>
+    h(
+      'li',
+      { 'data-testid': 'insight-row', 'data-kind': i.kind, class: 'insight ' + i.severity },
+      h('span', { class: 'insight-kind', text: i.kind.replace(/_/g, ' ') }),
+      ' ',
+      h('span', { 'data-testid': 'insight-text', text: i.text }),
+      i.savingUsd > 0
+        ? h('strong', {
+            class: 'insight-saving',
+            'data-testid': 'insight-saving',
+            'data-value': i.savingUsdExact,
+            text: ' save ~' + money(i.savingUsdExact),
+          })
+        : false,
+    ),
+  );
+  container.replaceChildren(h('ul', { class: 'insights', 'aria-label': 'Suggestions' }, items));
 }
 
 function renderRecords(page) {
@@ -813,6 +854,14 @@ function renderBudgets(result) {
     'No budgets.',
     state.role === 'admin' ? newBudgetForm : null,
   );
+  // The ledger's own month, for keys that see the whole ledger.
+  const overall = result.status === 'fulfilled' ? result.value.ledgerForecast : null;
+  if (overall) {
+    const line = forecastLine(overall);
+    line.setAttribute('data-testid', 'ledger-forecast');
+    line.prepend('Whole ledger this month: spent ' + money(overall.spentUsdExact) + ' · ');
+    $('budgets').append(line);
+  }
 }
 
 function budgetItem(b, admin) {
@@ -884,7 +933,28 @@ function budgetItem(b, admin) {
       h('span', { class: 'tag', text: b.mode }),
     ),
     details,
+    b.forecast ? forecastLine(b.forecast) : null,
     admin ? budgetForm(b) : null,
+  );
+}
+
+/** A rule's forecast: the projection to the window's end, its range, and the run-out date. */
+function forecastLine(f) {
+  return h(
+    'p',
+    { class: 'hint', 'data-testid': 'budget-forecast', 'data-over': f.overLimit ? 'true' : 'false' },
+    'Projected ',
+    h('strong', { 'data-testid': 'budget-projected', text: money(f.projectedUsd) }),
+    ' (' + money(f.projectedLowUsd) + '–' + money(f.projectedHighUsd) + ') by ',
+    h('time', { datetime: f.windowEnd, text: time(f.windowEnd) + ' UTC' }),
+    f.runOutAt
+      ? h(
+          'span',
+          { 'data-testid': 'budget-runout' },
+          ' · runs out ',
+          h('time', { datetime: f.runOutAt, text: time(f.runOutAt) + ' UTC' }),
+        )
+      : null,
   );
 }
 

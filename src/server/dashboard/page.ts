@@ -84,6 +84,11 @@ export const PAGE_HTML = `<!doctype html>
       <div id="rate-limits"></div>
     </section>
 
+    <section class="panel" aria-labelledby="insights-title">
+      <h2 id="insights-title">Suggestions</h2>
+      <div id="insights"></div>
+    </section>
+
     <section class="panel" aria-labelledby="calls-title">
       <h2 id="calls-title">Recent calls</h2>
       <div id="recent-calls" class="table-wrap"></div>

@@ -222,6 +222,22 @@ main {
   margin: 0.25rem 0;
 }
 
+.insights {
+  margin: 0;
+  padding-left: 1.1rem;
+}
+.insight {
+  margin: 0.3rem 0;
+}
+.insight-kind {
+  color: var(--muted);
+  font-size: 0.85em;
+  text-transform: uppercase;
+}
+.insight.warning .insight-kind {
+  color: var(--warn);
+}
+
 /* ── sign in ── */
 
 .signin {

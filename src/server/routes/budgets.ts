@@ -7,6 +7,7 @@ import type { Store } from '../../keep/types.js';
 import { parseModelName } from '../../price/catalog.js';
 import { femtoToDecimal, femtoToUsd, usdToFemto } from '../../price/money.js';
 import { type BudgetRule, windowKey } from '../../react/budgets/index.js';
+import { ledgerForecast, ruleForecast } from '../../react/forecast.js';
 import { type Credential, requireAdmin } from '../auth.js';
 import { badRequest, forbidden, HttpError, json, notFound, upstream } from '../errors.js';
 import { isoOf } from '../present.js';
@@ -46,8 +47,26 @@ export const listBudgets: RouteHandler = async (ctx) => {
     () => budgetStatuses(rules, store, ctx.now),
     ctx.signal,
   );
+  // Forecasts read the ledger's daily series (a tenant key sees only its tenant's rules).
+  const ledger = ctx.app.store;
+  const [forecasts, overall] = await upstream(
+    'forecasts',
+    () =>
+      Promise.all([
+        Promise.all(rules.map((rule) => ruleForecast(ledger, rule, ctx.now))),
+        ctx.credential.tenantId === undefined
+          ? ledgerForecast(ledger, { window: 'month', now: ctx.now })
+          : Promise.resolve(null),
+      ]),
+    ctx.signal,
+  );
   return json({
-    budgets: rules.map((rule) => ({ ...rule, status: statuses.get(rule.id) ?? null })),
+    budgets: rules.map((rule, i) => ({
+      ...rule,
+      status: statuses.get(rule.id) ?? null,
+      forecast: forecasts[i] ?? null,
+    })),
+    ledgerForecast: overall,
   });
 };
 

@@ -1,0 +1,86 @@
+/**
+ * `budget_forecast` alerts: a budget rule whose window's projected spend passes its limit is
+ * alerted once per window, through the dispatcher's channels.
+ */
+import type { Store } from '../keep/types.js';
+import type { BudgetRule } from '../react/budgets/rules.js';
+import { ruleForecast, type SpendForecast } from '../react/forecast.js';
+import { alertId, type BudgetAlert, createBudgetAlert, formatAlertUsd } from './alert.js';
+import type { AlertDispatcher } from './dispatcher.js';
+
+/** Options of `createForecastAlerts`. */
+export interface ForecastAlertOptions {
+  dispatcher: Pick<AlertDispatcher, 'send'>;
+  /** The ledger the forecasts read. */
+  store: Pick<Store, 'summarize'>;
+  /** The rules to watch, read at each check (e.g. `() => budgets.listRules()`). */
+  rules: () => readonly BudgetRule[];
+}
+
+/** Checks forecasts on demand or on an interval. */
+export interface ForecastAlerts {
+  /** Forecasts every rule now and sends the alerts not sent before in this window. */
+  check(now?: number): Promise<BudgetAlert[]>;
+  /** Checks every `intervalMs` (the timer does not keep the process alive); returns a stop. */
+  start(intervalMs: number): () => void;
+}
+
+function forecastAlert(rule: BudgetRule, f: SpendForecast): BudgetAlert {
+  const scope =
+    rule.scope.id === undefined ? rule.scope.kind : `${rule.scope.kind}:${rule.scope.id}`;
+  const limit = rule.limitUsd;
+  const runOut = f.runOutAt ? `; runs out ${f.runOutAt}` : '';
+  return createBudgetAlert({
+    // One per rule and window instance: every process derives the same id, receivers dedupe.
+    id: alertId('forecast', rule.id, f.windowStart, limit),
+    kind: 'budget_forecast',
+    threshold: Math.round((f.projectedUsd / limit) * 1e6) / 1e6,
+    spentUsd: f.spentUsd,
+    limitUsd: limit,
+    scope,
+    window: rule.window,
+    ruleId: rule.id,
+    resetsAt: Date.parse(f.windowEnd),
+    text:
+      `Budget forecast: ${formatAlertUsd(f.spentUsd, limit)} / ${formatAlertUsd(limit, limit)} spent, ` +
+      `projected ${formatAlertUsd(f.projectedUsd, limit)} (${formatAlertUsd(f.projectedLowUsd, limit)}–${formatAlertUsd(f.projectedHighUsd, limit)}) ` +
+      `by ${f.windowEnd} for ${scope} (${rule.window})${runOut}`,
+  });
+}
+
+/**
+ * Watches budget rules' forecasts (`ruleForecast`) and sends a `budget_forecast` alert once per window
+ * when the projection passes the limit.
+ *
+ * @example
+ * const watch = createForecastAlerts({ dispatcher, store, rules: () => budgets.listRules() });
+ * const stop = watch.start(15 * 60_000);
+ */
+export function createForecastAlerts(options: ForecastAlertOptions): ForecastAlerts {
+  /** Alert ids sent, with their window's end, forgotten once the window is over. */
+  const sent = new Map<string, number>();
+  const check = async (now = Date.now()): Promise<BudgetAlert[]> => {
+    for (const [id, end] of sent) if (end <= now) sent.delete(id);
+    const alerts: BudgetAlert[] = [];
+    for (const rule of options.rules()) {
+      const forecast = await ruleForecast(options.store, rule, now);
+      if (!forecast?.overLimit) continue;
+      const alert = forecastAlert(rule, forecast);
+      if (sent.has(alert.id)) continue;
+      sent.set(alert.id, Date.parse(forecast.windowEnd));
+      alerts.push(alert);
+      await options.dispatcher.send(alert);
+    }
+    return alerts;
+  };
+  return {
+    check,
+    start(intervalMs) {
+      const timer = setInterval(() => {
+        check().catch((error) => console.error('[tollgate] forecast alerts failed:', error));
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}

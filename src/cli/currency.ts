@@ -1,0 +1,40 @@
+/** `--currency CODE [--rates FILE|ecb]`, shared by the commands that show money. */
+import { type CurrencyConverter, currencyConverter } from '../show/currency/convert.js';
+import { fetchEcbRates } from '../show/currency/ecb.js';
+import { type FxRates, loadRatesFile, ratesFromEnv } from '../show/currency/rates.js';
+
+/** The option declarations to spread into a command's `parse`. */
+export const CURRENCY_OPTIONS = {
+  currency: { type: 'string' },
+  rates: { type: 'string' },
+} as const;
+
+export const CURRENCY_HELP = `  --currency CODE     amounts in this ISO 4217 currency (USD stays the unit of account)
+  --rates FILE|ecb    rates per USD: a JSON file, or the ECB's daily rates (network, 5 s timeout,
+                      TOLLGATE_FX_RATES as offline fallback); default TOLLGATE_FX_RATES
+`;
+
+/**
+ * The converter the flags ask for, or undefined without `--currency`. A missing rate or unknown
+ * code throws `CurrencyError`.
+ */
+export async function converterFromFlags(
+  currency: string | undefined,
+  rates: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<CurrencyConverter | undefined> {
+  if (currency === undefined) return undefined;
+  let table: FxRates | undefined;
+  if (rates === 'ecb') {
+    const fallback = ratesFromEnv(env);
+    table = await fetchEcbRates({
+      ...(env.TOLLGATE_ECB_URL ? { url: env.TOLLGATE_ECB_URL } : {}),
+      ...(fallback ? { fallback } : {}),
+    });
+  } else if (rates !== undefined) {
+    table = loadRatesFile(rates);
+  } else {
+    table = ratesFromEnv(env);
+  }
+  return currencyConverter({ currency, ...(table ? { rates: table } : {}) });
+}

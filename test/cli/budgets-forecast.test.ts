@@ -1,0 +1,61 @@
+/** `tollgate budgets list` with forecasts from a seeded ledger, in process. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, expect, it } from 'vitest';
+import { main } from '../../src/cli/run.js';
+import type { LedgerRecord } from '../../src/keep/types.js';
+import { createSqliteStore } from '../../src/sqlite/index.js';
+import { ledgerRow } from '../support/ledger-rows.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-forecast-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 15, 12);
+const TODAY = Date.UTC(2026, 10, 15);
+
+it('lists each rule with its forecast and the ledger month', async () => {
+  const db = join(dir, 'ledger.db');
+  const store = createSqliteStore({ path: db });
+  const records: LedgerRecord[] = [];
+  for (let d = 0; d <= 20; d++) {
+    const id = `r${d}`;
+    records.push(ledgerRow(id, 'alice', TODAY - d * DAY + 6 * 3_600_000, 10n ** 15n));
+  }
+  await store.append(records);
+  await store.close();
+  writeFileSync(
+    join(dir, 'ledger.config.json'),
+    JSON.stringify({
+      budgets: [
+        {
+          id: 'alice-month',
+          scope: { kind: 'user', id: 'alice' },
+          window: 'month',
+          limitUsd: 20,
+          mode: 'hard',
+        },
+      ],
+    }),
+  );
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  const code = await main(['budgets', 'list', '--db', db], {
+    stdout,
+    stderr: new PassThrough(),
+    env: {},
+    now: () => NOW,
+  });
+  expect(code).toBe(0);
+  const lines = out.trim().split('\n');
+  expect(lines[0]).toMatch(/^alice-month +user alice +\$20 per month \(hard\)$/);
+  // $1 a day: $15 so far (1st–15th), $30.50 by December, out of $20 on the 20th at noon
+  expect(lines[1]).toBe(
+    '  spent $15.00 since 2026-11-01T00:00:00.000Z; projected $30.50 ($30.50–$30.50) by 2026-12-01T00:00:00.000Z; runs out 2026-11-20T12:00:00.000Z',
+  );
+  expect(lines[2]).toMatch(/^ledger this month: spent \$15\.00 .* projected \$30\.50 /);
+});
