@@ -462,21 +462,22 @@ function recordCall(
     metadata = { ...settings.metadata, ...extra };
     if (call.checkpointNs) metadata.checkpointNs = call.checkpointNs;
   }
+  const input: RecordInput & { [FRESH_CALL_ID]?: true } = {
+    agent: call.agent,
+    node: call.node,
+    model,
+    usage: settled.usage,
+    usageFormat: settled.format,
+    callId: call.callId,
+    threadId: call.threadId,
+    userId: settings.userId,
+    metadata,
+    timestamp: call.startedAt,
+  };
+  // An id minted here is recorded once: the tracker can skip its dedupe window.
+  if (call.fresh) input[FRESH_CALL_ID] = true;
   try {
-    call.tracker.record({
-      agent: call.agent,
-      node: call.node,
-      model,
-      usage: settled.usage,
-      usageFormat: settled.format,
-      callId: call.callId,
-      threadId: call.threadId,
-      userId: settings.userId,
-      metadata,
-      timestamp: call.startedAt,
-      // An id minted here is recorded once: the tracker can skip its dedupe window.
-      ...(call.fresh ? { [FRESH_CALL_ID]: true } : {}),
-    } as RecordInput);
+    call.tracker.record(input);
   } catch (error) {
     // The call is made and paid for: only errors the user opted into reach the caller.
     if (TollgateError.isInstance(error)) throw error;

@@ -35,7 +35,7 @@ import {
   type NodeContext,
   takeContext,
 } from './context.js';
-import { type ChunkWriter, withFeedWriter } from './feed.js';
+import { type ChunkWriter, withFeedWriter, writerOf } from './feed.js';
 import { askBudgetApproval } from './interrupt.js';
 import { StreamTally, settleUsage } from './stream-usage.js';
 
@@ -271,8 +271,9 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
 
   /** The node's stream writer; when the capture has none, the thread's last known writer. */
   private writerFor(context: NodeContext | undefined, threadId: string | undefined) {
-    const config = context?.config;
-    const writer = (config?.writer ?? config?.configurable?.writer) as ChunkWriter | undefined;
+    // A stream without "custom" gets a writer that drops chunks, as LangGraph's would, so the
+    // automatic feed builds none for it.
+    const writer = writerOf(context?.config);
     const key = threadId ?? '';
     if (typeof writer === 'function') {
       if (this.writers.get(key) !== writer) {

@@ -320,7 +320,7 @@ describe('trackChatModel, generic chat models', () => {
     });
     // The summed 1,800 would exceed the input and be dropped; the max rule would say reasoning 20.
     expect(record?.usage).toEqual(handled.getUsageHistory()[0]?.usage);
-    expect(record?.costUsd).toBe(handled.getUsageHistory()[0]?.costUsd);
+    expect(record?.cost.totalUsd).toBe(handled.getUsageHistory()[0]?.cost.totalUsd);
   });
 
   it('records a stream the consumer leaves early with the usage seen so far', async () => {

@@ -105,9 +105,7 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions> {
     return (await this.scripted(messages)).message;
   }
 
-  private async scripted(
-    messages: BaseMessage[],
-  ): Promise<{
+  private async scripted(messages: BaseMessage[]): Promise<{
     message: AIMessage;
     chunkUsage?: UsageMetadata[];
     chunkMetadata?: Record<string, unknown>;
