@@ -34,9 +34,9 @@ import { currentNamespace } from './context.js';
 import {
   budgetChunk,
   type ChunkWriter,
+  currentWriter,
   feedChunk,
   hasAttachedFeed,
-  listeningWriter,
 } from './feed.js';
 import { announceCurrentStep, NODE_STARTED_MESSAGE } from './steps.js';
 
@@ -106,7 +106,7 @@ function onCallStart(tracker: TokenTracker): void {
     return;
   }
   if (!enabled) return;
-  const writer = listeningWriter();
+  const writer = currentWriter();
   if (!writer) return;
   const ns = currentNamespace();
   const agent = agentFromNamespace(ns);
@@ -116,7 +116,7 @@ function onCallStart(tracker: TokenTracker): void {
 /** After a call: its task starts, if its start could not be seen (the callback handler's). */
 function onRecord(tracker: TokenTracker, record: UsageRecord): void {
   if (!enabled || hasAttachedFeed(tracker)) return;
-  const writer = listeningWriter();
+  const writer = currentWriter();
   if (!writer) return;
   const recorded = record.metadata?.checkpointNs;
   const ns = typeof recorded === 'string' ? recorded : currentNamespace();
@@ -125,7 +125,7 @@ function onRecord(tracker: TokenTracker, record: UsageRecord): void {
 
 function onBudget(tracker: TokenTracker, event: BudgetEvent): void {
   if (!enabled || hasAttachedFeed(tracker)) return;
-  const writer = listeningWriter();
+  const writer = currentWriter();
   if (writer) write(writer, budgetChunk(event));
 }
 

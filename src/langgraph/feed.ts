@@ -145,39 +145,6 @@ export function currentWriter(): ChunkWriter | undefined {
   return handlerWriter ?? nodeWriter();
 }
 
-/**
- * `currentWriter()`, but undefined when the node's graph stream does not carry "custom" chunks
- * (e.g. `graph.invoke`, or `stream` without that mode): LangGraph's writer would drop them, so
- * the automatic feed need not build them. Read from the stream LangGraph hands each node
- * (`configurable.__pregel_stream`, with its `modes`); when that is absent or unreadable the
- * writer is used as before. @internal
- */
-export function listeningWriter(): ChunkWriter | undefined {
-  const writer = handlerWriter ?? nodeWriter();
-  return writer === DROPPED ? undefined : writer;
-}
-
-/**
- * What a node's writer does when its graph stream does not carry "custom" chunks: drops them,
- * as LangGraph's own writer would, without its per-chunk work (a `getConfig()`, a mode check).
- */
-const DROPPED: ChunkWriter = () => undefined;
-
-/** LangGraph's configurable key for the run's stream (`CONFIG_KEY_STREAM`, not exported). */
-const PREGEL_STREAM = '__pregel_stream';
-
-/**
- * The stream writer of a node's config: LangGraph's, or `DROPPED` when the stream LangGraph
- * hands the node (`configurable.__pregel_stream`, with its `modes`) does not carry "custom";
- * when that is absent or unreadable, LangGraph's writer. Undefined outside a graph. @internal
- */
-export function writerOf(config: LangGraphRunnableConfig | undefined): ChunkWriter | undefined {
-  const writer = config?.writer ?? config?.configurable?.writer;
-  if (typeof writer !== 'function') return undefined;
-  const modes = (config?.configurable?.[PREGEL_STREAM] as { modes?: unknown } | undefined)?.modes;
-  return modes instanceof Set && !modes.has('custom') ? DROPPED : (writer as ChunkWriter);
-}
-
 /** True while `attachStreamFeed` (or `runWithTracking`) feeds this tracker. @internal */
 export function hasAttachedFeed(tracker: TokenTracker): boolean {
   return feeds.has(tracker);
@@ -217,9 +184,11 @@ export function isTokenFeedChunk(value: unknown): value is TokenFeedChunk {
  * `getWriter()` throws.
  */
 function nodeWriter(): ChunkWriter | undefined {
-  return writerOf(
-    AsyncLocalStorageProviderSingleton.getRunnableConfig() as LangGraphRunnableConfig | undefined,
-  );
+  const config = AsyncLocalStorageProviderSingleton.getRunnableConfig() as
+    | LangGraphRunnableConfig
+    | undefined;
+  const writer = config?.writer ?? config?.configurable?.writer;
+  return typeof writer === 'function' ? (writer as ChunkWriter) : undefined;
 }
 
 /** Runs before a chunk is delivered: a node step announces itself first (`steps.ts`). */

@@ -35,7 +35,7 @@ import {
   type NodeContext,
   takeContext,
 } from './context.js';
-import { type ChunkWriter, withFeedWriter, writerOf } from './feed.js';
+import { type ChunkWriter, withFeedWriter } from './feed.js';
 import { askBudgetApproval } from './interrupt.js';
 import { StreamTally, settleUsage } from './stream-usage.js';
 
@@ -271,9 +271,8 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
 
   /** The node's stream writer; when the capture has none, the thread's last known writer. */
   private writerFor(context: NodeContext | undefined, threadId: string | undefined) {
-    // A stream without "custom" gets a writer that drops chunks, as LangGraph's would, so the
-    // automatic feed builds none for it.
-    const writer = writerOf(context?.config);
+    const config = context?.config;
+    const writer = (config?.writer ?? config?.configurable?.writer) as ChunkWriter | undefined;
     const key = threadId ?? '';
     if (typeof writer === 'function') {
       if (this.writers.get(key) !== writer) {
@@ -316,9 +315,8 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
         callId: runId,
         threadId: attribution.threadId,
         userId: attribution.userId,
-        ...(attribution.checkpointNs
-          ? { metadata: { checkpointNs: attribution.checkpointNs } }
-          : {}),
+        // A plain property, not a conditional spread: this runs on every model call.
+        metadata: attribution.checkpointNs ? { checkpointNs: attribution.checkpointNs } : undefined,
         timestamp: run?.startedAt ?? Date.now(),
       }),
     );
