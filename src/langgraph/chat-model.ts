@@ -408,9 +408,10 @@ class StreamFold {
 
   add(chunk: { message: unknown }): void {
     this.tally.addChunk(chunk);
-    const message = chunk.message as MessageLike;
+    // A chunk without a message (a misbehaving model) must not break the stream it passes.
+    const message = (chunk.message ?? undefined) as MessageLike | undefined;
     this.last = message;
-    const usage = message.usage_metadata as UsageMetadata | undefined;
+    const usage = message?.usage_metadata as UsageMetadata | undefined;
     // One chunk is the message itself; from two on, LangChain merges (even a missing usage).
     if (this.tally.chunks === 1) this.usage = usage;
     else if (this.usage !== undefined || usage !== undefined) {
