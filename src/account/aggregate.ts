@@ -88,7 +88,7 @@ export class Aggregate {
       outputTokens: this.outputTokens,
       cachedTokens: this.cachedTokens,
       reasoningTokens: this.reasoningTokens,
-      costUsd: femtoToUsd(this.costFemto),
+      costUsd: femtoToUsd(this.smallCostFemto ?? this.costFemto),
       unpricedCalls: this.unpricedCalls,
     };
   }
@@ -117,8 +117,9 @@ export class AggregateMap {
    * the same on every machine, and no collator to load as `localeCompare` would).
    */
   toStats(): Record<string, AggregateStats> {
+    // Costs compared as exact numbers while they fit (no bigint made per group), else as bigints.
     const entries = [...this.groups.entries()]
-      .map(([name, group]) => ({ name, group, cost: group.costFemto }))
+      .map(([name, group]) => ({ name, group, cost: group.smallCostFemto ?? group.costFemto }))
       .sort(
         (a, b) =>
           (b.cost > a.cost ? 1 : b.cost < a.cost ? -1 : 0) ||

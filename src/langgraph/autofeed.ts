@@ -45,6 +45,13 @@ let enabled = true;
 /** Tasks already announced, by their top-level namespace segment (`node:<task id>`). Bounded. */
 const startedTasks = new Set<string>();
 const STARTED_MEMORY = 4096;
+/**
+ * The remembered tasks in arrival order, as a ring, for eviction. Evicting through
+ * `startedTasks.values().next()` instead walks over the deleted entries V8 keeps at the Set's
+ * front until it rehashes: up to the whole window on every call of a long-lived process.
+ */
+const startedOrder: (string | undefined)[] = new Array(STARTED_MEMORY);
+let startedNext = 0;
 
 /**
  * Turns the automatic feed on or off for the whole process (default on): with it off, a graph's
@@ -71,10 +78,13 @@ function taskOf(ns: string): string {
 /** Notes that a node announced itself (`agentStarted`) at `ns`. @internal */
 export function markStarted(ns: string | undefined): void {
   if (ns === undefined) return;
-  startedTasks.add(taskOf(ns));
-  if (startedTasks.size > STARTED_MEMORY) {
-    startedTasks.delete(startedTasks.values().next().value as string);
-  }
+  const task = taskOf(ns);
+  if (startedTasks.has(task)) return;
+  const evicted = startedOrder[startedNext];
+  if (evicted !== undefined) startedTasks.delete(evicted);
+  startedOrder[startedNext] = task;
+  startedNext = (startedNext + 1) % STARTED_MEMORY;
+  startedTasks.add(task);
 }
 
 function write(writer: (chunk: unknown) => void, chunk: unknown): void {

@@ -18,6 +18,7 @@
  * `this._streamResponseChunks` with the base class's to decide whether a model streams.
  */
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { mergeUsageMetadata, type UsageMetadata } from '@langchain/core/messages';
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import { newCallId } from '../account/ids.js';
 import { FRESH_CALL_ID, type RecordInput } from '../account/record.js';
@@ -25,7 +26,7 @@ import { trackerInConfigurable, trackerWithin } from '../account/tracker.js';
 import { ConfigurationError, describe, TollgateError } from '../errors.js';
 import type { TokenTracker } from '../index.js';
 import { AGENT_METADATA_KEY, agentFromNamespace } from './attribution.js';
-import { StreamUsage } from './chat-stream-usage.js';
+import { type SettledUsage, StreamTally, settleGeneration } from './stream-usage.js';
 
 /** Options of `trackChatModel`; explicit values beat what the running graph says. */
 export interface TrackChatModelOptions {
@@ -68,7 +69,8 @@ interface OpenCall {
 /**
  * Wraps a LangChain chat model (any `BaseChatModel`: `ChatGoogleGenerativeAI`, `ChatOpenAI`,
  * `ChatAnthropic`, fakes) so that each of its calls is recorded once, with no callback handler:
- * `invoke`, `batch`, `stream` (usage summed from the chunks), and the runnables built from it
+ * `invoke`, `batch`, `stream` (usage settled from the chunks exactly as the callback handler
+ * settles it: cached counts exact), and the runnables built from it
  * (`bindTools`, `withStructuredOutput`, `withConfig`, prebuilt agents such as `createReactAgent`).
  * Returns an object of the same class; the model itself is not changed.
  *
@@ -127,8 +129,14 @@ export function trackChatModel<T extends BaseChatModel>(
     return sent.then(
       (result) => {
         if (streams) generating.delete(callOptions);
-        const message = result.generations[0]?.message as MessageLike | undefined;
-        recordCall(settings, call, modelName(this, callOptions, message), message?.usage_metadata);
+        const generation = result.generations[0];
+        const message = generation?.message as MessageLike | undefined;
+        recordCall(
+          settings,
+          call,
+          modelName(this, callOptions, message),
+          settleGeneration(generation, result.llmOutput, undefined),
+        );
         return result;
       },
       (error: unknown) => {
@@ -152,16 +160,12 @@ export function trackChatModel<T extends BaseChatModel>(
         return;
       }
       const call = openCall(settings, runManager, (this as Scoped)[STREAM_CONFIG]);
-      const usage = new StreamUsage();
-      let last: MessageLike | undefined;
+      const fold = new StreamFold();
       yield* observed(
         streamChunks.call(this, messages, callOptions, runManager),
-        (chunk) => {
-          last = chunk.message as MessageLike;
-          usage.add(last.usage_metadata);
-        },
+        (chunk) => fold.add(chunk),
         (outcome) =>
-          recordStream(settings, call, modelName(this, callOptions, last), usage, outcome),
+          recordStream(settings, call, modelName(this, callOptions, fold.last), fold, outcome),
       );
     };
     define(tracked, '_streamResponseChunks', wrapped);
@@ -191,15 +195,16 @@ export function trackChatModel<T extends BaseChatModel>(
       runManager,
     ) {
       const call = openCall(settings, runManager);
-      const usage = new StreamUsage();
+      const fold = new StreamFold();
       yield* observed(
         streamEvents.call(this, messages, callOptions, runManager),
-        // `message-finish` carries the final usage snapshot (not a delta).
+        // `message-finish` carries the call's final usage (not a delta): it settles as a
+        // unary call's does.
         (event) => {
-          if (event.event === 'message-finish' && event.usage) usage.add(event.usage);
+          if (event.event === 'message-finish' && event.usage) fold.finish(event.usage);
         },
         (outcome) =>
-          recordStream(settings, call, modelName(this, callOptions, undefined), usage, outcome),
+          recordStream(settings, call, modelName(this, callOptions, undefined), fold, outcome),
       );
     };
     define(tracked, '_streamChatModelEvents', wrapped);
@@ -386,16 +391,62 @@ function lsModelName(model: BaseChatModel, options: Options): unknown {
   }
 }
 
+/**
+ * One stream's chunks, folded as LangChain's `AIMessageChunk.concat` folds them for the
+ * callback handler (usage by `mergeUsageMetadata`: deltas summed, modality details summed), and
+ * tallied by the handler's `StreamTally`, so the settled usage is the handler's: exact cache
+ * counts where a provider repeats its running total on every chunk (@langchain/google-genai).
+ */
+class StreamFold {
+  readonly tally = new StreamTally();
+  /** The usage LangChain's concatenated message would carry. */
+  usage: UsageMetadata | undefined = undefined;
+  /** The last chunk's message (its model name, its provider tag). */
+  last: MessageLike | undefined = undefined;
+  /** A final usage snapshot (`message-finish`), which replaces the fold. */
+  final: Partial<UsageMetadata> | undefined = undefined;
+
+  add(chunk: { message: unknown }): void {
+    this.tally.addChunk(chunk);
+    // A chunk without a message (a misbehaving model) must not break the stream it passes.
+    const message = (chunk.message ?? undefined) as MessageLike | undefined;
+    this.last = message;
+    const usage = message?.usage_metadata as UsageMetadata | undefined;
+    // One chunk is the message itself; from two on, LangChain merges (even a missing usage).
+    if (this.tally.chunks === 1) this.usage = usage;
+    else if (this.usage !== undefined || usage !== undefined) {
+      this.usage = mergeUsageMetadata(this.usage, usage);
+    }
+  }
+
+  finish(usage: Partial<UsageMetadata>): void {
+    this.final = usage;
+  }
+
+  /** Nothing to bill yet: no chunk carried usage. */
+  get empty(): boolean {
+    return this.final === undefined && this.usage === undefined && this.tally.raw === undefined;
+  }
+
+  settle(): SettledUsage {
+    if (this.final !== undefined) {
+      return settleGeneration({ message: { usage_metadata: this.final } }, undefined, undefined);
+    }
+    const message = { usage_metadata: this.usage, response_metadata: this.last?.response_metadata };
+    return settleGeneration({ message }, undefined, this.tally);
+  }
+}
+
 function recordStream(
   settings: TrackChatModelOptions,
   call: OpenCall,
   model: string,
-  usage: StreamUsage,
+  fold: StreamFold,
   outcome: string,
 ): void {
   // A stream that failed or was abandoned before any usage arrived has nothing to bill.
-  if (outcome !== 'complete' && usage.empty) return;
-  recordCall(settings, call, model, usage.result(), { stream: outcome });
+  if (outcome !== 'complete' && fold.empty) return;
+  recordCall(settings, call, model, fold.settle(), { stream: outcome });
 }
 
 let reported = false;
@@ -404,7 +455,7 @@ function recordCall(
   settings: TrackChatModelOptions,
   call: OpenCall,
   model: string,
-  usage: unknown,
+  settled: SettledUsage,
   extra?: Record<string, unknown>,
 ): void {
   let metadata: Record<string, unknown> | undefined;
@@ -412,21 +463,22 @@ function recordCall(
     metadata = { ...settings.metadata, ...extra };
     if (call.checkpointNs) metadata.checkpointNs = call.checkpointNs;
   }
+  const input: RecordInput & { [FRESH_CALL_ID]?: true } = {
+    agent: call.agent,
+    node: call.node,
+    model,
+    usage: settled.usage,
+    usageFormat: settled.format,
+    callId: call.callId,
+    threadId: call.threadId,
+    userId: settings.userId,
+    metadata,
+    timestamp: call.startedAt,
+  };
+  // An id minted here is recorded once: the tracker can skip its dedupe window.
+  if (call.fresh) input[FRESH_CALL_ID] = true;
   try {
-    call.tracker.record({
-      agent: call.agent,
-      node: call.node,
-      model,
-      usage: usage ?? {},
-      usageFormat: 'langchain',
-      callId: call.callId,
-      threadId: call.threadId,
-      userId: settings.userId,
-      metadata,
-      timestamp: call.startedAt,
-      // An id minted here is recorded once: the tracker can skip its dedupe window.
-      ...(call.fresh ? { [FRESH_CALL_ID]: true } : {}),
-    } as RecordInput);
+    call.tracker.record(input);
   } catch (error) {
     // The call is made and paid for: only errors the user opted into reach the caller.
     if (TollgateError.isInstance(error)) throw error;

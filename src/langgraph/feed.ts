@@ -231,18 +231,24 @@ export function feedChunk(
 ): TokenFeedChunk {
   const spentUsd = tracker.spentUsd;
   const limitUsd = tracker.budgetLimitUsd ?? null;
-  return {
+  // Filled in key order, without object spreads: every node task writes two of these.
+  const chunk = {
     source: 'tollgate',
     type,
     agent,
     spentUsd,
     limitUsd,
     utilizationPercent: utilization(spentUsd, limitUsd),
-    ...completed,
-    message,
-    ...(taskId !== undefined && { taskId }),
-    timestamp: Date.now(),
-  };
+  } as TokenFeedChunk;
+  if (completed) {
+    chunk.costUsd = completed.costUsd;
+    chunk.tokens = completed.tokens;
+    if (completed.failed !== undefined) chunk.failed = completed.failed;
+  }
+  chunk.message = message;
+  if (taskId !== undefined) chunk.taskId = taskId;
+  chunk.timestamp = Date.now();
+  return chunk;
 }
 
 function round6(value: number): number {

@@ -315,9 +315,8 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
         callId: runId,
         threadId: attribution.threadId,
         userId: attribution.userId,
-        ...(attribution.checkpointNs
-          ? { metadata: { checkpointNs: attribution.checkpointNs } }
-          : {}),
+        // A plain property, not a conditional spread: this runs on every model call.
+        metadata: attribution.checkpointNs ? { checkpointNs: attribution.checkpointNs } : undefined,
         timestamp: run?.startedAt ?? Date.now(),
       }),
     );

@@ -104,8 +104,15 @@ export class StreamTally {
 
   /** Takes one `handleLLMNewToken` call's `fields` (`{ chunk }`, or undefined). */
   add(fields: unknown): void {
+    this.addChunk(isObject(fields) ? fields.chunk : undefined);
+  }
+
+  /**
+   * Takes one streamed `ChatGenerationChunk` (or undefined when the integration passed none):
+   * what `trackChatModel` sees of each chunk it passes through.
+   */
+  addChunk(chunk: unknown): void {
     this.chunks++;
-    const chunk = isObject(fields) ? fields.chunk : undefined;
     if (!isObject(chunk)) return;
     const message = isObject(chunk.message) ? chunk.message : undefined;
     const metadata = message?.response_metadata;
@@ -226,7 +233,24 @@ export function settleUsage(
   output: { generations: unknown[][]; llmOutput?: Loose },
   tally: StreamTally | undefined,
 ): SettledUsage {
-  const generation = output.generations[0]?.[0];
+  return settleGeneration(output.generations[0]?.[0], output.llmOutput, tally);
+}
+
+/**
+ * `settleUsage` for one generation (a `ChatResult`'s first, or a stream's chunks folded
+ * together by LangChain's rules) and the call's `llmOutput`: what `trackChatModel` settles
+ * its calls with, so a wrapped model and the callback handler record the same usage.
+ *
+ * @example
+ * settleGeneration({ message: { usage_metadata: { input_tokens: 10, output_tokens: 2,
+ *   total_tokens: 12 } } }, undefined, undefined);
+ * // → { format: 'langchain', usage: { input_tokens: 10, output_tokens: 2, total_tokens: 12 } }
+ */
+export function settleGeneration(
+  generation: unknown,
+  llmOutput: Loose | undefined,
+  tally: StreamTally | undefined,
+): SettledUsage {
   const info = isObject(generation) ? generation.generationInfo : undefined;
   const message =
     isObject(generation) && isObject(generation.message) ? generation.message : undefined;
@@ -236,13 +260,13 @@ export function settleUsage(
     rawGeminiUsage(info) ??
     (concatenated
       ? undefined
-      : (rawGeminiUsage(message?.response_metadata) ?? rawGeminiUsage(output.llmOutput)));
+      : (rawGeminiUsage(message?.response_metadata) ?? rawGeminiUsage(llmOutput)));
   if (raw !== undefined) return { usage: raw, format: 'gemini' };
 
   const usage = message?.usage_metadata;
   if (!isObject(usage)) {
     // Anything else that is not absent goes to the normalizer, which rejects or repairs it.
-    return { usage: usage ?? usageFromLlmOutput(output.llmOutput) ?? {}, format: 'langchain' };
+    return { usage: usage ?? usageFromLlmOutput(llmOutput) ?? {}, format: 'langchain' };
   }
   const details = usage.input_token_details;
   const exact =

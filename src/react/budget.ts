@@ -115,13 +115,15 @@ export class SessionBudget {
       spentFemto = BigInt(spentFemto);
     }
     const numeric = typeof spentFemto === 'number';
-    const warnings: number[] = [];
+    // Made only when a threshold is crossed: this runs on every recorded call.
+    let warnings: number[] | undefined;
     for (const threshold of this.thresholds) {
       if (
         !threshold.fired &&
         (numeric ? spentFemto >= threshold.femtoNumber : spentFemto >= threshold.femto)
       ) {
         threshold.fired = true;
+        warnings ??= [];
         warnings.push(threshold.fraction);
       }
     }
@@ -129,7 +131,7 @@ export class SessionBudget {
       ? spentFemto > (this.limitNumber as number)
       : spentFemto > this.limitFemto;
     if (exceeded) this.exceededFired = true;
-    return warnings.length > 0 || exceeded ? { warnings, exceeded } : NONE;
+    return warnings !== undefined || exceeded ? { warnings: warnings ?? [], exceeded } : NONE;
   }
 
   /** True when the budget is used up (spent ≥ limit): a hard limit starts no further call. */

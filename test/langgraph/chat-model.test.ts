@@ -232,8 +232,11 @@ describe('trackChatModel with ChatGoogleGenerativeAI against the Gemini stand-in
 });
 
 /** A scripted model that streams one chunk per usage object, each carrying it. */
-function streamingModel(chunkUsage: UsageMetadata[]) {
-  return new ScriptedChatModel({ streaming: true, script: () => ({ content: 'abc', chunkUsage }) });
+function streamingModel(chunkUsage: UsageMetadata[], chunkMetadata?: Record<string, unknown>) {
+  return new ScriptedChatModel({
+    streaming: true,
+    script: () => ({ content: 'abc', chunkUsage, chunkMetadata }),
+  });
 }
 
 describe('trackChatModel, generic chat models', () => {
@@ -247,7 +250,7 @@ describe('trackChatModel, generic chat models', () => {
     expect(records.map((r) => r.usage.inputTokens)).toEqual([100, 100, 100]);
   });
 
-  it('sums streamed deltas and keeps the largest detail value (running cache counts)', async () => {
+  it('sums streamed deltas and takes a running cache count once (not summed)', async () => {
     const tracker = new TokenTracker();
     const model = trackChatModel(
       streamingModel(
@@ -265,6 +268,59 @@ describe('trackChatModel, generic chat models', () => {
     }
     const usage = tracker.getUsageHistory()[0]?.usage;
     expect(usage).toMatchObject({ inputTokens: 1000, cacheReadTokens: 300, outputTokens: 30 });
+  });
+
+  it('google-genai chunks: running cache_read taken once, modality and reasoning deltas summed, as the handler records them', async () => {
+    // @langchain/google-genai's shape: input/output/total as deltas, the running
+    // cachedContentTokenCount copied onto every chunk; here also per-chunk modality and
+    // reasoning deltas, which LangChain sums and so must tollgate.
+    const chunks: UsageMetadata[] = [
+      {
+        input_tokens: 1000,
+        output_tokens: 10,
+        total_tokens: 1030,
+        input_token_details: { cache_read: 600, text: 800, image: 200 },
+        output_token_details: { reasoning: 20, text: 10 },
+      },
+      {
+        input_tokens: 0,
+        output_tokens: 15,
+        total_tokens: 35,
+        input_token_details: { cache_read: 600 },
+        output_token_details: { reasoning: 20, text: 15 },
+      },
+      {
+        input_tokens: 0,
+        output_tokens: 5,
+        total_tokens: 5,
+        input_token_details: { cache_read: 600 },
+        output_token_details: { text: 5 },
+      },
+    ];
+    const provider = { model_provider: 'google-genai' };
+    const wrapped = new TokenTracker();
+    const model = trackChatModel(streamingModel(chunks, provider), { tracker: wrapped });
+    for await (const _ of await model.stream('hi')) {
+      // consume
+    }
+    const handled = new TokenTracker();
+    const handler = new TokenTrackingCallbackHandler({ tracker: handled });
+    for await (const _ of await streamingModel(chunks, provider).stream('hi', {
+      callbacks: [handler],
+    })) {
+      // consume
+    }
+    const [record] = wrapped.getUsageHistory();
+    expect(record?.usage).toMatchObject({
+      inputTokens: 1000,
+      cacheReadTokens: 600,
+      // google-genai leaves thinking out of output_tokens: total (1,070) − input − 30 = 40.
+      outputTokens: 70,
+      reasoningTokens: 40,
+    });
+    // The summed 1,800 would exceed the input and be dropped; the max rule would say reasoning 20.
+    expect(record?.usage).toEqual(handled.getUsageHistory()[0]?.usage);
+    expect(record?.cost.totalUsd).toBe(handled.getUsageHistory()[0]?.cost.totalUsd);
   });
 
   it('records a stream the consumer leaves early with the usage seen so far', async () => {

@@ -25,6 +25,8 @@ export interface ScriptedReply {
    * `usage` on the last chunk. Mimics providers that report usage on every chunk.
    */
   chunkUsage?: UsageMetadata[];
+  /** When streaming: the `response_metadata` of every chunk (e.g. a provider tag). */
+  chunkMetadata?: Record<string, unknown>;
 }
 
 export type Script = (messages: BaseMessage[], call: number) => ScriptedReply;
@@ -103,9 +105,11 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions> {
     return (await this.scripted(messages)).message;
   }
 
-  private async scripted(
-    messages: BaseMessage[],
-  ): Promise<{ message: AIMessage; chunkUsage: UsageMetadata[] | undefined }> {
+  private async scripted(messages: BaseMessage[]): Promise<{
+    message: AIMessage;
+    chunkUsage?: UsageMetadata[];
+    chunkMetadata?: Record<string, unknown>;
+  }> {
     const call = this.counter.calls++;
     if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const scripted = this.script(messages, call);
@@ -122,7 +126,7 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions> {
       tool_calls: toolCalls,
       ...(usage ? { usage_metadata: usage } : {}),
     });
-    return { message, chunkUsage: scripted.chunkUsage };
+    return { message, chunkUsage: scripted.chunkUsage, chunkMetadata: scripted.chunkMetadata };
   }
 
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
@@ -141,7 +145,7 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions> {
       yield toChunk(message);
       return;
     }
-    const { message, chunkUsage } = await this.scripted(messages);
+    const { message, chunkUsage, chunkMetadata } = await this.scripted(messages);
     const text = String(message.content);
     const pieces = text.match(/.{1,8}/g) ?? [''];
     while (chunkUsage && pieces.length < chunkUsage.length) pieces.push('');
@@ -154,6 +158,7 @@ export class ScriptedChatModel extends BaseChatModel<BaseChatModelCallOptions> {
           content: piece,
           ...(last ? { tool_call_chunks: toolCallChunks(message) } : {}),
           ...(usage ? { usage_metadata: usage } : {}),
+          ...(chunkMetadata ? { response_metadata: chunkMetadata } : {}),
         }),
       });
       yield chunk;
