@@ -34,6 +34,12 @@ import { newSessionId } from './ids.js';
 import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
 import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
 
+/**
+ * Options of `new TokenTracker(options)`: budget, thresholds, enforcement, pricing and the ledger.
+ *
+ * @example
+ * const tracker = new TokenTracker({ budgetLimitUsd: 0.5, warnAt: [0.5, 0.9], enforce: 'hard' });
+ */
 export interface TokenTrackerOptions extends LedgerWriterOptions {
   /** Session budget in USD; no budget when absent. */
   budgetLimitUsd?: number;
@@ -224,11 +230,13 @@ export class TokenTracker {
     return this;
   }
 
+  /** Listens to one event once, then removes the listener. */
   once<E extends TrackerEventName>(event: E, listener: TrackerEvents[E]): this {
     this.events().once(event, listener);
     return this;
   }
 
+  /** Removes a listener (or every listener of the event when none is given). */
   off<E extends TrackerEventName>(event: E, listener?: TrackerEvents[E]): this {
     this.emitter?.off(event, listener);
     return this;

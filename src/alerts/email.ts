@@ -42,10 +42,18 @@ export interface MailMessage {
 
 /** A ready transport: a nodemailer `Transporter` fits. */
 export interface MailTransport {
+  /** Sends one message (nodemailer's `Transporter.sendMail`). */
   sendMail(message: MailMessage): Promise<unknown>;
+  /** Closes the transport's connections, when it has any. */
   close?(): void;
 }
 
+/**
+ * Options of `emailChannel`: the SMTP transport, the addresses, and the retry policy.
+ *
+ * @example
+ * emailChannel({ transport: 'smtp://mail.internal:25', from: 'tollgate@acme.dev', to: 'finops@acme.dev' });
+ */
 export interface EmailChannelOptions {
   /** SMTP options or an `smtp://` URL (a transport is made on first send), or a transport. */
   transport: SmtpOptions | string | MailTransport;

@@ -25,7 +25,9 @@ import { type BudgetApproval, isBudgetInterrupt } from './interrupt.js';
 export interface TrackableGraph {
   // Method syntax on purpose: its parameters are checked bivariantly, so every compiled graph,
   // whatever its state type, is accepted.
+  /** `CompiledStateGraph.stream`: used with `streamMode: 'values'`. */
   stream(input: unknown, options?: Record<string, unknown>): Promise<AsyncIterable<unknown>>;
+  /** `CompiledStateGraph.invoke`. */
   invoke(input: unknown, options?: Record<string, unknown>): Promise<unknown>;
   checkpointer?: unknown;
   name?: string | undefined;

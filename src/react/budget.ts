@@ -130,10 +130,12 @@ export class SessionBudget {
     return warnings.length > 0 || exceeded ? { warnings, exceeded } : NONE;
   }
 
+  /** Whether `spentFemto` has reached the limit. */
   isSpent(spentFemto: bigint): boolean {
     return spentFemto >= this.limitFemto;
   }
 
+  /** The USD left under the limit at `spentFemto` (0 when spent). */
   remainingUsd(spentFemto: bigint): number {
     return spentFemto >= this.limitFemto ? 0 : femtoToUsd(this.limitFemto - spentFemto);
   }
@@ -144,6 +146,7 @@ export class SessionBudget {
     return Number((spentFemto * 100_000_000n) / this.limitFemto) / 1e6;
   }
 
+  /** Forgets the thresholds already crossed, so they fire again. */
   reset(): void {
     this.exceededFired = false;
     for (const threshold of this.thresholds) threshold.fired = false;

@@ -22,6 +22,7 @@ export interface ApiKeyRecord {
 
 /** Keys kept elsewhere (a database): looked up by hash. */
 export interface ApiKeyStore {
+  /** The record of a key by its hash (`sha256:<hex>`), or undefined. */
   findByHash(hash: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined>;
 }
 

@@ -10,6 +10,7 @@ import { ConfigurationError } from '../errors.js';
 import type { LedgerRecord, Store } from '../keep/types.js';
 import { femtoToUsd } from '../price/money.js';
 
+/** Options of `createMetrics`: whether `/metrics` is public, and prom-client's process metrics. */
 export interface MetricsOptions {
   /** Serve /metrics without credentials (default false). */
   public?: boolean;
@@ -23,6 +24,13 @@ export interface BudgetUtilization {
   ratio: number;
 }
 
+/**
+ * Prometheus metrics fed by recorded calls (`observe`), served as text by the handler's `/metrics`.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * tracker.on('usage', metrics.observe);
+ */
 export interface MetricsRegistry {
   readonly public: boolean;
   readonly registry: Prom.Registry;

@@ -24,6 +24,7 @@ const MAX_WINDOWS = 8;
 /** Work (ms) a call may spend refetching stale buckets, beyond the first one. */
 const REFRESH_BUDGET_MS = 3;
 
+/** Options of `new Rollup(store, options)`: when buckets settle and are refreshed, and how many rows are kept. */
 export interface RollupOptions {
   /** A bucket is kept once it ended this long ago (default 10 minutes). */
   settleMs?: number;
@@ -90,6 +91,7 @@ export class Rollup {
     this.maxRows = options.maxRows ?? 1_000_000;
   }
 
+  /** The store's summary, answered from settled buckets plus the unsettled edges (see `Store.summarize`). */
   async summarize(options: SummaryOptions): Promise<SummaryRow[]> {
     const { from, to } = options;
     if (from === undefined || to === undefined) return this.store.summarize(options);

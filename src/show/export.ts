@@ -32,6 +32,7 @@ export interface ExportedCall {
   metadata: Record<string, unknown> | null;
 }
 
+/** What `exportToJson` writes: the session, when, its statistics and every call. */
 export interface UsageExport {
   sessionId: string;
   exportedAt: string;
@@ -39,6 +40,12 @@ export interface UsageExport {
   usageHistory: ExportedCall[];
 }
 
+/**
+ * One record as the JSON export writes it: flat token fields, USD costs, an ISO datetime.
+ *
+ * @example
+ * tracker.getUsageHistory().map(toExportedCall);
+ */
 export function toExportedCall(record: UsageRecord): ExportedCall {
   const { usage, cost } = record;
   return {
@@ -109,6 +116,12 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/**
+ * Records as RFC 4180 CSV, one row per call with a header row.
+ *
+ * @example
+ * writeFileSync('usage.csv', toCsv(tracker.getUsageHistory()));
+ */
 export function toCsv(records: readonly UsageRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const record of records) {

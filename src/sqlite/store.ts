@@ -36,6 +36,12 @@ import { migrate } from './schema.js';
 import { decodeCursor, encodeCursor, whereOf } from './sql.js';
 import { bucketKeys, checkTimeZone, slotMs } from './time.js';
 
+/**
+ * Options of `createSqliteStore`: the file, the busy timeout and the page cache size.
+ *
+ * @example
+ * createSqliteStore({ path: 'outputs/tollgate.db', busyTimeoutMs: 5_000 });
+ */
 export interface SqliteStoreOptions {
   /**
    * The database file, created with its folder when missing. Default: `TOLLGATE_DB`, else
@@ -223,6 +229,7 @@ export class SqliteStore implements Store {
     this.budgets.release(callId, now);
   }
 
+  /** Budget counters' state at `now` (see `Store.counters`). */
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
     this.live('counters');
     return this.budgets.counters(keys, now);
