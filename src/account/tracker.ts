@@ -29,10 +29,11 @@ import {
 } from '../show/export.js';
 import { formatCostReport } from '../show/report.js';
 import { normalizeUsage } from '../usage/normalize.js';
-import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
+import { Aggregate, AggregateMap } from './aggregate.js';
 import { newSessionId } from './ids.js';
 import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
 import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
+import type { TokenUsageStats } from './stats.js';
 
 /**
  * Options of `new TokenTracker(options)`: budget, thresholds, enforcement, pricing and the ledger.
@@ -73,32 +74,7 @@ export interface TokenTrackerOptions extends LedgerWriterOptions {
   sessionId?: string;
 }
 
-/** Session statistics, kept incrementally. Money is exact, rounded once to a number. */
-export interface TokenUsageStats {
-  totalCalls: number;
-  totalTokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  reasoningTokens: number;
-  totalCostUsd: number;
-  /** The exact total as a decimal string (no rounding). */
-  totalCostUsdExact: string;
-  averageTokensPerCall: number;
-  averageCostPerCall: number;
-  sessionDurationSeconds: number;
-  budgetLimitUsd: number | null;
-  budgetUtilizationPercent: number | null;
-  budgetRemainingUsd: number | null;
-  /** Calls whose model has no price: counted in tokens, not in cost. */
-  unpricedCalls: number;
-  /** Records dropped from history by `historyLimit` (still in every total). */
-  droppedFromHistory: number;
-  byAgent: Record<string, AggregateStats>;
-  byModel: Record<string, AggregateStats>;
-  byUser: Record<string, AggregateStats>;
-  byThread: Record<string, AggregateStats>;
-}
+export type { TokenUsageStats } from './stats.js';
 
 const sessionStore = new AsyncLocalStorage<TokenTracker>();
 

@@ -11,7 +11,16 @@ import { estimateCallCost, estimatePromptTokens } from '../react/budgets/estimat
 import type { Adaptation } from '../react/budgets/events.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { Reservation } from '../react/budgets/types.js';
-import type { CallScope, TrackGeminiOptions } from './call.js';
+import type { RateLimiter } from '../react/rate-limit.js';
+import type { CallScope } from './scope.js';
+
+/** The options of `trackGemini` that the gate reads (documented on `TrackGeminiOptions`). */
+interface GateOptions {
+  budgets?: BudgetManager | undefined;
+  rateLimiter?: RateLimiter | undefined;
+  estimate?: 'local' | 'countTokens' | undefined;
+  defaultMaxOutputTokens?: number | undefined;
+}
 
 /**
  * The output cap assumed for a request that sets none (`defaultMaxOutputTokens`). The estimate
@@ -100,7 +109,7 @@ export interface Admission {
  * lowers the cost); the settlement is what the model actually used cost.
  */
 export async function admit(
-  options: TrackGeminiOptions,
+  options: GateOptions,
   scope: CallScope,
   callId: string,
   request: PlannedRequest,
@@ -156,7 +165,7 @@ const stripModels = (model: string) =>
 
 let countWarned = false;
 
-async function promptTokensOf(options: TrackGeminiOptions, request: PlannedRequest) {
+async function promptTokensOf(options: GateOptions, request: PlannedRequest) {
   if (options.estimate === 'countTokens' && request.countTokens) {
     try {
       const counted = await request.countTokens();

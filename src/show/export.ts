@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { UsageRecord } from '../account/record.js';
-import type { TokenUsageStats } from '../account/tracker.js';
+import type { TokenUsageStats } from '../account/stats.js';
 
 /** One call as written to JSON and CSV exports: flat, with an ISO datetime. */
 export interface ExportedCall {

@@ -1,5 +1,5 @@
 import type { AggregateStats } from '../account/aggregate.js';
-import type { TokenUsageStats } from '../account/tracker.js';
+import type { TokenUsageStats } from '../account/stats.js';
 import { formatUsd } from '../price/money.js';
 
 const WIDTH = 64;
