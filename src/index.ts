@@ -16,6 +16,7 @@ export {
   ConfigurationError,
   InvalidPriceOverrideError,
   InvalidUsageError,
+  MissingPeerError,
   RateLimitExceededError,
   StoreUnavailableError,
   TollgateError,

@@ -37,8 +37,9 @@ export interface CostBreakdown {
     total: bigint;
   };
   /** The catalog (or override) model id that priced the call. */
-  pricedAs?: string;
-  provider?: string;
+  pricedAs?: string | undefined;
+  /** The catalog provider that priced the call. */
+  provider?: string | undefined;
   /** The long-context tier applied: 0 for the base price, else the tier's token threshold. */
   tierStart: number;
 }

@@ -5,7 +5,13 @@
  * once Redis is back.
  */
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { ConfigurationError, describe, TollgateError } from '../errors.js';
+import {
+  ConfigurationError,
+  describe,
+  isModuleNotFound,
+  MissingPeerError,
+  TollgateError,
+} from '../errors.js';
 import { StoreUnavailableError } from './errors.js';
 
 /**
@@ -54,9 +60,8 @@ async function loadIoredis(): Promise<{
     const module = await import('ioredis');
     return { Redis: module.Redis ?? module.default, Cluster: module.Cluster };
   } catch (cause) {
-    throw new ConfigurationError('tollgate/redis needs the ioredis package: npm install ioredis', {
-      cause,
-    });
+    if (isModuleNotFound(cause)) throw new MissingPeerError('tollgate/redis', 'ioredis', { cause });
+    throw new ConfigurationError(`tollgate/redis could not load ioredis: ${cause}`, { cause });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CryptoKey, KeyObject } from 'jose';
-import { ConfigurationError, describe } from '../errors.js';
+import { ConfigurationError, describe, isModuleNotFound, MissingPeerError } from '../errors.js';
 import { forbidden, HttpError } from './errors.js';
 
 export type Role = 'viewer' | 'admin';
@@ -191,7 +191,12 @@ function jwtVerifier(options: JwtOptions, now: () => number): Verify {
   }
   const algorithms = options.algorithms ?? (secret !== undefined ? ['HS256'] : ['RS256']);
   let key: Promise<Uint8Array | CryptoKey | KeyObject> | undefined;
-  const jose = () => import('jose');
+  const jose = () =>
+    import('jose').catch((cause: unknown) => {
+      if (isModuleNotFound(cause))
+        throw new MissingPeerError('auth.jwt (tollgate/server)', 'jose', { cause });
+      throw cause;
+    });
   const keyOf = () => {
     key ??= (async () => {
       if (secret !== undefined) {

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import type { UsageRecord } from '../account/record.js';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, isModuleNotFound, MissingPeerError } from '../errors.js';
 import type { LedgerRecord, Store } from '../keep/types.js';
 import { femtoToUsd } from '../price/money.js';
 
@@ -202,11 +202,13 @@ function loadPromClient(): typeof Prom {
   try {
     return createRequire(import.meta.url)('prom-client') as typeof Prom;
   } catch (error) {
-    throw new ConfigurationError(
-      'createMetrics needs the prom-client package: npm install prom-client',
-      {
+    if (isModuleNotFound(error)) {
+      throw new MissingPeerError('createMetrics (tollgate/server)', 'prom-client', {
         cause: error,
-      },
-    );
+      });
+    }
+    throw new ConfigurationError(`createMetrics could not load prom-client: ${error}`, {
+      cause: error,
+    });
   }
 }

@@ -2,7 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ConfigurationError, StoreUnavailableError, TollgateError } from '../errors.js';
+import {
+  ConfigurationError,
+  isModuleNotFound,
+  MissingPeerError,
+  StoreUnavailableError,
+  TollgateError,
+} from '../errors.js';
 import { checkGroupBy } from '../keep/checks.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
@@ -306,10 +312,12 @@ function loadDriver(): typeof BetterSqlite3 {
   try {
     return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   } catch (error) {
-    throw new ConfigurationError(
-      'tollgate/sqlite needs the better-sqlite3 package: npm install better-sqlite3',
-      { cause: error },
-    );
+    if (isModuleNotFound(error)) {
+      throw new MissingPeerError('tollgate/sqlite', 'better-sqlite3', { cause: error });
+    }
+    throw new ConfigurationError(`tollgate/sqlite could not load better-sqlite3: ${error}`, {
+      cause: error,
+    });
   }
 }
 

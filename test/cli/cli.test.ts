@@ -204,7 +204,7 @@ describe('tollgate', () => {
     let stderr = '';
     child.stdout?.on('data', (chunk) => {
       stdout += chunk;
-      if (stdout.includes('tollgate API on')) child.kill('SIGTERM'); // listening: the bug
+      if (stdout.includes('API on')) child.kill('SIGTERM'); // listening: the bug
     });
     child.stderr?.on('data', (chunk) => {
       stderr += chunk;
