@@ -42,6 +42,22 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
   return n;
 }
 
+/** parseArgs's errors in the CLI's own words: they name the option and what to write instead. */
+function argumentError(error: unknown, argv: readonly string[]): string {
+  const { code, message } = error as { code?: string; message: string };
+  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /ambiguous/.test(message)) {
+    // `--budget -1`: parseArgs will not take a value that looks like an option.
+    const value = argv[argv.indexOf(option) + 1] ?? '';
+    return Number.isNaN(Number(value))
+      ? `${option} needs a value (write ${option}=VALUE for one that starts with "-")`
+      : `${option} must be a positive number, got "${value}"`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `${option} needs a value`;
+  return message.split('\n')[0] ?? 'bad arguments';
+}
+
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -62,7 +78,7 @@ async function main(): Promise<void> {
       },
     });
   } catch (error) {
-    fail((error as Error).message.split('\n')[0] ?? 'bad arguments');
+    fail(argumentError(error, process.argv.slice(2)));
   }
   const { values, positionals } = parsed;
   if (values.help) {

@@ -124,7 +124,7 @@ describe('tollgate', () => {
     [['report', '--since', 'yesterday'], /^tollgate report: --since: expected a duration/],
     [['report', 'extra'], /^tollgate report: unexpected argument "extra"/],
     [['export', '--format', 'xml'], /^tollgate export: --format: expected json or csv/],
-    [['export'], /^tollgate export: --format: expected json or csv/],
+    [['export', '--format', ''], /^tollgate export: --format: expected json or csv/],
     [['prices'], /^tollgate prices: missing <model>/],
     [['budgets', 'set-user', 'alice'], /^tollgate budgets: set-user takes <userId> <usd>/],
     [
@@ -261,7 +261,7 @@ describe('tollgate', () => {
   it('export csv and json stream every record, money exact', async () => {
     const [csv, json] = await Promise.all([
       tollgate(['export', '--format', 'csv']),
-      tollgate(['export', '--format', 'json', '--since', '5h']),
+      tollgate(['export', '--since', '5h']), // JSON by default
     ]);
     expect(csv.code).toBe(0);
     const lines = csv.stdout.trimEnd().split('\r\n');
