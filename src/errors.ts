@@ -171,6 +171,15 @@ export function isModuleNotFound(error: unknown): boolean {
 }
 
 /**
+ * The error for an optional peer that failed to load: `MissingPeerError` when it is not installed,
+ * else a `ConfigurationError` carrying why it would not load (a native build that failed, …).
+ */
+export function peerLoadError(feature: string, packageName: string, cause: unknown): TollgateError {
+  if (isModuleNotFound(cause)) return new MissingPeerError(feature, packageName, { cause });
+  return new ConfigurationError(`${feature} could not load ${packageName}: ${cause}`, { cause });
+}
+
+/**
  * Thrown when a store cannot serve an operation: Redis down, a connection lost, a command timed
  * out, a SQLite ledger that is closed or locked. `createResilientStore` catches it to fail open
  * or closed; with `failMode: 'closed'` it is what the caller sees instead of a budget decision.

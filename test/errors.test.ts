@@ -7,6 +7,7 @@ import {
   InvalidUsageError,
   isModuleNotFound,
   MissingPeerError,
+  peerLoadError,
   RateLimitExceededError,
   TollgateError,
   UnknownModelError,
@@ -119,5 +120,27 @@ describe('MissingPeerError', () => {
     expect(isModuleNotFound(required)).toBe(true);
     expect(isModuleNotFound(new SyntaxError('Unexpected token'))).toBe(false);
     expect(isModuleNotFound(null)).toBe(false);
+  });
+});
+
+describe('peerLoadError', () => {
+  it('is MissingPeerError for a package not installed, a ConfigurationError with the reason otherwise', () => {
+    const notFound = Object.assign(new Error("Cannot find module 'ioredis'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
+    const missing = peerLoadError('tollgate/redis', 'ioredis', notFound);
+    expect(MissingPeerError.isInstance(missing)).toBe(true);
+    expect(missing.message).toContain('npm install ioredis');
+    expect(missing.cause).toBe(notFound);
+    const broken = peerLoadError(
+      'tollgate/sqlite',
+      'better-sqlite3',
+      new Error('invalid ELF header'),
+    );
+    expect(MissingPeerError.isInstance(broken)).toBe(false);
+    expect(ConfigurationError.isInstance(broken)).toBe(true);
+    expect(broken.message).toBe(
+      'tollgate/sqlite could not load better-sqlite3: Error: invalid ELF header',
+    );
   });
 });

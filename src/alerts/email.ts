@@ -3,7 +3,7 @@
  * on the first send, so `tollgate/alerts` loads without it and a webhook-only setup never needs it.
  */
 import { z } from 'zod';
-import { ConfigurationError, isModuleNotFound, MissingPeerError } from '../errors.js';
+import { peerLoadError } from '../errors.js';
 import { type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
@@ -267,10 +267,7 @@ async function createTransport(options: SmtpOptions | string): Promise<MailTrans
   try {
     module = await import('nodemailer');
   } catch (cause) {
-    if (isModuleNotFound(cause)) {
-      throw new MissingPeerError('emailChannel (tollgate/alerts)', 'nodemailer', { cause });
-    }
-    throw new ConfigurationError(`emailChannel could not load nodemailer: ${cause}`, { cause });
+    throw peerLoadError('emailChannel (tollgate/alerts)', 'nodemailer', cause);
   }
   const create = (module.default?.createTransport ?? module.createTransport) as (
     options: SmtpOptions | string,

@@ -5,13 +5,7 @@
  * once Redis is back.
  */
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import {
-  ConfigurationError,
-  describe,
-  isModuleNotFound,
-  MissingPeerError,
-  TollgateError,
-} from '../errors.js';
+import { ConfigurationError, describe, peerLoadError, TollgateError } from '../errors.js';
 import { StoreUnavailableError } from './errors.js';
 
 /**
@@ -60,8 +54,7 @@ async function loadIoredis(): Promise<{
     const module = await import('ioredis');
     return { Redis: module.Redis ?? module.default, Cluster: module.Cluster };
   } catch (cause) {
-    if (isModuleNotFound(cause)) throw new MissingPeerError('tollgate/redis', 'ioredis', { cause });
-    throw new ConfigurationError(`tollgate/redis could not load ioredis: ${cause}`, { cause });
+    throw peerLoadError('tollgate/redis', 'ioredis', cause);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CryptoKey, KeyObject } from 'jose';
-import { ConfigurationError, describe, isModuleNotFound, MissingPeerError } from '../errors.js';
+import { ConfigurationError, describe, peerLoadError } from '../errors.js';
 import { forbidden, HttpError } from './errors.js';
 
 export type Role = 'viewer' | 'admin';
@@ -193,9 +193,7 @@ function jwtVerifier(options: JwtOptions, now: () => number): Verify {
   let key: Promise<Uint8Array | CryptoKey | KeyObject> | undefined;
   const jose = () =>
     import('jose').catch((cause: unknown) => {
-      if (isModuleNotFound(cause))
-        throw new MissingPeerError('auth.jwt (tollgate/server)', 'jose', { cause });
-      throw cause;
+      throw peerLoadError('auth.jwt (tollgate/server)', 'jose', cause);
     });
   const keyOf = () => {
     key ??= (async () => {

@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import type { UsageRecord } from '../account/record.js';
-import { ConfigurationError, isModuleNotFound, MissingPeerError } from '../errors.js';
+import { peerLoadError } from '../errors.js';
 import type { LedgerRecord, Store } from '../keep/types.js';
 import { femtoToUsd } from '../price/money.js';
 
@@ -202,13 +202,6 @@ function loadPromClient(): typeof Prom {
   try {
     return createRequire(import.meta.url)('prom-client') as typeof Prom;
   } catch (error) {
-    if (isModuleNotFound(error)) {
-      throw new MissingPeerError('createMetrics (tollgate/server)', 'prom-client', {
-        cause: error,
-      });
-    }
-    throw new ConfigurationError(`createMetrics could not load prom-client: ${error}`, {
-      cause: error,
-    });
+    throw peerLoadError('createMetrics (tollgate/server)', 'prom-client', error);
   }
 }

@@ -4,8 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
   ConfigurationError,
-  isModuleNotFound,
-  MissingPeerError,
+  peerLoadError,
   StoreUnavailableError,
   TollgateError,
 } from '../errors.js';
@@ -312,12 +311,7 @@ function loadDriver(): typeof BetterSqlite3 {
   try {
     return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   } catch (error) {
-    if (isModuleNotFound(error)) {
-      throw new MissingPeerError('tollgate/sqlite', 'better-sqlite3', { cause: error });
-    }
-    throw new ConfigurationError(`tollgate/sqlite could not load better-sqlite3: ${error}`, {
-      cause: error,
-    });
+    throw peerLoadError('tollgate/sqlite', 'better-sqlite3', error);
   }
 }
 
