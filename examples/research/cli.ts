@@ -131,7 +131,9 @@ async function main(): Promise<void> {
     console.log(`Token usage: ${result.tokenUsagePath}`);
     console.log(`Cost chart:  ${result.chartPath}`);
     if (result.ledgerPath)
-      console.log(`Ledger:      ${result.ledgerPath} (npm run tollgate -- report --db …)`);
+      console.log(
+        `Ledger:      ${result.ledgerPath} (npm run tollgate -- report --db ${JSON.stringify(result.ledgerPath)})`,
+      );
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {
       const partial = (error as { reportPath?: string }).reportPath;
