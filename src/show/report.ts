@@ -37,9 +37,17 @@ function section(
 
 /**
  * The console cost report: overall numbers, the budget line, then cost by agent and by model,
- * each sorted by cost with its share, tokens and calls.
+ * each sorted by cost with its share, tokens and calls. `durationLabel` names what
+ * `sessionDurationSeconds` measures (default `Session duration`; a report over a ledger of many
+ * runs says `First to last call`).
+ *
+ * @example
+ * console.log(formatCostReport(tracker.getStatistics()));
  */
-export function formatCostReport(stats: TokenUsageStats): string {
+export function formatCostReport(
+  stats: TokenUsageStats,
+  options: { durationLabel?: string } = {},
+): string {
   const lines = [
     rule('='),
     'TOKEN USAGE & COST REPORT',
@@ -49,7 +57,7 @@ export function formatCostReport(stats: TokenUsageStats): string {
     `  Total tokens:           ${int(stats.totalTokens)} (input ${int(stats.inputTokens)}, output ${int(stats.outputTokens)}; cached ${int(stats.cachedTokens)}, reasoning ${int(stats.reasoningTokens)})`,
     `  Total cost:             ${formatUsd(stats.totalCostUsd)}`,
     `  Average cost per call:  ${formatUsd(stats.averageCostPerCall)}`,
-    `  Session duration:       ${duration(stats.sessionDurationSeconds)}`,
+    `  ${`${options.durationLabel ?? 'Session duration'}:`.padEnd(24)}${duration(stats.sessionDurationSeconds)}`,
   ];
   if (stats.budgetLimitUsd !== null) {
     lines.push(

@@ -185,6 +185,9 @@ describe('tollgate', () => {
     expect(run.stdout).toMatch(/Total calls: +24\n/);
     expect(run.stdout).toMatch(/Total cost: +\$2\.40\n/);
     expect(run.stdout).toContain('Exact total: $2.4\n');
+    // 24 hourly calls: 23 hours from the first to the last (a ledger has no one session).
+    expect(run.stdout).toMatch(/\n {2}First to last call: +23h 0m\n/);
+    expect(run.stdout).not.toContain('Session duration');
     expect(run.stdout).toMatch(/Cost by agent:\n {2}coder .*12 calls\n {2}planner .*12 calls/);
     const bob = await tollgate(['report', '--since', '2w', '--user', 'bob']);
     expect(bob.stdout).toMatch(/Total calls: +16\n/);

@@ -53,7 +53,10 @@ Options:
         io.stdout,
         `Ledger ${path}, calls since ${new Date(from).toISOString()}${scope ? ` (${scope})` : ''}\n`,
       );
-      await write(io.stdout, `${formatCostReport(stats)}\n`);
+      await write(
+        io.stdout,
+        `${formatCostReport(stats, { durationLabel: 'First to last call' })}\n`,
+      );
       if (stats.totalCalls > 0) {
         await write(io.stdout, `Exact total: $${stats.totalCostUsdExact}\n`);
       }
