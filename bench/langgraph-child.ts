@@ -1,26 +1,42 @@
 /**
- * The research-graph overhead measurement itself, run by `bench/langgraph.ts` in a child
- * process whose `tollgate` imports resolve to the build (`dist/`, what the package publishes):
- * run through tsx's source transform, tollgate would carry tsx's per-function `__name` calls
- * that no user runs. Prints one JSON line: the times of every round, per variant.
+ * The per-model-call overhead measurement, run by `bench/langgraph.ts` in a child process whose
+ * `tollgate` imports resolve to the build (`dist/`, what the package publishes): run through
+ * tsx's source transform, tollgate would carry tsx's per-function `__name` calls that no user
+ * runs. Prints one JSON line: the times of every round, per variant.
  *
- * Variants, alternated round by round (the order rotates), so machine drift hits all alike:
- * - `plain`: the graph without tollgate (plain models, no feed calls), `graph.invoke`;
- * - `plainAgain`: the same graph again, a control: its ratio to `plain` is the noise floor;
- * - `tracked`: `trackGemini` models and `runWithTracking` as the research workflow uses them:
- *   a session budget, the feed's agent and call chunks delivered to a consumer (`onEvent`),
- *   the statistics on the final state;
- * - `floor`: a yardstick, not tollgate: the least a tracker can do and still deliver the same
- *   39 chunks (see `floorModels`). Its ratio shows how much of the overhead any tracker pays.
+ * One graph, the research workflow's (13 model calls, one of them streamed), run in eight
+ * variants alternated round by round (the order rotates), so machine drift hits all alike.
+ * With Gemini SDK-shaped models (`generateContent`):
+ * - `gemini.plain`: no tollgate (plain models, no feed calls); `gemini.plainAgain`: the same
+ *   again, a control whose difference to `gemini.plain` is the noise of the method;
+ * - `gemini.floor`: the yardstick, not tollgate: the least a tracker can do and still deliver
+ *   the same 39 feed chunks (see `floorModels`);
+ * - `gemini.tracked`: `trackGemini` models and `runWithTracking` as the research workflow uses
+ *   them (a session budget, the feed's chunks delivered to `onEvent`, statistics at the end).
+ * With a LangChain chat model (`InstantChatModel`, same answers and usage, through LangChain's
+ * `invoke` / `stream`):
+ * - `langchain.plain`: no tracking;
+ * - `langchain.noopHandler`: the yardstick: a do-nothing `BaseCallbackHandler` with
+ *   `awaitHandlers = true`, attached to the graph as a user attaches tollgate's handler;
+ * - `langchain.handler`: tollgate's `TokenTrackingCallbackHandler`, attached the same way;
+ * - `langchain.trackChatModel`: the models wrapped by `trackChatModel`, no handler.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
+import { TokenTracker } from 'tollgate';
 import { trackGemini } from 'tollgate/gemini';
-import { runWithTracking, type TokenFeedChunk } from 'tollgate/langgraph';
+import {
+  runWithTracking,
+  type TokenFeedChunk,
+  TokenTrackingCallbackHandler,
+  trackChatModel,
+} from 'tollgate/langgraph';
 import { AGENTS, type AgentName } from '../examples/research/agents.js';
 import { fakeGenerativeModel } from '../examples/research/fake-model.js';
 import { buildResearchGraph, type ResearchModel } from '../examples/research/graph.js';
+import { asResearchModel, InstantChatModel } from './instant-chat-model.js';
 
 const input = { topic: 'Transformer architectures', depth: 'standard' as const, maxIterations: 2 };
 const rounds = Number(process.env.TOLLGATE_BENCH_ROUNDS ?? 300);
@@ -130,18 +146,53 @@ function floorModels(): (agent: AgentName) => ResearchModel {
   };
 }
 
+/** LangChain chat models per agent, optionally wrapped by `trackChatModel`. */
+function chatModels(tracker?: TokenTracker): (agent: AgentName) => ResearchModel {
+  const cache = new Map<AgentName, ResearchModel>();
+  return (agent) => {
+    let model = cache.get(agent);
+    if (!model) {
+      const chat = new InstantChatModel(agent, modelName(agent));
+      model = asResearchModel(tracker ? trackChatModel(chat, { tracker }) : chat);
+      cache.set(agent, model);
+    }
+    return model;
+  };
+}
+
+/** The yardstick handler: does nothing, awaited, on the same callbacks tollgate's handler uses. */
+class DoNothingHandler extends BaseCallbackHandler {
+  name = 'DoNothingHandler';
+  override awaitHandlers = true;
+  override async handleChatModelStart(): Promise<void> {}
+  override async handleLLMStart(): Promise<void> {}
+  override async handleLLMEnd(): Promise<void> {}
+  override async handleLLMError(): Promise<void> {}
+}
+
 const outputDir = mkdtempSync(`${tmpdir()}/tollgate-bench-`);
 const plain = buildResearchGraph({ modelFor: models(false), outputDir, feed: false });
 const tracked = buildResearchGraph({ modelFor: models(true), outputDir });
 const floor = buildResearchGraph({ modelFor: floorModels(), outputDir, feed: false });
+const chatPlain = buildResearchGraph({ modelFor: chatModels(), outputDir, feed: false });
+// One tracker per tracking variant for the whole run (a long-lived process's), never read.
+const handlerTracker = new TokenTracker({ historyLimit: 1000 });
+const wrapperTracker = new TokenTracker({ historyLimit: 1000 });
+const chatTracked = buildResearchGraph({
+  modelFor: chatModels(wrapperTracker),
+  outputDir,
+  feed: false,
+});
+const handler = new TokenTrackingCallbackHandler({ tracker: handlerTracker });
+const doNothing = new DoNothingHandler();
 let calls = 0;
 let chunks = 0;
 let floorChunks = 0;
 
 const variants: Record<string, () => Promise<unknown>> = {
-  plain: () => plain.invoke(input),
-  plainAgain: () => plain.invoke(input),
-  tracked: async () => {
+  'gemini.plain': () => plain.invoke(input),
+  'gemini.plainAgain': () => plain.invoke(input),
+  'gemini.tracked': async () => {
     const seen: TokenFeedChunk[] = [];
     const result = await runWithTracking(tracked, input, {
       budgetLimitUsd: 0.5,
@@ -153,26 +204,55 @@ const variants: Record<string, () => Promise<unknown>> = {
     calls = result.tokenUsageStats.totalCalls;
     chunks = seen.length;
   },
-  floor: async () => {
+  'gemini.floor': async () => {
     const seen: object[] = [];
     floorRun = { spentFemto: 0, calls: 0, sink: (chunk) => seen.push(chunk) };
     const state = await floor.invoke(input);
     floorChunks = seen.length;
     return { ...state, stats: { calls: floorRun.calls, spentUsd: floorRun.spentFemto / 1e15 } };
   },
+  'langchain.plain': () => chatPlain.invoke(input),
+  'langchain.noopHandler': () => chatPlain.invoke(input, { callbacks: [doNothing] }),
+  'langchain.handler': () => chatPlain.invoke(input, { callbacks: [handler] }),
+  'langchain.trackChatModel': () => chatTracked.invoke(input),
 };
-const names = Object.keys(variants);
+// `TOLLGATE_BENCH_VARIANTS=a,b` runs only those (for profiling one path with --cpu-prof).
+const only = process.env.TOLLGATE_BENCH_VARIANTS?.split(',');
+const names = Object.keys(variants).filter((name) => !only || only.includes(name));
 const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+/**
+ * CPU time of the process (all its threads) per run, in ns. On a machine shared with other
+ * busy processes, wall time also counts the time the process waits for a core; CPU time does not.
+ */
+const cpuTimes: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
 
 for (let round = 0; round < warmup + rounds; round++) {
   for (let i = 0; i < names.length; i++) {
     const name = names[(round + i) % names.length] as string;
+    const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
     await (variants[name] as () => Promise<unknown>)();
     const ns = Number(process.hrtime.bigint() - start);
-    if (round >= warmup) times[name]?.push(ns);
+    const used = process.cpuUsage(cpu);
+    if (round >= warmup) {
+      times[name]?.push(ns);
+      cpuTimes[name]?.push((used.user + used.system) * 1e3);
+    }
   }
 }
+const recorded = {
+  handler: handlerTracker.getStatistics().totalCalls,
+  trackChatModel: wrapperTracker.getStatistics().totalCalls,
+};
 console.log(
-  JSON.stringify({ rounds, modelCallsPerRun: calls, feedChunksPerRun: chunks, floorChunks, times }),
+  JSON.stringify({
+    rounds,
+    warmup,
+    modelCallsPerRun: calls,
+    feedChunksPerRun: chunks,
+    floorChunks,
+    recorded,
+    times,
+    cpuTimes,
+  }),
 );

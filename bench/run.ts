@@ -2,10 +2,13 @@
  * `npm run bench`: runs every benchmark, in this one process and run, and writes the figures
  * to outputs/bench-*.json. `npm run bench -- core langgraph` runs only the named groups.
  */
+import { runAgentStepsBenchmark } from './agent-steps.js';
 import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
 import { runServerBenchmark } from './server.js';
+import { runExhaustionBenchmark } from './server-exhaustion.js';
 import { writeResult } from './stats.js';
+import { runPostgresBenchmarks } from './stores-postgres.js';
 import { runRedisBenchmarks } from './stores-redis.js';
 import { runSqliteBenchmarks } from './stores-sqlite.js';
 
@@ -16,9 +19,13 @@ const groups: Record<string, () => Promise<string>> = {
     return core.path;
   },
   langgraph: async () => {
-    const result = await runLangGraphBenchmark();
+    const result = await runLangGraphBenchmark(); // prints its table
+    return writeResult('bench-langgraph', { perModelCall: result });
+  },
+  'agent-steps': async () => {
+    const result = runAgentStepsBenchmark();
     console.log(JSON.stringify(result, null, 2));
-    return writeResult('bench-langgraph', { researchGraph: result });
+    return writeResult('bench-agent-steps', { agentSteps: result });
   },
   stores: async () => {
     const sqlite = await runSqliteBenchmarks();
@@ -27,10 +34,17 @@ const groups: Record<string, () => Promise<string>> = {
     console.log(JSON.stringify(redis, null, 2));
     return writeResult('bench-stores', { sqlite, ...redis });
   },
+  postgres: async () => {
+    const postgres = await runPostgresBenchmarks();
+    console.log(JSON.stringify(postgres, null, 2));
+    return writeResult('bench-postgres', postgres);
+  },
   server: async () => {
     const server = await runServerBenchmark();
     console.log(JSON.stringify(server, null, 2));
-    return writeResult('bench-server', { summaryLoad: server });
+    const exhaustion = await runExhaustionBenchmark();
+    console.log(JSON.stringify(exhaustion, null, 2));
+    return writeResult('bench-server', { summaryLoad: server, exhaustion });
   },
 };
 

@@ -25,7 +25,12 @@ const AGENTS = ['planner', 'researcher', 'coder', 'tester', 'critic', 'synthesiz
  * 200 calls, each for one user and tenant, threads of 20 calls, and random UUID call ids (as the
  * Gemini wrapper makes), so the unique call-id index takes random inserts.
  */
-function makeRecords(from: number, count: number, total: number, prefix: string): LedgerRecord[] {
+export function makeRecords(
+  from: number,
+  count: number,
+  total: number,
+  prefix: string,
+): LedgerRecord[] {
   const records: LedgerRecord[] = new Array(count);
   for (let j = 0; j < count; j++) {
     const i = from + j;
@@ -76,7 +81,7 @@ async function timeAsync(
  * is built before its round starts (and, under --expose-gc, the heap collected), so a round
  * times `append` alone.
  */
-async function benchIngest(dir: string) {
+export async function benchIngest(dir: string) {
   const store = new SqliteStore({ path: join(dir, 'ingest.db') });
   const batch = 10_000;
   const warmup = 2;

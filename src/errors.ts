@@ -75,21 +75,54 @@ export class BudgetExceededError extends TollgateError {
   readonly agent: string | undefined;
   /** Which budget: `session` for a tracker's own budget; stores add `user:<id>` and others. */
   readonly scope: string;
+  /** Held by calls in flight when a hard session budget refused a call's estimate. */
+  readonly heldUsd: number | undefined;
+  /** The refused call's estimated cost, when its estimate did not fit. */
+  readonly estimateUsd: number | undefined;
 
-  constructor(details: { limitUsd: number; spentUsd: number; agent?: string; scope?: string }) {
+  /**
+   * The message says which case it is: spend passed the limit ("Budget exceeded"), spend is
+   * exactly at the limit ("Budget used up", 100%: no further call may start), or the call's
+   * estimate does not fit beside the spend and what calls in flight hold ("would exceed").
+   *
+   * @example
+   * new BudgetExceededError({ limitUsd: 1, spentUsd: 1, agent: 'coder' }).message;
+   * // 'Budget used up (session): spent $1.0000 of $1.0000 (100%); no further call may start; call by "coder" refused'
+   */
+  constructor(details: {
+    limitUsd: number;
+    spentUsd: number;
+    agent?: string;
+    scope?: string;
+    heldUsd?: number;
+    estimateUsd?: number;
+  }) {
     const scope = details.scope ?? 'session';
-    super(
-      `Budget exceeded (${scope}): spent $${details.spentUsd.toFixed(4)} of $${details.limitUsd.toFixed(4)}` +
-        (details.agent ? `; call by "${details.agent}" refused` : ''),
-    );
+    const spent = `spent ${money(details.spentUsd)} of ${money(details.limitUsd)}`;
+    let head: string;
+    if (details.estimateUsd !== undefined && details.spentUsd < details.limitUsd) {
+      head =
+        `Budget would be exceeded (${scope}): ${spent}, ${money(details.heldUsd ?? 0)} held by calls in flight; ` +
+        `this call's estimated ${money(details.estimateUsd)} does not fit`;
+    } else if (details.spentUsd === details.limitUsd) {
+      head = `Budget used up (${scope}): ${spent} (100%); no further call may start`;
+    } else head = `Budget exceeded (${scope}): ${spent}`;
+    super(head + (details.agent ? `; call by "${details.agent}" refused` : ''));
     this.name = 'BudgetExceededError';
     this.limitUsd = details.limitUsd;
     this.spentUsd = details.spentUsd;
     this.agent = details.agent;
     this.scope = scope;
+    this.heldUsd = details.heldUsd;
+    this.estimateUsd = details.estimateUsd;
   }
 
   static override isInstance = brand(BudgetExceededError, 'BudgetExceededError');
+}
+
+/** Dollars with 4 decimals, or 3 significant digits below $0.0001 (estimates of tiny calls). */
+function money(usd: number): string {
+  return usd > 0 && usd < 0.0001 ? `$${usd.toPrecision(3)}` : `$${usd.toFixed(4)}`;
 }
 
 /** Thrown when a rate limit refuses a call; `retryAfterMs` says when it would pass. */

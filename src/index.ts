@@ -33,6 +33,11 @@ export {
   type PricerOptions,
   priceUsage,
 } from './price/pricer.js';
+export {
+  SERVICE_TIER_FACTORS,
+  type ServiceTierPricing,
+  type TierFactors,
+} from './price/tiers.js';
 export { toCatalogUsage } from './price/units.js';
 export { SessionBudget } from './react/budget.js';
 export * from './react/budgets/index.js';
@@ -44,6 +49,13 @@ export type {
   UnpricedModelEvent,
   UsageAnomalyEvent,
 } from './react/events.js';
+export {
+  type BudgetHold,
+  DEFAULT_HOLD_MS,
+  DEFAULT_HOLD_OUTPUT_TOKENS,
+  type HoldRequest,
+  NO_HOLD,
+} from './react/holds.js';
 export {
   type RateCheckInput,
   type RateCheckResult,
@@ -64,12 +76,15 @@ export {
 } from './show/export.js';
 export { formatCostReport } from './show/report.js';
 export { detectUsageFormat, normalizeUsage } from './usage/normalize.js';
-export type {
-  CacheTtl,
-  Modality,
-  ModalityCounts,
-  NormalizeOptions,
-  TokenUsage,
-  UsageFormat,
-  UsageRepair,
+export { parseServiceTier, trafficTypeTier } from './usage/tier.js';
+export {
+  type CacheTtl,
+  type Modality,
+  type ModalityCounts,
+  type NormalizeOptions,
+  SERVICE_TIERS,
+  type ServiceTier,
+  type TokenUsage,
+  type UsageFormat,
+  type UsageRepair,
 } from './usage/types.js';

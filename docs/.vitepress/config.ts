@@ -39,6 +39,7 @@ export default defineConfig({
         text: 'Keep and show',
         items: [
           { text: 'Stores', link: '/guide/stores' },
+          { text: 'Postgres', link: '/guide/postgres' },
           { text: 'Server and dashboard', link: '/guide/server' },
           { text: 'CLI', link: '/guide/cli' },
           { text: 'Alerts', link: '/guide/alerts' },

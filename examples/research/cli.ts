@@ -7,6 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { BudgetExceededError, formatUsd } from 'tollgate';
+import { maskedUrl } from 'tollgate/postgres';
 import type { Depth } from './graph.js';
 import { runWorkflow } from './run.js';
 
@@ -132,16 +133,14 @@ async function main(): Promise<void> {
     console.log(`Cost chart:  ${result.chartPath}`);
     if (result.ledgerPath)
       console.log(
-        `Ledger:      ${result.ledgerPath} (npm run tollgate -- report --db ${JSON.stringify(result.ledgerPath)})`,
+        `Ledger:      ${maskedUrl(result.ledgerPath)} (npm run tollgate -- report --db ${JSON.stringify(maskedUrl(result.ledgerPath))})`,
       );
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {
       const partial = (error as { reportPath?: string }).reportPath;
-      console.error(
-        `Stopped: budget exceeded, ${formatUsd(error.spentUsd)} spent of ${formatUsd(error.limitUsd)}` +
-          (error.agent ? ` (call by ${error.agent} refused)` : '') +
-          (partial ? `; partial report: ${partial}` : ''),
-      );
+      // The message says why: spend passed the limit, reached it, or the refused call's
+      // estimate did not fit beside the spend and the calls in flight.
+      console.error(`Stopped: ${error.message}${partial ? `; partial report: ${partial}` : ''}`);
       process.exitCode = 1;
       return;
     }

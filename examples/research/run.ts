@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { costBreakdownSvg, TokenTracker, type TokenUsageStats, writeFileAtomic } from 'tollgate';
 import { runWithTracking } from 'tollgate/langgraph';
+import { isPostgresUrl } from 'tollgate/postgres';
 import { createSqliteStore } from 'tollgate/sqlite';
 import type { GeminiStandIn } from 'tollgate/testing';
 import { buildResearchGraph, type Depth, geminiModels, type ResearchStateType } from './graph.js';
@@ -29,8 +30,9 @@ export interface RunWorkflowOptions {
   /** Where files are written (default `outputs` under the working directory). */
   outputDir?: string;
   /**
-   * The SQLite ledger every call is recorded in (default `TOLLGATE_DB`, else
-   * `<outputDir>/tollgate.db`), so `tollgate report` shows the run afterwards; `false` for none.
+   * The ledger every call is recorded in: a SQLite file, or a `postgres://` URL for the shared
+   * Postgres ledger (default `TOLLGATE_DB`, else `<outputDir>/tollgate.db`), so
+   * `tollgate report` shows the run afterwards; `false` for none.
    */
   ledger?: string | false;
   /**
@@ -92,7 +94,7 @@ export async function runWorkflow(
     options.ledger === false
       ? undefined
       : (options.ledger ?? process.env.TOLLGATE_DB ?? join(outputDir, 'tollgate.db'));
-  const store = ledgerPath ? createSqliteStore({ path: ledgerPath }) : undefined;
+  const store = ledgerPath ? await openLedger(ledgerPath) : undefined;
   const tracker = new TokenTracker({
     budgetLimitUsd: options.budgetLimitUsd ?? 0.5,
     warnAt: options.warnAt ?? [0.9],
@@ -141,4 +143,11 @@ export async function runWorkflow(
     await store?.close();
     await standIn?.close();
   }
+}
+
+/** A SQLite file, or the Postgres ledger for a `postgres://` URL (pg is loaded only then). */
+async function openLedger(ledger: string) {
+  if (!isPostgresUrl(ledger)) return createSqliteStore({ path: ledger });
+  const { createPostgresStore } = await import('tollgate/postgres');
+  return createPostgresStore({ connectionString: ledger });
 }

@@ -1,5 +1,7 @@
+import { InvalidUsageError } from '../errors.js';
 import type { CostBreakdown } from '../price/pricer.js';
-import type { TokenUsage, UsageFormat } from '../usage/types.js';
+import { parseServiceTier } from '../usage/tier.js';
+import type { ServiceTier, TokenUsage, UsageFormat } from '../usage/types.js';
 
 /**
  * Marks a `RecordInput` whose `callId` was minted for this one record by a tollgate wrapper,
@@ -33,6 +35,12 @@ export interface RecordInput {
   metadata?: Record<string, unknown>;
   /** When the call was made (Date, epoch ms or ISO string); defaults to now. */
   timestamp?: Date | number | string;
+  /**
+   * How the call was billed, when the usage cannot say: `batch` for results of the Batch API
+   * (whose responses carry no tier). Wins over the tier the usage reports. Any case;
+   * `InvalidUsageError` for anything that is not a tier name.
+   */
+  serviceTier?: ServiceTier;
 }
 
 /** One recorded call, as stored in history, exports and events. */
@@ -52,4 +60,27 @@ export interface UsageRecord {
   readonly timestamp: number;
   readonly usage: TokenUsage;
   readonly cost: CostBreakdown;
+  /** The tier the call was priced at (`standard` unless the usage or the caller said otherwise). */
+  readonly serviceTier?: ServiceTier;
+  /**
+   * True for Provisioned Throughput (prepaid capacity): `cost` is its list price, or $0 with
+   * the pricer's `provisioned: 'zero'`.
+   */
+  readonly prepaid?: boolean;
+}
+
+/**
+ * The caller's `RecordInput.serviceTier`, validated: a tier name in any case, else
+ * `InvalidUsageError`. @internal
+ */
+export function callerTier(value: unknown): ServiceTier {
+  const tier = parseServiceTier(value);
+  if (tier === undefined) {
+    throw new InvalidUsageError(
+      'serviceTier',
+      value,
+      'expected standard, flex, priority, batch or provisioned',
+    );
+  }
+  return tier;
 }

@@ -25,4 +25,6 @@ export interface TokenUsageStats {
   byModel: Record<string, AggregateStats>;
   byUser: Record<string, AggregateStats>;
   byThread: Record<string, AggregateStats>;
+  /** Per service tier (`standard`, `flex`, `batch`, `priority`, `provisioned`). */
+  byServiceTier?: Record<string, AggregateStats>;
 }

@@ -19,6 +19,14 @@ import {
 } from '../price/pricer.js';
 import { SessionBudget } from '../react/budget.js';
 import type { BudgetEvent, TrackerEventName, TrackerEvents } from '../react/events.js';
+import {
+  type BudgetHold,
+  DEFAULT_HOLD_MS,
+  DEFAULT_HOLD_OUTPUT_TOKENS,
+  HoldBook,
+  type HoldRequest,
+  NO_HOLD,
+} from '../react/holds.js';
 import { type ListenerErrorHandler, logListenerError, SafeEmitter } from '../react/safe-emitter.js';
 import {
   defaultExportPath,
@@ -32,7 +40,7 @@ import { normalizeUsage } from '../usage/normalize.js';
 import { Aggregate, AggregateMap } from './aggregate.js';
 import { newSessionId } from './ids.js';
 import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
-import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
+import { callerTier, FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
 import type { TokenUsageStats } from './stats.js';
 
 /**
@@ -47,10 +55,19 @@ export interface TokenTrackerOptions extends LedgerWriterOptions {
   /** Warning thresholds as fractions of the budget (default `[0.9]`). */
   warnAt?: readonly number[];
   /**
-   * `warn` (default): budget events only. `hard`: `guard()`, which integrations call before
-   * each LLM call, throws `BudgetExceededError` once the budget is spent.
+   * `warn` (default): budget events only. `hard`: integrations refuse a call (throw
+   * `BudgetExceededError`, nothing sent) once the budget is used up, and, through `reserve()`,
+   * when its estimate does not fit beside the spend and what the calls in flight hold (see
+   * `reserve` for the bound this guarantees under parallel calls).
    */
   enforce?: 'warn' | 'hard';
+  /**
+   * Output tokens a hard budget assumes for a call that sets no `maxOutputTokens` before any
+   * call of the session was recorded (default 1,024). Afterwards: the agent's running average.
+   */
+  holdOutputTokens?: number;
+  /** How long a hard budget's hold on a call in flight lasts at most (default 10 minutes). */
+  holdMs?: number;
   /** Most records kept in history (default 100,000); statistics stay exact beyond it. */
   historyLimit?: number;
   /** How many recent call ids are remembered to drop duplicates (default 10,000). */
@@ -93,7 +110,7 @@ const MAX_UNGROUPED = 1024;
  */
 export class TokenTracker {
   readonly sessionId: string;
-  readonly enforce: 'warn' | 'hard';
+  private enforceMode: 'warn' | 'hard';
   /** The pricer this tracker prices with (its overrides), for estimates that must agree. */
   readonly pricer: Pricer;
   private readonly strictUsage: boolean;
@@ -107,7 +124,15 @@ export class TokenTracker {
   private budgetObservers: ((event: BudgetEvent) => void)[] = [];
   private readonly onListenerError: ListenerErrorHandler;
   private budget: SessionBudget | undefined;
-  private readonly warnAt: readonly number[];
+  private warnAt: readonly number[];
+  /** Holds of the calls in flight under a hard budget; made on the first `reserve`. */
+  private holdBook: HoldBook | undefined;
+  private readonly holdOutputTokens: number;
+  private readonly holdMs: number;
+  /** The `overrideLimits` in force: what it set, what it replaced, how many runs share it. */
+  private override:
+    | { enforce: 'warn' | 'hard'; warnAt: readonly number[]; saved: Limits; users: number }
+    | undefined;
 
   private startedAt = Date.now();
   private sequence = 0;
@@ -116,6 +141,7 @@ export class TokenTracker {
   private readonly byModel = new AggregateMap();
   private readonly byUser = new AggregateMap();
   private readonly byThread = new AggregateMap();
+  private readonly byServiceTier = new AggregateMap();
   /**
    * Records not yet added to the per-key groups above. `totals` (budgets read it) is kept at
    * once; the groups are read only by `getStatistics`, so a record joins them there, in one
@@ -139,13 +165,13 @@ export class TokenTracker {
 
   constructor(options: TokenTrackerOptions = {}) {
     this.sessionId = options.sessionId ?? newSessionId();
-    this.enforce = options.enforce ?? 'warn';
-    if (this.enforce !== 'warn' && this.enforce !== 'hard') {
-      // Anything else would silently mean 'warn': a hard limit that never refuses.
-      throw new ConfigurationError(
-        `enforce must be "warn" or "hard", got ${describe(options.enforce)}`,
-      );
-    }
+    this.enforceMode = checkEnforce(options.enforce ?? 'warn');
+    this.holdOutputTokens = positiveInt(
+      options.holdOutputTokens,
+      DEFAULT_HOLD_OUTPUT_TOKENS,
+      'holdOutputTokens',
+    );
+    this.holdMs = positiveInt(options.holdMs, DEFAULT_HOLD_MS, 'holdMs');
     this.pricer =
       options.pricer ?? (options.pricing ? new Pricer(options.pricing) : defaultPricer());
     this.strictUsage = options.strictUsage ?? false;
@@ -275,6 +301,7 @@ export class TokenTracker {
       if (earlier) return earlier;
     }
     const timestamp = toEpochMs(input.timestamp);
+    const tier = input.serviceTier === undefined ? undefined : callerTier(input.serviceTier);
 
     const usage = normalizeUsage(
       input.usage,
@@ -282,6 +309,7 @@ export class TokenTracker {
         ? { strict: this.strictUsage, format: input.usageFormat }
         : this.normalizeOptions,
     );
+    if (usage && tier !== undefined) usage.serviceTier = tier;
     if (!usage) {
       this.emitter?.emit('usage_anomaly', {
         type: 'usage_anomaly',
@@ -319,6 +347,8 @@ export class TokenTracker {
       timestamp,
       usage,
       cost,
+      serviceTier: usage.serviceTier ?? 'standard',
+      prepaid: usage.serviceTier === 'provisioned',
     };
     this.store(record, !fresh);
     this.ledger?.push(record);
@@ -327,7 +357,18 @@ export class TokenTracker {
     return record;
   }
 
-  /** Throws `BudgetExceededError` when the session budget is spent; otherwise does nothing. */
+  /**
+   * `warn` (default) or `hard`: whether integrations refuse calls (see
+   * `TokenTrackerOptions.enforce`). `overrideLimits` may change it for a run.
+   */
+  get enforce(): 'warn' | 'hard' {
+    return this.enforceMode;
+  }
+
+  /**
+   * Throws `BudgetExceededError` when the session budget is used up (spent ≥ limit: at exactly
+   * 100% the message says so); otherwise does nothing.
+   */
   checkBudget(agent?: string): void {
     const budget = this.budget;
     if (budget?.isSpent(this.totals.costFemto)) {
@@ -342,10 +383,138 @@ export class TokenTracker {
 
   /**
    * Called by integrations before each LLM call. With `enforce: 'hard'` it refuses the call
-   * once the budget is spent (throws `BudgetExceededError`); with `'warn'` it does nothing.
+   * once the budget is used up (throws `BudgetExceededError`); with `'warn'` it does nothing.
+   * Integrations that can estimate the call use `reserve` as well, which also counts the calls
+   * in flight.
    */
   guard(agent?: string): void {
-    if (this.enforce === 'hard') this.checkBudget(agent);
+    ambientObserver?.callStart?.(this);
+    if (this.enforceMode === 'hard') this.checkBudget(agent);
+  }
+
+  /**
+   * True when calls must be reserved before they start (`enforce: 'hard'` and a budget): an
+   * integration checks it before estimating anything, so untracked budgets cost nothing.
+   */
+  get reservesCalls(): boolean {
+    return this.enforceMode === 'hard' && this.budget !== undefined;
+  }
+
+  /**
+   * Admits one call under a hard session budget and holds its estimated cost while it runs, so
+   * parallel calls cannot all pass the check before any is recorded. The call is refused
+   * (`BudgetExceededError`, with `heldUsd` and `estimateUsd`) when the budget is used up
+   * (spent ≥ limit) or when spent + held + estimate > limit. The estimate: prompt tokens
+   * counted locally (or `promptTokens`), output from `maxOutputTokens`, else the agent's running
+   * average output in this session (the session's, else `holdOutputTokens` before any record).
+   * Settle the hold with the call's record when it ends, release it when the call fails; a
+   * hold never settled ends after `holdMs`. Without a hard budget: the no-op hold.
+   *
+   * The bound: each admission leaves spent + held ≤ limit, and only a call that costs more
+   * than its estimate raises that sum. So the final spend is at most the limit plus, over the
+   * calls in flight at the last admission, the sum of (actual − estimate)⁺; and at most the
+   * limit itself when every call caps its output (`maxOutputTokens`) and its prompt is not
+   * undercounted. Calls recorded without a hold are outside this rule.
+   *
+   * @example
+   * const hold = tracker.reserve({ model: 'gemini-2.5-flash', agent: 'researcher', prompt, maxOutputTokens: 1024 });
+   * try {
+   *   const response = await model.generateContent(prompt);
+   *   hold.settle(tracker.record({ agent: 'researcher', model: 'gemini-2.5-flash', usage: response.response.usageMetadata }));
+   * } catch (error) {
+   *   hold.release();
+   *   throw error;
+   * }
+   */
+  reserve(request: HoldRequest): BudgetHold {
+    const budget = this.budget;
+    if ((request?.enforce ?? this.enforceMode) !== 'hard' || !budget) return NO_HOLD;
+    if (typeof request?.model !== 'string' || request.model.trim() === '') {
+      throw new InvalidUsageError('model', request?.model, 'reserve() needs the model of the call');
+    }
+    const agent = request.agent === '' ? undefined : request.agent;
+    const spent = this.totals.costFemto;
+    if (budget.isSpent(spent)) this.checkBudget(agent);
+    this.holdBook ??= new HoldBook(this.holdOutputTokens, this.holdMs);
+    const book = this.holdBook;
+    const now = Date.now();
+    const held = book.heldFemto(now);
+    const estimate = book.estimate(request, this.pricer);
+    if (spent + held + estimate.femto > budget.limitFemto) {
+      throw new BudgetExceededError({
+        limitUsd: budget.limitUsd,
+        spentUsd: femtoToUsd(spent),
+        heldUsd: femtoToUsd(held),
+        estimateUsd: estimate.usd,
+        ...(agent ? { agent } : {}),
+        scope: 'session',
+      });
+    }
+    return book.take(estimate, agent, now);
+  }
+
+  /** USD held by calls in flight under a hard budget (see `reserve`). */
+  get heldUsd(): number {
+    return this.holdBook ? femtoToUsd(this.holdBook.heldFemto(Date.now())) : 0;
+  }
+
+  /** Calls holding budget right now (see `reserve`); 0 after every call ended. */
+  get callsInFlight(): number {
+    return this.holdBook?.size ?? 0;
+  }
+
+  /**
+   * Sets `enforce` and/or `warnAt` until the returned function is called (what
+   * `runWithTracking` does for its run with a tracker you pass). Thresholds the spend already
+   * reached count as fired, before and after. Overrides with the same values nest (the last
+   * restore restores); a different override while one is in force throws `ConfigurationError`,
+   * as two runs asking different limits of one tracker cannot both be honoured.
+   *
+   * @example
+   * const restore = tracker.overrideLimits({ enforce: 'hard', warnAt: [0.5, 0.9] });
+   * try { await graph.invoke(input); } finally { restore(); }
+   */
+  overrideLimits(limits: { enforce?: 'warn' | 'hard'; warnAt?: readonly number[] }): () => void {
+    const enforce = checkEnforce(limits.enforce ?? this.enforceMode);
+    const warnAt = limits.warnAt ?? this.warnAt;
+    const current = this.override;
+    if (current) {
+      if (current.enforce !== enforce || !sameNumbers(current.warnAt, warnAt)) {
+        throw new ConfigurationError(
+          `this tracker already runs with enforce "${current.enforce}" and warnAt [${current.warnAt.join(', ')}] for another run; ` +
+            `it cannot also run with enforce "${enforce}" and warnAt [${warnAt.join(', ')}]`,
+        );
+      }
+      current.users += 1;
+    } else {
+      const saved = { enforce: this.enforceMode, warnAt: this.warnAt };
+      this.applyLimits({ enforce, warnAt });
+      this.override = { enforce, warnAt, saved, users: 1 };
+    }
+    let restored = false;
+    return () => {
+      const override = this.override;
+      if (restored || !override) return;
+      restored = true;
+      override.users -= 1;
+      if (override.users > 0) return;
+      this.override = undefined;
+      this.applyLimits(override.saved);
+    };
+  }
+
+  private applyLimits(limits: Limits): void {
+    this.enforceMode = limits.enforce;
+    if (limits.warnAt === this.warnAt) return;
+    const budget = this.budget;
+    // Validates warnAt before anything changes.
+    const next = budget ? new SessionBudget(budget.limitUsd, limits.warnAt) : undefined;
+    if (!budget) new SessionBudget(1, limits.warnAt);
+    this.warnAt = limits.warnAt;
+    if (next) {
+      next.update(this.totals.costFemto);
+      this.budget = next;
+    }
   }
 
   /** Raises (or sets) the session budget; thresholds already crossed stay fired. */
@@ -397,6 +566,7 @@ export class TokenTracker {
       byModel: this.byModel.toStats(),
       byUser: this.byUser.toStats(),
       byThread: this.byThread.toStats(),
+      byServiceTier: this.byServiceTier.toStats(),
     };
   }
 
@@ -439,7 +609,15 @@ export class TokenTracker {
   reset(): void {
     this.startedAt = Date.now();
     this.totals.reset();
-    for (const map of [this.byAgent, this.byModel, this.byUser, this.byThread]) map.clear();
+    for (const map of [
+      this.byAgent,
+      this.byModel,
+      this.byUser,
+      this.byThread,
+      this.byServiceTier,
+    ]) {
+      map.clear();
+    }
     this.ungrouped = [];
     this.history = [];
     this.historyStart = 0;
@@ -448,6 +626,7 @@ export class TokenTracker {
     this.seenOrder = [];
     this.seenNext = 0;
     this.unpricedModelsSeen.clear();
+    this.holdBook?.clear();
     this.budget?.reset();
   }
 
@@ -497,6 +676,7 @@ export class TokenTracker {
       this.byModel.add(record.model, record);
       this.byUser.add(record.userId, record);
       this.byThread.add(record.threadId, record);
+      this.byServiceTier.add(record.serviceTier ?? 'standard', record);
     }
   }
 
@@ -541,6 +721,13 @@ export class TokenTracker {
         this.onListenerError(error, 'usage');
       }
     }
+    if (ambientObserver) {
+      try {
+        ambientObserver.record(this, record);
+      } catch (error) {
+        this.onListenerError(error, 'usage');
+      }
+    }
     events?.emit('usage', record);
     const budget = this.budget;
     if (!budget) return;
@@ -575,8 +762,33 @@ export class TokenTracker {
         this.onListenerError(error, event.type);
       }
     }
+    if (ambientObserver) {
+      try {
+        ambientObserver.budget(this, event);
+      } catch (error) {
+        this.onListenerError(error, event.type);
+      }
+    }
     this.emitter?.emit(event.type, event);
   }
+}
+
+/** What `overrideLimits` sets and restores. */
+interface Limits {
+  enforce: 'warn' | 'hard';
+  warnAt: readonly number[];
+}
+
+function checkEnforce(enforce: unknown): 'warn' | 'hard' {
+  if (enforce !== 'warn' && enforce !== 'hard') {
+    // Anything else would silently mean 'warn': a hard limit that never refuses.
+    throw new ConfigurationError(`enforce must be "warn" or "hard", got ${describe(enforce)}`);
+  }
+  return enforce;
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
@@ -598,6 +810,27 @@ function toEpochMs(value: Date | number | string | undefined): number {
 }
 
 let processTracker: TokenTracker | undefined;
+
+/** What every tracker reports to, after its own observers (see `setAmbientObserver`). @internal */
+export interface AmbientObserver {
+  /** A call is about to start in the current async context (`guard()`, before the request). */
+  callStart?(tracker: TokenTracker): void;
+  record(tracker: TokenTracker, record: UsageRecord): void;
+  budget(tracker: TokenTracker, event: BudgetEvent): void;
+}
+
+/**
+ * One observer for the records and budget events of every tracker, including those a user makes
+ * with `new TokenTracker()` and the process-wide one: tollgate/langgraph writes them into the
+ * running node's stream without any wiring. An integration installs it, the core never calls
+ * out otherwise. @internal
+ */
+let ambientObserver: AmbientObserver | undefined;
+
+/** @internal Installs the integration's ambient observer (see `ambientObserver`). */
+export function setAmbientObserver(observer: AmbientObserver | undefined): void {
+  ambientObserver = observer;
+}
 
 /**
  * Where an integration finds the tracker of the running context besides `tracker.run`:

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Store } from '../keep/types.js';
+import { isPostgresUrl, maskedUrl } from '../postgres/url.js';
 
 /** The process, as a command sees it (tests pass their own). */
 export interface Io {
@@ -136,12 +137,21 @@ function isoDateToEpoch(text: string): number | undefined {
   return Number.isFinite(at) ? at : undefined;
 }
 
-/** The ledger path: `--db`, else `TOLLGATE_DB`, else outputs/tollgate.db. */
+/**
+ * The ledger: `--db`, else `TOLLGATE_DB`, else outputs/tollgate.db. A path is a SQLite file; a
+ * `postgres://` URL is the Postgres ledger.
+ */
 export function dbPath(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   // `--db=` or `--db "$UNSET"`: not the default ledger, and not `.config.json` in the current
   // folder either (the rules file named after an empty path).
-  if (flag === '') throw new UsageError('--db: expected the path of the SQLite ledger, got ""');
+  if (flag === '')
+    throw new UsageError('--db: expected a SQLite file or a postgres:// URL, got ""');
   return flag ?? (env.TOLLGATE_DB || 'outputs/tollgate.db');
+}
+
+/** The ledger as messages name it: a Postgres URL without its password. */
+export function ledgerName(db: string): string {
+  return isPostgresUrl(db) ? maskedUrl(db) : db;
 }
 
 /** A failure that is not the arguments' fault: one line on stderr, exit code 1. */
@@ -150,13 +160,18 @@ export class CommandError extends Error {
 }
 
 /**
- * Opens the SQLite ledger; the driver is loaded only by the commands that need it. Reading
- * commands ask `mustExist`, so a mistyped path is an error, not a new empty ledger.
+ * Opens the ledger: Postgres for a `postgres://` URL, else the SQLite file. The driver is loaded
+ * only by the commands that need it. Reading commands ask `mustExist`, so a mistyped path is an
+ * error, not a new empty ledger.
  */
 export async function openLedger(
   path: string,
   options: { mustExist?: boolean } = {},
 ): Promise<Store> {
+  if (isPostgresUrl(path)) {
+    const { createPostgresStore } = await import('../postgres/index.js');
+    return createPostgresStore({ connectionString: path });
+  }
   if (options.mustExist && path !== ':memory:' && !existsSync(path)) {
     throw new CommandError(`no ledger at ${path} (set --db or TOLLGATE_DB)`);
   }

@@ -5,9 +5,17 @@ import { budgets } from './commands/budgets.js';
 import { exportCommand } from './commands/export.js';
 import { prices } from './commands/prices.js';
 import { report } from './commands/report.js';
+import { retention } from './commands/retention.js';
 import { serveCommand } from './commands/serve.js';
 
-const COMMANDS: readonly Command[] = [report, exportCommand, prices, budgets, serveCommand];
+const COMMANDS: readonly Command[] = [
+  report,
+  exportCommand,
+  prices,
+  budgets,
+  serveCommand,
+  retention,
+];
 
 const HELP = `Usage: tollgate <command> [options]
 

@@ -3,14 +3,21 @@
  * reserve (which may refuse, or adapt the request) before it leaves; settle with the recorded
  * cost, or release, after it ends.
  *
- * Only runs when `trackGemini` was given `budgets` or `rateLimiter`: without them the wrapper
- * takes its usual path, with no extra await.
+ * Only runs when `trackGemini` was given `budgets` or `rateLimiter`, or the tracker has a hard
+ * budget (`tracker.reservesCalls`: the call's estimate is held in the session while it runs):
+ * without them the wrapper takes its usual path, with no extra await.
  */
 
-import { estimateCallCost, estimatePromptTokens } from '../react/budgets/estimate.js';
+import type { UsageRecord } from '../account/record.js';
+import {
+  countWordTokens,
+  estimateCallCost,
+  estimatePromptTokens,
+} from '../react/budgets/estimate.js';
 import type { Adaptation } from '../react/budgets/events.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { Reservation } from '../react/budgets/types.js';
+import { type BudgetHold, NO_HOLD } from '../react/holds.js';
 import type { RateLimiter } from '../react/rate-limit.js';
 import type { CallScope } from './scope.js';
 
@@ -51,6 +58,8 @@ export interface Costed {
    * when it reported usage that has no price, undefined when it reported no usage at all.
    */
   cost(estimate: bigint): bigint | undefined;
+  /** The record of the finished request, if one was made (settles the session hold). */
+  readonly recorded: UsageRecord | undefined;
 }
 
 /**
@@ -63,14 +72,43 @@ export class Gate {
   private seen = false;
   private closed = false;
 
+  /**
+   * @param hold The session hold of the current round (a hard tracker budget), else `NO_HOLD`.
+   */
   constructor(
-    private readonly budgets: BudgetManager,
-    readonly reservation: Reservation,
+    private readonly budgets: BudgetManager | undefined,
+    readonly reservation: Reservation | undefined,
     readonly estimateFemto: bigint,
+    private hold: BudgetHold = NO_HOLD,
   ) {}
+
+  /**
+   * Holds the session budget for the next automatic-function-calling round of the same call,
+   * estimated from the last round's record (its prompt and output are the next prompt) plus
+   * `extraPrompt` (the tools' answers). Throws `BudgetExceededError` when it does not fit.
+   */
+  holdNextRound(scope: CallScope, last: UsageRecord | undefined, extraPrompt: unknown): void {
+    if (!scope.tracker.reservesCalls) return;
+    this.hold.release();
+    const promptTokens =
+      (last ? last.usage.inputTokens + last.usage.outputTokens : 0) +
+      Math.max(estimatePromptTokens(extraPrompt), countWordTokens(extraPrompt));
+    this.hold = scope.tracker.reserve({
+      model: scope.model,
+      provider: scope.provider,
+      agent: scope.agent,
+      promptTokens,
+      maxOutputTokens: this.maxOutputTokens,
+    });
+  }
+
+  /** The request's output cap, for the next round's hold. */
+  maxOutputTokens: number | undefined;
 
   /** Adds a finished round's cost (nothing when it reported no usage). */
   add(call: Costed): void {
+    // The record (already in the spend) replaces the round's session hold.
+    this.hold.settle(call.recorded);
     const cost = call.cost(this.estimateFemto);
     if (cost === undefined) return;
     this.seen = true;
@@ -86,10 +124,13 @@ export class Gate {
   close(completed: boolean, atLeastEstimate = false): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    if (!this.seen && !completed) return this.budgets.release(this.reservation);
+    this.hold.release();
+    const budgets = this.budgets;
+    if (!budgets || !this.reservation) return Promise.resolve();
+    if (!this.seen && !completed) return budgets.release(this.reservation);
     let amount = this.seen ? this.spent : this.estimateFemto;
     if (atLeastEstimate && amount < this.estimateFemto) amount = this.estimateFemto;
-    return this.budgets.settle(this.reservation, amount);
+    return budgets.settle(this.reservation, amount);
   }
 }
 
@@ -114,9 +155,47 @@ export async function admit(
   callId: string,
   request: PlannedRequest,
 ): Promise<Admission> {
+  const counted = await promptTokensOf(options, request);
+  const promptTokens = counted.tokens;
+  // Before anything else is reserved: it refuses synchronously, holding nothing.
+  const hold = holdSession(scope, request, counted);
+  try {
+    return await admitShared(options, scope, callId, request, promptTokens, hold);
+  } catch (error) {
+    hold.release();
+    throw error;
+  }
+}
+
+/** The session hold of a call under a hard tracker budget (`NO_HOLD` otherwise). */
+function holdSession(
+  scope: CallScope,
+  request: PlannedRequest,
+  counted: { tokens: number; exact: boolean },
+): BudgetHold {
+  if (!scope.tracker.reservesCalls) return NO_HOLD;
+  return scope.tracker.reserve({
+    model: scope.model,
+    provider: scope.provider,
+    agent: scope.agent,
+    // A local count takes the larger of the two local rules, as `reserve` does.
+    promptTokens: counted.exact
+      ? counted.tokens
+      : Math.max(counted.tokens, countWordTokens(request.prompt)),
+    maxOutputTokens: request.maxOutputTokens,
+  });
+}
+
+async function admitShared(
+  options: GateOptions,
+  scope: CallScope,
+  callId: string,
+  request: PlannedRequest,
+  promptTokens: number,
+  hold: BudgetHold,
+): Promise<Admission> {
   const maxOutputTokens =
     request.maxOutputTokens ?? options.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-  const promptTokens = await promptTokensOf(options, request);
   if (options.rateLimiter) {
     await options.rateLimiter.check({
       userId: scope.userId,
@@ -126,7 +205,10 @@ export async function admit(
     });
   }
   const budgets = options.budgets;
-  if (!budgets) return { scope, gate: undefined, callId };
+  if (!budgets) {
+    if (hold === NO_HOLD) return { scope, gate: undefined, callId };
+    return { scope, gate: sessionGate(hold, request), callId };
+  }
   const estimateFemto = estimate(scope, promptTokens, maxOutputTokens);
   const outcome = await budgets.reserve({
     callId,
@@ -138,13 +220,14 @@ export async function admit(
     estimateFemto,
     maxOutputTokens,
   });
-  const gate = new Gate(budgets, outcome.reservation, estimateFemto);
+  const gate = new Gate(budgets, outcome.reservation, estimateFemto, hold);
+  gate.maxOutputTokens = request.maxOutputTokens;
   if (!outcome.adapt) return { scope, gate, callId };
   let applied: Adaptation;
   try {
     applied = request.adapt(outcome.adapt);
   } catch (error) {
-    await budgets.release(outcome.reservation);
+    await gate.close(false);
     throw error;
   }
   if (applied.model === undefined && applied.maxOutputTokens === undefined) {
@@ -165,11 +248,21 @@ const stripModels = (model: string) =>
 
 let countWarned = false;
 
-async function promptTokensOf(options: GateOptions, request: PlannedRequest) {
+/** A gate holding only the session budget. */
+function sessionGate(hold: BudgetHold, request: PlannedRequest): Gate {
+  const gate = new Gate(undefined, undefined, hold.estimateFemto, hold);
+  gate.maxOutputTokens = request.maxOutputTokens;
+  return gate;
+}
+
+async function promptTokensOf(
+  options: GateOptions,
+  request: PlannedRequest,
+): Promise<{ tokens: number; exact: boolean }> {
   if (options.estimate === 'countTokens' && request.countTokens) {
     try {
       const counted = await request.countTokens();
-      if (Number.isSafeInteger(counted) && counted >= 0) return counted;
+      if (Number.isSafeInteger(counted) && counted >= 0) return { tokens: counted, exact: true };
     } catch (error) {
       if (!countWarned) {
         countWarned = true;
@@ -180,7 +273,7 @@ async function promptTokensOf(options: GateOptions, request: PlannedRequest) {
       }
     }
   }
-  return estimatePromptTokens(request.prompt);
+  return { tokens: estimatePromptTokens(request.prompt), exact: false };
 }
 
 /** The most the call can cost, priced like the tracker prices its record. 0 when unpriced. */

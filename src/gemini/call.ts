@@ -128,9 +128,16 @@ export function reportOnce(error: unknown): void {
   console.error('[tollgate] could not record a Gemini call (further failures are silent):', error);
 }
 
-/** True when budgets or rate limits apply: the request then goes through `admit` first. */
-export function isGated(options: TrackGeminiOptions): boolean {
-  return options.budgets !== undefined || options.rateLimiter !== undefined;
+/**
+ * True when budgets or rate limits apply, or the tracker holds calls under a hard budget
+ * (`tracker.reservesCalls`): the request then goes through `admit` first.
+ */
+export function isGated(options: TrackGeminiOptions, scope?: CallScope): boolean {
+  return (
+    options.budgets !== undefined ||
+    options.rateLimiter !== undefined ||
+    scope?.tracker.reservesCalls === true
+  );
 }
 
 /** One HTTP request: observes responses or stream chunks, then records exactly once. */
@@ -138,7 +145,8 @@ export class TrackedCall implements Costed {
   private usage: unknown;
   private responseId: string | undefined;
   private modelVersion: string | undefined;
-  private recorded: UsageRecord | undefined;
+  /** The record `finish` made, if any. */
+  recorded: UsageRecord | undefined;
   private done = false;
 
   /**
@@ -288,7 +296,7 @@ export function trackUnary<R>(
   model: string,
   unary: Unary<R>,
 ): Promise<R> {
-  if (isGated(options)) return trackGatedUnary(options, model, unary);
+  if (isGated(options)) return openGatedUnary(options, model, unary);
   let opened: CallScope | Promise<CallScope>;
   try {
     opened = openScope(options, model);
@@ -296,11 +304,12 @@ export function trackUnary<R>(
     return Promise.reject(error); // the hard-budget guard: as the SDK's own methods, reject
   }
   return opened instanceof Promise
-    ? opened.then((scope) => sendUnary(scope, unary))
-    : sendUnary(opened, unary);
+    ? opened.then((scope) => sendUnary(options, scope, unary))
+    : sendUnary(options, opened, unary);
 }
 
-function sendUnary<R>(scope: CallScope, unary: Unary<R>): Promise<R> {
+function sendUnary<R>(options: TrackGeminiOptions, scope: CallScope, unary: Unary<R>): Promise<R> {
+  if (scope.tracker.reservesCalls) return trackGatedUnary(options, scope, unary);
   const call = new TrackedCall(scope);
   let sent: Promise<R>;
   try {
@@ -315,12 +324,19 @@ function sendUnary<R>(scope: CallScope, unary: Unary<R>): Promise<R> {
   });
 }
 
-async function trackGatedUnary<R>(
+async function openGatedUnary<R>(
   options: TrackGeminiOptions,
   model: string,
   unary: Unary<R>,
 ): Promise<R> {
-  const scope = await openScope(options, model);
+  return trackGatedUnary(options, await openScope(options, model), unary);
+}
+
+async function trackGatedUnary<R>(
+  options: TrackGeminiOptions,
+  scope: CallScope,
+  unary: Unary<R>,
+): Promise<R> {
   const call = await TrackedCall.admit(options, scope, unary.plan);
   let result: R;
   try {

@@ -109,7 +109,7 @@ function trackModels(models: ModelsLike, options: TrackGeminiOptions): ModelsLik
     const opened = await openScope(options, modelOf(params));
     let call: TrackedCall;
     let source: AsyncIterable<unknown>;
-    if (isGated(options)) {
+    if (isGated(options, opened)) {
       let sent = params;
       call = await TrackedCall.admit(options, opened, () =>
         paramsPlan(models, params, (next) => {
@@ -129,12 +129,14 @@ function trackModels(models: ModelsLike, options: TrackGeminiOptions): ModelsLik
     const { scope, gate } = call;
     let round = 1;
     let boundary = false;
+    let answers: unknown;
     const afc = () => (round > 1 || boundary ? { afcRound: round } : {});
     return observeStream(source, {
       chunk(chunk) {
         if (isFunctionResponse(chunk)) {
           // AFC ran the tools; the next pull sends the next round's request.
           boundary = true;
+          answers = (chunk as { candidates?: { content?: unknown }[] }).candidates?.[0]?.content;
           call.finish({ stream: 'complete', ...afc() });
         } else {
           call.observe(chunk);
@@ -145,6 +147,8 @@ function trackModels(models: ModelsLike, options: TrackGeminiOptions): ModelsLik
         boundary = false;
         round += 1;
         scope.tracker.guard(scope.agent);
+        // A hard session budget holds the next round too (its prompt: this round's, plus).
+        gate?.holdNextRound(scope, call.recorded, answers);
         call = new TrackedCall(scope, gate);
       },
       end: (how) => call.end({ stream: how, ...afc() }, how === 'failed', how === 'complete'),

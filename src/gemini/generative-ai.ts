@@ -173,7 +173,7 @@ async function trackStream(
   const scope = opened instanceof Promise ? await opened : opened;
   let call: TrackedCall;
   let result: StreamResult;
-  if (isGated(options)) {
+  if (isGated(options, scope)) {
     call = await TrackedCall.admit(options, scope, plan);
     try {
       result = (await send()) as StreamResult;

@@ -18,8 +18,12 @@ const originals = new WeakMap<object, object>();
  * to the LangGraph agent, node and thread running it unless the options say otherwise (agent
  * `"unknown"` outside a graph).
  *
- * - Hard budget: `tracker.guard(agent)` runs before each request; once the budget is spent the
- *   call rejects with `BudgetExceededError` and nothing is sent.
+ * - Hard budget (`enforce: 'hard'`): before each request (each AFC round) the tracker reserves
+ *   its estimate (`tracker.reserve`: prompt counted locally, output from `maxOutputTokens`, else
+ *   the agent's running average); once the budget is used up, or when the estimate does not
+ *   fit beside the spend and the requests in flight, the call rejects with
+ *   `BudgetExceededError` and nothing is sent. The hold becomes the exact cost when the
+ *   response or stream ends and is released when the request fails.
  * - Streams are recorded once, when they end, with the last usage that has counts (running
  *   totals; Vertex sends counts on the last chunk only). A stream failing midway records the
  *   usage seen so far, then the SDK's error reaches the caller unchanged. A consumer breaking

@@ -6,7 +6,9 @@
  * "expired yet?" and "held until when?" all quietly answer no.
  */
 import { ConfigurationError, describe } from '../errors.js';
-import type { BudgetCounter, GroupBy, RateRequest, RecordFilter } from './types.js';
+import { parseServiceTier } from '../usage/tier.js';
+import type { ServiceTier } from '../usage/types.js';
+import type { BudgetCounter, GroupBy, LedgerRecord, RateRequest, RecordFilter } from './types.js';
 
 /** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
 export const MAX_DATE_MS = 8.64e15;
@@ -104,4 +106,27 @@ export function checkGroupBy(groupBy: unknown): asserts groupBy is GroupBy {
 export function checkBounds(filter: RecordFilter): void {
   if (filter.from !== undefined) checkNow(filter.from, 'from');
   if (filter.to !== undefined) checkNow(filter.to, 'to');
+}
+
+/**
+ * The tier a driver stores for a record: `undefined` for standard (the default, stored as
+ * nothing), else the tier's canonical name (`FLEX` is stored as `flex`). Anything that is not
+ * a tier name is a `ConfigurationError` naming the field.
+ */
+export function storedTier(value: unknown): Exclude<ServiceTier, 'standard'> | undefined {
+  if (value === undefined || value === null || value === 'standard') return undefined;
+  const tier = parseServiceTier(value);
+  if (tier === undefined) {
+    throw new ConfigurationError(
+      `serviceTier: expected standard, flex, priority, batch or provisioned (got ${describe(value)})`,
+    );
+  }
+  return tier === 'standard' ? undefined : tier;
+}
+
+/** Checks every record's `serviceTier` before a driver writes any of them. */
+export function checkRecordTiers(records: readonly LedgerRecord[]): void {
+  for (const record of records) {
+    if (record.serviceTier !== undefined) storedTier(record.serviceTier);
+  }
 }

@@ -16,6 +16,8 @@ import {
   checkNow,
   checkNumber,
   checkRate,
+  checkRecordTiers,
+  storedTier,
 } from './checks.js';
 import { gcraStep, gcraSteps } from './gcra.js';
 import { addRecordToRow, emptySummaryRow, orderSummaryRows } from './summary.js';
@@ -105,6 +107,7 @@ export class MemoryStore implements Store {
   // ── ledger ────────────────────────────────────────────────────────────────
 
   async append(records: readonly LedgerRecord[]): Promise<number> {
+    checkRecordTiers(records);
     let added = 0;
     let sorted = true;
     for (const record of records) {
@@ -112,7 +115,13 @@ export class MemoryStore implements Store {
       this.callIds.add(record.callId);
       const last = this.entries[this.entries.length - 1];
       if (last && record.timestamp < last.record.timestamp) sorted = false;
-      this.entries.push({ record: { ...record }, seq: this.seq++ });
+      const copy = { ...record };
+      if (record.serviceTier !== undefined) {
+        const tier = storedTier(record.serviceTier);
+        if (tier === undefined) delete copy.serviceTier;
+        else copy.serviceTier = tier;
+      }
+      this.entries.push({ record: copy, seq: this.seq++ });
       added += 1;
     }
     // Out-of-order appends are rare (late replays): one stable sort restores the order.

@@ -14,7 +14,7 @@ import type { LedgerRecord } from './types.js';
 export function toLedgerRecord(record: UsageRecord, sessionId: string): LedgerRecord {
   const usage = record.usage;
   const cost = record.cost;
-  return {
+  const ledger: LedgerRecord = {
     id: record.id,
     callId: record.callId ?? record.id,
     timestamp: record.timestamp,
@@ -37,6 +37,10 @@ export function toLedgerRecord(record: UsageRecord, sessionId: string): LedgerRe
     costFemto: cost.priced ? BigInt(cost.totalFemto) : 0n,
     metadata: record.metadata,
   };
+  const tier = record.serviceTier ?? usage.serviceTier;
+  // Standard is the default: its rows carry no tier.
+  if (tier !== undefined && tier !== 'standard') ledger.serviceTier = tier;
+  return ledger;
 }
 
 /**
@@ -59,6 +63,8 @@ export function toUsageRecord(record: LedgerRecord, pricer?: Pricer): UsageRecor
     totalTokens: record.totalTokens,
     format: 'canonical',
   };
+  const tier = record.serviceTier ?? 'standard';
+  if (record.serviceTier !== undefined) usage.serviceTier = record.serviceTier;
   return {
     id: record.id,
     // A call id equal to the record id was filled in by toLedgerRecord: the call had none.
@@ -74,6 +80,8 @@ export function toUsageRecord(record: LedgerRecord, pricer?: Pricer): UsageRecor
     timestamp: record.timestamp,
     usage,
     cost: ledgerCost(record, usage, pricer),
+    serviceTier: tier,
+    prepaid: tier === 'provisioned',
   };
 }
 
@@ -90,4 +98,21 @@ function ledgerCost(record: LedgerRecord, usage: TokenUsage, pricer: Pricer | un
   }
   const total = femto <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(femto) : femto;
   return new CallCost(true, 0, 0, 0, 0, total, 0, undefined, record.provider);
+}
+
+/**
+ * A record's metadata as the SQL ledgers store it: JSON, bigints as strings, and an
+ * unserializable value (a cycle) as `{"unserializable":true}`, so it never fails a batch.
+ *
+ * @example
+ * metadataJson({ step: 2, tokens: 10n }); // '{"step":2,"tokens":"10"}'
+ */
+export function metadataJson(metadata: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(metadata, (_, value) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+  } catch {
+    return JSON.stringify({ unserializable: true });
+  }
 }

@@ -10,6 +10,8 @@
  * split or scale amounts internally; the interface always speaks femto-dollars.
  */
 
+import type { ServiceTier } from '../usage/types.js';
+
 /** One recorded call as stored in the ledger. */
 export interface LedgerRecord {
   /** tollgate's record id. */
@@ -37,6 +39,11 @@ export interface LedgerRecord {
   /** Exact cost in femto-dollars, ≥ 0 (0 when unpriced). */
   costFemto: bigint;
   metadata?: Record<string, unknown> | undefined;
+  /**
+   * The tier the call was billed at; absent means standard. `provisioned` marks prepaid
+   * Provisioned Throughput traffic.
+   */
+  serviceTier?: ServiceTier | undefined;
 }
 
 /** Which records a query or summary covers: time in [from, to), and equality filters. */
@@ -129,7 +136,14 @@ export interface ReserveRequest {
 
 /** The answer of `Store.reserve`: admitted (every counter held), or refused by the first counter that cannot fit the amount. */
 export type ReserveResult =
-  | { ok: true }
+  | {
+      ok: true;
+      /**
+       * True when the store admitted the call without checking a limit (a resilient store
+       * failing open while its primary is down).
+       */
+      degraded?: boolean;
+    }
   | {
       ok: false;
       /** The first hard counter that would overflow. */

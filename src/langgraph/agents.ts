@@ -1,88 +1,27 @@
 /**
  * `agentStarted` / `agentCompleted`: a node announces an agent's step on the token feed, and the
- * completion carries what that step cost.
+ * completion carries what that step cost (the ledger is `steps.ts`).
  *
- * A step is identified by its agent and the node task it runs in (`checkpoint_ns`), so steps of
- * one agent that run at once (parallel branches, `Send` fan-out) each get their own numbers: a
- * call counts for every open step whose task contains it. A call's task is the namespace the
- * callback handler recorded with it, or, for captures that run inside the node (wrappers,
- * manual `record()`), the namespace current when it is recorded.
+ * Inside a node task of a `runWithTracking` run, the calls take over that task's own step: the
+ * explicit message replaces the default one (`nodes.ts`), so the feed holds one pair per task.
  */
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { trackerWithin } from '../account/tracker.js';
-import { femtoToUsd, type TokenTracker, type UsageRecord } from '../index.js';
-import { configTracker, currentNamespace, namespaceIn } from './context.js';
+import type { TokenTracker } from '../index.js';
+import { markStarted } from './autofeed.js';
+import { configTracker, namespaceIn } from './context.js';
 import { deliver, feedChunk, type TokenFeedChunk } from './feed.js';
-
-/** One open step: what its calls have cost so far. */
-interface Step {
-  agent: string;
-  /** The task's checkpoint namespace; undefined outside a graph (then: the agent's calls). */
-  ns: string | undefined;
-  /** The exact cost in femto-dollars: `femto` while it stays a safe integer, then `bigFemto`. */
-  femto: number;
-  bigFemto: bigint;
-  tokens: number;
-}
-
-function addCost(step: Step, femto: number | bigint): void {
-  if (typeof femto === 'number' && step.femto + femto <= Number.MAX_SAFE_INTEGER) {
-    step.femto += femto;
-  } else {
-    step.bigFemto += BigInt(step.femto) + BigInt(femto);
-    step.femto = 0;
-  }
-}
-
-interface Steps {
-  open: Set<Step>;
-}
-
-const stepsByTracker = new WeakMap<TokenTracker, Steps>();
-
-function namespaceOf(record: UsageRecord): string | undefined {
-  const recorded = record.metadata?.checkpointNs;
-  return typeof recorded === 'string' ? recorded : currentNamespace();
-}
-
-function contains(step: Step, record: UsageRecord, ns: string | undefined): boolean {
-  if (step.ns === undefined) return record.agent === step.agent;
-  return ns !== undefined && (ns === step.ns || ns.startsWith(`${step.ns}|`));
-}
-
-function openSteps(tracker: TokenTracker): Steps {
-  let steps = stepsByTracker.get(tracker);
-  if (!steps) {
-    const open = new Set<Step>();
-    const onUsage = (record: UsageRecord) => {
-      if (open.size === 0) return;
-      const ns = namespaceOf(record);
-      for (const step of open) {
-        if (!contains(step, record, ns)) continue;
-        step.tokens += record.usage.totalTokens;
-        if (record.cost.priced) addCost(step, record.cost.totalFemto);
-      }
-    };
-    // Subscribed for the tracker's lifetime: a node's steps open and close many times a run,
-    // and a listener with no open step costs one empty loop per call.
-    tracker.observeRecords(onUsage);
-    steps = { open };
-    stepsByTracker.set(tracker, steps);
-  }
-  return steps;
-}
-
-/** The open step `agentCompleted` closes: same agent and task, else the agent's latest. */
-function findStep(steps: Steps, agent: string, ns: string | undefined): Step | undefined {
-  let latest: Step | undefined;
-  for (const step of steps.open) {
-    if (step.agent !== agent) continue;
-    if (step.ns === ns) return step;
-    latest = step;
-  }
-  return latest;
-}
+import {
+  announce,
+  findExplicitStep,
+  NODE_STARTED_MESSAGE,
+  newStep,
+  nodeStepAt,
+  stepsIfAny,
+  stepsOf,
+  totalsOf,
+} from './steps.js';
 
 /** Options of `agentStarted` / `agentCompleted`. */
 export interface AgentFeedOptions {
@@ -110,13 +49,16 @@ export function agentStarted(
 ): TokenFeedChunk {
   const config = runningConfig();
   const tracker = trackerOf(options, config);
-  openSteps(tracker).open.add({
-    agent,
-    ns: namespaceIn(config),
-    femto: 0,
-    bigFemto: 0n,
-    tokens: 0,
-  });
+  const ns = namespaceIn(config);
+  const steps = stepsOf(tracker);
+  const node = nodeStepAt(steps, ns);
+  if (node && !node.announced) {
+    // The node's own step, not yet announced: this call is its agent_started.
+    node.agent = agent;
+    return announce(tracker, node, message);
+  }
+  steps.open.add(newStep(agent, ns));
+  markStarted(ns);
   const chunk = feedChunk(tracker, 'agent_started', agent, message);
   deliver(tracker, chunk);
   return chunk;
@@ -138,20 +80,24 @@ export function agentCompleted(
 ): TokenFeedChunk {
   const config = runningConfig();
   const tracker = trackerOf(options, config);
-  const steps = stepsByTracker.get(tracker);
-  const step = steps && findStep(steps, agent, namespaceIn(config));
-  let costUsd: number;
-  let tokens: number;
-  if (step && steps) {
-    steps.open.delete(step);
-    costUsd = femtoToUsd(step.bigFemto === 0n ? step.femto : step.bigFemto + BigInt(step.femto));
-    tokens = step.tokens;
-  } else {
-    const totals = tracker.getStatistics().byAgent[agent];
-    costUsd = totals?.costUsd ?? 0;
-    tokens = totals?.tokens ?? 0;
+  const ns = namespaceIn(config);
+  const steps = stepsIfAny(tracker);
+  let step = steps && findExplicitStep(steps, agent, ns);
+  if (steps && !step) {
+    // The node's own step: this call is its completion (started by default if not yet).
+    step = nodeStepAt(steps, ns);
+    if (step && !step.announced) announce(tracker, step, NODE_STARTED_MESSAGE);
   }
-  const chunk = feedChunk(tracker, 'agent_completed', agent, message, { costUsd, tokens });
+  let totals: { costUsd: number; tokens: number };
+  if (step && steps) {
+    // A node step closed here is complete: its task's end writes nothing more.
+    steps.open.delete(step);
+    totals = totalsOf(step);
+  } else {
+    const byAgent = tracker.getStatistics().byAgent[agent];
+    totals = { costUsd: byAgent?.costUsd ?? 0, tokens: byAgent?.tokens ?? 0 };
+  }
+  const chunk = feedChunk(tracker, 'agent_completed', agent, message, totals, step?.taskId);
   deliver(tracker, chunk);
   return chunk;
 }

@@ -55,6 +55,13 @@ export interface TokenFeedChunk {
   tokens?: number;
   /** The agent's message, or the budget sentence (`Budget warning: $0.47 / $0.50 (94.0%)`). */
   message?: string;
+  /** `agent_completed`: the node task failed (its error's message is in `message`). */
+  failed?: true;
+  /**
+   * `agent_started` / `agent_completed` written for a node task by tollgate: the task's id
+   * (`Send` tasks of one node each have their own). Absent on explicit `agentStarted` calls.
+   */
+  taskId?: string;
   /** Epoch milliseconds. */
   timestamp: number;
 }

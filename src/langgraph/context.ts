@@ -27,20 +27,35 @@ export interface NodeContext {
   readonly config: LangGraphRunnableConfig | undefined;
 }
 
-/** Holds the context captured by the last read of `awaitHandlers`, until taken. */
+/**
+ * Holds LangChain's store as of the last read of `awaitHandlers`, until taken. Only the store:
+ * LangChain reads the flag for every event of every runnable (each chain's end, too), so the
+ * read must cost next to nothing; the config is looked up when a model callback uses it.
+ */
 export interface ContextSlot {
-  captured: NodeContext | undefined;
+  store: unknown;
 }
 
-function captureNodeContext(): NodeContext | undefined {
-  const store: unknown = AsyncLocalStorageProviderSingleton.getInstance().getStore();
-  if (store === undefined) return undefined;
-  return {
-    store,
-    config: AsyncLocalStorageProviderSingleton.getRunnableConfig() as
-      | LangGraphRunnableConfig
-      | undefined,
-  };
+/** A captured node context whose config is read on first use. */
+class CapturedContext implements NodeContext {
+  private read = false;
+  private cached: LangGraphRunnableConfig | undefined;
+
+  constructor(readonly store: unknown) {}
+
+  get config(): LangGraphRunnableConfig | undefined {
+    if (!this.read) {
+      this.read = true;
+      this.cached = runInNodeContext(
+        this,
+        () =>
+          AsyncLocalStorageProviderSingleton.getRunnableConfig() as
+            | LangGraphRunnableConfig
+            | undefined,
+      );
+    }
+    return this.cached;
+  }
 }
 
 /**
@@ -52,7 +67,7 @@ export function installContextCapture(target: object, slot: ContextSlot): void {
     configurable: true,
     enumerable: true,
     get(): boolean {
-      slot.captured = captureNodeContext();
+      slot.store = AsyncLocalStorageProviderSingleton.getInstance().getStore();
       return true;
     },
     // BaseCallbackHandler assigns the flag in its constructor and in copy(); it stays true.
@@ -62,9 +77,10 @@ export function installContextCapture(target: object, slot: ContextSlot): void {
 
 /** Returns the captured context and clears the slot. */
 export function takeContext(slot: ContextSlot): NodeContext | undefined {
-  const context = slot.captured;
-  slot.captured = undefined;
-  return context;
+  const store = slot.store;
+  if (store === undefined) return undefined;
+  slot.store = undefined;
+  return new CapturedContext(store);
 }
 
 /** Runs `fn` back inside the node, so `getConfig()` and `interrupt()` work there. */

@@ -9,7 +9,6 @@
  * handler passes the writer it captured from its node (`withFeedWriter`), and events that find
  * no writer at all go to the fallback sink given to `attachStreamFeed`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import {
@@ -68,12 +67,34 @@ const feeds = new WeakMap<TokenTracker, FeedState>();
 /**
  * The writer a callback handler captured from its node, set for the synchronous duration of a
  * `record()` (tracker events fire synchronously), since `getWriter()` is undefined there.
+ * A variable, not an AsyncLocalStorage: nothing asynchronous reads it, and an AsyncLocalStorage,
+ * once run, stays enabled and copies its store onto every async resource the process creates
+ * from then on, a cost paid on each of the many promises of every LangGraph runnable.
  */
-const handlerWriter = new AsyncLocalStorage<ChunkWriter | undefined>();
+let handlerWriter: ChunkWriter | undefined;
+
+/**
+ * The writer of the node running now: the one a callback handler captured, else the node's own
+ * (`getWriter()`); undefined outside a node. @internal
+ */
+export function currentWriter(): ChunkWriter | undefined {
+  return handlerWriter ?? nodeWriter();
+}
+
+/** True while `attachStreamFeed` (or `runWithTracking`) feeds this tracker. @internal */
+export function hasAttachedFeed(tracker: TokenTracker): boolean {
+  return feeds.has(tracker);
+}
 
 /** Runs `fn` with `writer` as the feed's writer; used by the callback handler. @internal */
 export function withFeedWriter<T>(writer: ChunkWriter | undefined, fn: () => T): T {
-  return handlerWriter.run(writer, fn);
+  const previous = handlerWriter;
+  handlerWriter = writer;
+  try {
+    return fn();
+  } finally {
+    handlerWriter = previous;
+  }
 }
 
 /** Trackers fed by each BudgetManager, and how to unsubscribe from it. */
@@ -106,14 +127,22 @@ function nodeWriter(): ChunkWriter | undefined {
   return typeof writer === 'function' ? (writer as ChunkWriter) : undefined;
 }
 
+/** Runs before a chunk is delivered: a node step announces itself first (`steps.ts`). */
+let beforeDeliver: ((tracker: TokenTracker) => void) | undefined;
+
+/** @internal Installs the hook that runs before each delivered chunk. */
+export function setBeforeDeliver(hook: (tracker: TokenTracker) => void): void {
+  beforeDeliver = hook;
+}
+
 /**
  * Writes a chunk to the tracker's direct sink, else the current node's stream, else the
  * tracker's fallback sink. @internal
  */
 export function deliver(tracker: TokenTracker, chunk: TokenFeedChunk): void {
+  if (beforeDeliver && chunk.type !== 'agent_started') beforeDeliver(tracker);
   const state = feeds.get(tracker);
-  const sink =
-    state?.directs.at(-1) ?? handlerWriter.getStore() ?? nodeWriter() ?? state?.fallbacks.at(-1);
+  const sink = state?.directs.at(-1) ?? handlerWriter ?? nodeWriter() ?? state?.fallbacks.at(-1);
   if (!sink) return;
   try {
     sink(chunk);
@@ -133,7 +162,8 @@ export function feedChunk(
   type: 'agent_started' | 'agent_completed',
   agent: string,
   message: string,
-  completed?: { costUsd: number; tokens: number },
+  completed?: { costUsd: number; tokens: number; failed?: true },
+  taskId?: string,
 ): TokenFeedChunk {
   const spentUsd = tracker.spentUsd;
   const limitUsd = tracker.budgetLimitUsd ?? null;
@@ -146,6 +176,7 @@ export function feedChunk(
     utilizationPercent: utilization(spentUsd, limitUsd),
     ...completed,
     message,
+    ...(taskId !== undefined && { taskId }),
     timestamp: Date.now(),
   };
 }
@@ -283,7 +314,8 @@ function feedBudgets(tracker: TokenTracker, budgets: BudgetManager): () => void 
   };
 }
 
-function budgetChunk(event: BudgetEvent): TokenFeedChunk {
+/** A session budget event's chunk. @internal */
+export function budgetChunk(event: BudgetEvent): TokenFeedChunk {
   return {
     source: 'tollgate',
     type: event.type,

@@ -10,6 +10,9 @@
  *   node, thread) is kept by run id until the call ends. Nothing is keyed by AsyncLocalStorage.
  * - `getConfig()` is undefined inside handlers; the node's stream writer and interrupt context
  *   come from the capture described in `context.ts`.
+ * - A streamed call's final `usage_metadata` is LangChain's sum of its chunks, which is wrong for
+ *   @langchain/google-genai's running `cache_read`; `handleLLMNewToken` tallies the chunks so
+ *   the exact count can be recorded (`stream-usage.ts`).
  */
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import type { Serialized } from '@langchain/core/load/serializable';
@@ -18,9 +21,12 @@ import type { LLMResult } from '@langchain/core/outputs';
 import { z } from 'zod';
 import {
   BudgetExceededError,
+  type BudgetHold,
   ConfigurationError,
   getTokenTracker,
+  NO_HOLD,
   type TokenTracker,
+  type UsageRecord,
 } from '../index.js';
 import { type Attribution, attributeRun } from './attribution.js';
 import {
@@ -31,14 +37,17 @@ import {
 } from './context.js';
 import { type ChunkWriter, withFeedWriter } from './feed.js';
 import { askBudgetApproval } from './interrupt.js';
+import { StreamTally, settleUsage } from './stream-usage.js';
 
 /** Options of `TokenTrackingCallbackHandler`. */
 export interface TokenTrackingCallbackHandlerOptions {
   /** Where calls are recorded (default: `getTokenTracker()` when the handler is created). */
   tracker?: TokenTracker;
   /**
-   * `hard`: refuse a model call once the budget is spent (throws `BudgetExceededError`);
-   * `warn`: never refuse. Default: the tracker's own `enforce`.
+   * `hard`: refuse a model call once the budget is used up, or when its estimate (the messages,
+   * the invocation's max output tokens, else the agent's running average output) does not fit
+   * beside the spend and the calls in flight (throws `BudgetExceededError`; see
+   * `tracker.reserve`); `warn`: never refuse. Default: the tracker's own `enforce`.
    */
   enforce?: 'warn' | 'hard';
   /** `throw` (default) rejects the run; `interrupt` pauses it for approval (needs a checkpointer). */
@@ -52,6 +61,10 @@ interface RunInfo {
   attribution: Attribution;
   writer: ChunkWriter | undefined;
   startedAt: number;
+  /** What the call's chunks said (see `stream-usage.ts`); made on the first chunk. */
+  stream: StreamTally | undefined;
+  /** What a hard budget holds for the call while it runs (see `tracker.reserve`). */
+  hold: BudgetHold;
 }
 
 /** Writers remembered per thread, for calls whose own context had none. Bounded. */
@@ -72,7 +85,8 @@ const optionsSchema = z.object({
  * (Gemini, OpenAI, Anthropic, fakes) into a `TokenTracker`, attributed to the agent that made
  * it: the first segment of `checkpoint_ns` (the top-level node, which for prebuilt multi-agent
  * graphs is the agent's name), else `langgraph_node`. The call id is LangChain's run id, so a
- * call seen twice counts once.
+ * call seen twice counts once. Streamed calls of ChatGoogleGenerativeAI get their exact cached
+ * count, and raw Gemini usage is recorded wherever LangChain keeps it (see `settleUsage`).
  *
  * @example
  * const tracker = new TokenTracker({ budgetLimitUsd: 0.5, enforce: 'hard' });
@@ -89,7 +103,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
   readonly onError: (error: unknown) => void;
   private readonly runs: Map<string, RunInfo>;
   private readonly writers: Map<string, ChunkWriter>;
-  private readonly slot: ContextSlot = { captured: undefined };
+  private readonly slot: ContextSlot = { store: undefined };
 
   constructor(options: TokenTrackingCallbackHandlerOptions = {}) {
     super({ raiseError: true });
@@ -118,47 +132,77 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       this.writers = new Map();
     }
     this.raiseError = true;
+    ignoreUnhandledKinds(this);
     installContextCapture(this, this.slot);
   }
 
   override async handleChatModelStart(
     llm: Serialized,
-    _messages: BaseMessage[][],
+    messages: BaseMessage[][],
     runId: string,
     _parentRunId?: string,
     extraParams?: Record<string, unknown>,
     _tags?: string[],
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    this.start(takeContext(this.slot), llm, runId, extraParams, metadata);
+    this.start(takeContext(this.slot), llm, runId, extraParams, metadata, messages);
   }
 
   override async handleLLMStart(
     llm: Serialized,
-    _prompts: string[],
+    prompts: string[],
     runId: string,
     _parentRunId?: string,
     extraParams?: Record<string, unknown>,
     _tags?: string[],
     metadata?: Record<string, unknown>,
   ): Promise<void> {
-    this.start(takeContext(this.slot), llm, runId, extraParams, metadata);
+    this.start(takeContext(this.slot), llm, runId, extraParams, metadata, prompts);
   }
 
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
     const context = takeContext(this.slot);
     const run = this.runs.get(runId);
     this.runs.delete(runId);
+    let record: UsageRecord | undefined;
     try {
-      this.finish(output, runId, run, context);
+      record = this.finish(output, runId, run, context);
     } catch (error) {
       // The call is made and paid for: a recording problem must not fail it.
+      this.onError(error);
+    } finally {
+      // The record (already in the spend) replaces the estimate held for the call.
+      run?.hold.settle(record);
+    }
+  }
+
+  /**
+   * Tallies each chunk in O(1): @langchain/google-genai sums a running cache count across
+   * chunks, and the tally is what recovers the exact one (see `stream-usage.ts`).
+   */
+  override handleLLMNewToken(
+    _token: string,
+    _idx: unknown,
+    runId: string,
+    _parentRunId?: string,
+    _tags?: string[],
+    fields?: unknown,
+  ): void {
+    takeContext(this.slot);
+    const run = this.runs.get(runId);
+    if (run === undefined) return;
+    try {
+      run.stream ??= new StreamTally();
+      run.stream.add(fields);
+    } catch (error) {
+      // A hostile chunk must not fail the stream (raiseError is on).
       this.onError(error);
     }
   }
 
   override async handleLLMError(_error: unknown, runId: string): Promise<void> {
     takeContext(this.slot);
+    this.runs.get(runId)?.hold.release();
     this.runs.delete(runId);
   }
 
@@ -168,30 +212,61 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
     runId: string,
     extraParams: Record<string, unknown> | undefined,
     metadata: Record<string, unknown> | undefined,
+    prompt: unknown,
   ): void {
     const attribution = attributeRun(metadata);
+    const model = modelOf(extraParams, metadata, llm);
     // Refuse before anything is kept: a refused call has no end callback.
-    this.guard(attribution.agent, context);
+    const hold = this.guard(attribution.agent, context, model, extraParams, prompt);
     this.runs.set(runId, {
-      model: modelOf(extraParams, metadata, llm),
+      model,
       attribution,
       writer: this.writerFor(context, attribution.threadId),
       startedAt: Date.now(),
+      stream: undefined,
+      hold,
     });
     if (this.runs.size > RUNS_IN_FLIGHT) {
-      this.runs.delete(this.runs.keys().next().value as string);
+      const oldest = this.runs.keys().next().value as string;
+      this.runs.get(oldest)?.hold.release();
+      this.runs.delete(oldest);
     }
   }
 
-  private guard(agent: string | undefined, context: NodeContext | undefined): void {
-    try {
-      if (this.enforce === 'hard') this.tracker.checkBudget(agent);
-      else if (this.enforce === undefined) this.tracker.guard(agent);
-    } catch (error) {
-      if (this.onBudgetExceeded !== 'interrupt' || !BudgetExceededError.isInstance(error)) {
-        throw error;
+  /**
+   * Refuses the call when the budget is used up, or, under a hard budget, when its estimate
+   * (the messages, the invocation's max output tokens) does not fit beside the spend and the
+   * calls in flight; returns the hold kept for it until it ends.
+   */
+  private guard(
+    agent: string | undefined,
+    context: NodeContext | undefined,
+    model: string | undefined,
+    extraParams: Record<string, unknown> | undefined,
+    prompt: unknown,
+  ): BudgetHold {
+    const tracker = this.tracker;
+    const enforce = this.enforce ?? tracker.enforce;
+    if (enforce !== 'hard') return NO_HOLD;
+    // An approval raises the limit and the call is checked again (a limit still too low for
+    // its estimate asks again); a refusal, or a pause, throws.
+    for (;;) {
+      try {
+        tracker.checkBudget(agent);
+        if (tracker.budgetLimitUsd === undefined) return NO_HOLD;
+        return tracker.reserve({
+          model: model ?? 'unknown',
+          agent,
+          prompt,
+          maxOutputTokens: maxOutputTokensOf(extraParams),
+          enforce,
+        });
+      } catch (error) {
+        if (this.onBudgetExceeded !== 'interrupt' || !BudgetExceededError.isInstance(error)) {
+          throw error;
+        }
+        askBudgetApproval(tracker, error, context);
       }
-      askBudgetApproval(this.tracker, error, context);
     }
   }
 
@@ -218,12 +293,12 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
     runId: string,
     run: RunInfo | undefined,
     context: NodeContext | undefined,
-  ): void {
+  ): UsageRecord | undefined {
     const generation = output.generations[0]?.[0] as
-      | { message?: { usage_metadata?: unknown; response_metadata?: Record<string, unknown> } }
+      | { message?: { response_metadata?: Record<string, unknown> } }
       | undefined;
     const message = generation?.message;
-    const usage = message?.usage_metadata ?? usageFromLlmOutput(output.llmOutput);
+    const { usage, format } = settleUsage(output, run?.stream);
     const attribution = run?.attribution ?? attributeRun(undefined);
     const model =
       run?.model ??
@@ -231,13 +306,13 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       text(message?.response_metadata?.model) ??
       'unknown';
     const writer = run?.writer ?? this.writerFor(context, attribution.threadId);
-    withFeedWriter(writer, () =>
+    return withFeedWriter(writer, () =>
       this.tracker.record({
         agent: attribution.agent,
         node: attribution.node,
         model,
-        usage: usage ?? {},
-        usageFormat: 'langchain',
+        usage,
+        usageFormat: format,
         callId: runId,
         threadId: attribution.threadId,
         userId: attribution.userId,
@@ -248,6 +323,36 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
       }),
     );
   }
+}
+
+/**
+ * LangChain hands every event of every runnable to every handler: for each one it reads
+ * `awaitHandlers` and runs the callback in a promise of its own inside an AsyncLocalStorage
+ * run, unless the handler ignores that kind of event (checked first for starts). A graph runs
+ * many chains per model call, so a handler that only records model calls ignores the kinds it
+ * has no method for. Checked per method, so a subclass that adds one still receives its kind.
+ */
+function ignoreUnhandledKinds(handler: BaseCallbackHandler): void {
+  const has = (...names: string[]) =>
+    names.some(
+      (name) => typeof (handler as unknown as Record<string, unknown>)[name] === 'function',
+    );
+  if (!has('handleChainStart', 'handleChainEnd', 'handleChainError')) handler.ignoreChain = true;
+  if (
+    !has(
+      'handleAgentAction',
+      'handleAgentEnd',
+      'handleToolStart',
+      'handleToolEnd',
+      'handleToolError',
+    )
+  ) {
+    handler.ignoreAgent = true;
+  }
+  if (!has('handleRetrieverStart', 'handleRetrieverEnd', 'handleRetrieverError')) {
+    handler.ignoreRetriever = true;
+  }
+  if (!has('handleCustomEvent')) handler.ignoreCustomEvent = true;
 }
 
 /** The model name: invocation params first (what was asked for), then LangSmith metadata. */
@@ -268,17 +373,25 @@ function modelOf(
   );
 }
 
-/** LangChain's older `llmOutput.tokenUsage` (OpenAI style), as a `usage_metadata`. */
-function usageFromLlmOutput(llmOutput: Record<string, unknown> | undefined) {
-  const usage = (llmOutput?.tokenUsage ?? llmOutput?.estimatedTokenUsage) as
-    | { promptTokens?: number; completionTokens?: number; totalTokens?: number }
-    | undefined;
-  if (!usage || typeof usage !== 'object') return undefined;
-  return {
-    input_tokens: usage.promptTokens,
-    output_tokens: usage.completionTokens,
-    total_tokens: usage.totalTokens,
-  };
+/**
+ * The call's output cap from LangChain's invocation params: Gemini (`maxOutputTokens`, also in
+ * `generationConfig`), OpenAI (`max_tokens`, `max_completion_tokens`), Anthropic (`max_tokens`).
+ */
+function maxOutputTokensOf(extraParams: Record<string, unknown> | undefined): number | undefined {
+  const params = extraParams?.invocation_params as Record<string, unknown> | undefined;
+  if (!params) return undefined;
+  const config = params.generationConfig as Record<string, unknown> | undefined;
+  for (const value of [
+    params.maxOutputTokens,
+    config?.maxOutputTokens,
+    params.max_output_tokens,
+    params.max_completion_tokens,
+    params.max_tokens,
+    params.maxTokens,
+  ]) {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  }
+  return undefined;
 }
 
 function text(value: unknown): string | undefined {

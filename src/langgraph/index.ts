@@ -8,7 +8,10 @@
  *   shared `BudgetManager`'s adaptations and alerts too.
  * - `TokenUsageAnnotation` / `tokenUsageUpdate()`: the statistics in the graph's state, merged
  *   idempotently so subgraphs never double count.
- * - `runWithTracking` / `resumeWithTracking`: all of it for one run, with console lines and reports.
+ * - `runWithTracking` / `resumeWithTracking`: all of it for one run, with console lines and reports,
+ *   and an `agent_started` / `agent_completed` pair for every node task.
+ * - Without any of it, a graph's own "custom" stream carries budget chunks and an `agent_started`
+ *   per node that makes tracked calls (`setAutoFeed(false)` turns that off).
  */
 
 export { type AgentFeedOptions, agentCompleted, agentStarted } from './agents.js';
@@ -25,6 +28,8 @@ export {
   agentFromNamespace,
   attributeRun,
 } from './attribution.js';
+export { setAutoFeed } from './autofeed.js';
+export { type TrackChatModelOptions, trackChatModel } from './chat-model.js';
 export {
   attachStreamFeed,
   type ChunkWriter,

@@ -57,7 +57,8 @@ export function askBudgetApproval(
     spentUsd: error.spentUsd,
     limitUsd: error.limitUsd,
     agent: error.agent,
-    message: `Budget spent: $${error.spentUsd.toFixed(4)} of $${error.limitUsd.toFixed(4)}; approve a new limit to continue`,
+    // Says whether the budget is used up or the call's estimate does not fit the rest.
+    message: `${error.message}; approve a new limit to continue`,
   };
   let answer: unknown;
   try {

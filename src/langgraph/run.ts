@@ -20,6 +20,7 @@ import { attachStreamFeed, type TokenFeedChunk } from './feed.js';
 import { formatFeedChunk, workflowStartedLine } from './format.js';
 import { TokenTrackingCallbackHandler } from './handler.js';
 import { type BudgetApproval, isBudgetInterrupt } from './interrupt.js';
+import { observeNodes, PARENT_STREAM_KEY } from './nodes.js';
 
 /** What `runWithTracking` needs of a graph: any compiled LangGraph graph has it. */
 export interface TrackableGraph {
@@ -35,11 +36,19 @@ export interface TrackableGraph {
 
 /** Options of `runWithTracking`. */
 export interface RunWithTrackingOptions {
-  /** Session budget in USD (set on the given tracker too). */
+  /** Session budget in USD (set on the given tracker too, and kept after the run). */
   budgetLimitUsd?: number;
-  /** Warning thresholds as fractions of the budget (default `[0.9]`). */
+  /**
+   * Warning thresholds as fractions of the budget (default `[0.9]`). With a `tracker` of
+   * yours: applied for this run only (`tracker.overrideLimits`), the tracker's own afterwards.
+   */
   warnAt?: readonly number[];
-  /** `hard` refuses model calls once the budget is spent; `warn` (default) only reports. */
+  /**
+   * `hard` refuses a model call when the budget is used up or its estimate does not fit beside
+   * the spend and the calls in flight (see `tracker.reserve`); `warn` (default) only reports.
+   * With a `tracker` of yours: applied for this run only, as `warnAt`. Two concurrent runs on
+   * one tracker asking different `enforce` / `warnAt` throw `ConfigurationError`.
+   */
   enforce?: 'warn' | 'hard';
   /**
    * On a spent hard budget: `throw` (default) rejects with `BudgetExceededError`; `interrupt`
@@ -83,6 +92,13 @@ export interface RunWithTrackingOptions {
    * (Interrupt mode needs the handler.)
    */
   langchainCallbacks?: boolean;
+  /**
+   * Write an `agent_started` / `agent_completed` pair for every node task of the graph (default
+   * true): subgraphs and prebuilt agents as one step named by their node, each `Send` task on
+   * its own, the completion with the step's cost and tokens (`failed: true` when the task threw).
+   * An `agentStarted` / `agentCompleted` call inside the node replaces the default message.
+   */
+  agentSteps?: boolean;
 }
 
 /** The final state, with the run's statistics and, when paused, LangGraph's interrupts. */
@@ -161,15 +177,23 @@ export async function runWithTracking<G extends TrackableGraph>(
   const interruptMode = options.onBudgetExceeded === 'interrupt';
   if (interruptMode) requireCheckpointer(graph, threadId);
   const resuming = isCommand(input) || input === null;
+  const given = options.tracker ?? (resuming ? takePausedTracker(graph, threadId) : undefined);
   const tracker =
-    options.tracker ??
-    (resuming ? takePausedTracker(graph, threadId) : undefined) ??
+    given ??
     new TokenTracker({
       ...options.trackerOptions,
       budgetLimitUsd: options.budgetLimitUsd,
       warnAt: options.warnAt,
       enforce: options.enforce,
     });
+  // A tracker of yours runs this run with its `enforce` and `warnAt`, then gets its own back.
+  const restoreLimits =
+    given && (options.enforce !== undefined || options.warnAt !== undefined)
+      ? given.overrideLimits({
+          ...(options.enforce !== undefined && { enforce: options.enforce }),
+          ...(options.warnAt !== undefined && { warnAt: options.warnAt }),
+        })
+      : undefined;
   if (options.budgetLimitUsd !== undefined && tracker.budgetLimitUsd !== options.budgetLimitUsd) {
     tracker.setBudgetLimit(options.budgetLimitUsd);
   }
@@ -181,6 +205,16 @@ export async function runWithTracking<G extends TrackableGraph>(
       console.log(formatFeedChunk(chunk));
     }
   };
+  if (options.agentSteps !== undefined && typeof options.agentSteps !== 'boolean') {
+    throw new ConfigurationError(
+      `runWithTracking: invalid option agentSteps: expected true or false, got ${describe(options.agentSteps)}`,
+    );
+  }
+  // Before the feed attaches, so a step's agent_started comes before its first llm_call chunk.
+  const nodes =
+    options.agentSteps === false
+      ? undefined
+      : observeNodes(tracker, options.config?.configurable?.[PARENT_STREAM_KEY]);
   // This run is its stream's only consumer: chunks go straight to the sink, not through
   // LangGraph's stream (about 50 µs a chunk there), and print the moment they fire.
   const detach = attachStreamFeed(tracker, {
@@ -208,7 +242,11 @@ export async function runWithTracking<G extends TrackableGraph>(
     // that session's tracker, which takes precedence.
     const tracked = {
       ...config,
-      configurable: { ...config.configurable, [TRACKER_CONFIG_KEY]: tracker },
+      configurable: {
+        ...config.configurable,
+        [TRACKER_CONFIG_KEY]: tracker,
+        ...nodes?.configurable,
+      },
     };
     const outcome = await (sessionTracker()
       ? tracker.run(() => consume(graph, input, tracked))
@@ -242,7 +280,9 @@ export async function runWithTracking<G extends TrackableGraph>(
     }
     throw error;
   } finally {
+    nodes?.stop();
     detach();
+    restoreLimits?.();
   }
 }
 

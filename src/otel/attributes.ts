@@ -24,6 +24,12 @@ export const ATTR = {
   endUserId: 'enduser.id',
   costUsd: 'tollgate.cost.usd',
   costPriced: 'tollgate.cost.priced',
+  /**
+   * The GenAI registry names a service tier only for OpenAI (`openai.response.service_tier`),
+   * so the Gemini tier gets tollgate's own name.
+   */
+  serviceTier: 'tollgate.service_tier',
+  costPrepaid: 'tollgate.cost.prepaid',
   tenantId: 'tollgate.tenant.id',
   recordId: 'tollgate.record.id',
 } as const;
@@ -97,7 +103,8 @@ export function genAiOperationName(record: UsageRecord, options: GenAiAttributeO
  * The span attributes of one recorded call. Token counts follow the convention: input includes
  * cache reads and writes, output includes reasoning. The cache and reasoning counts are set when
  * non-zero; `tollgate.cost.usd` only when the model has a price (`tollgate.cost.priced`), so an
- * unpriced call never reads as free.
+ * unpriced call never reads as free. A call billed at another tier than standard carries
+ * `tollgate.service_tier` (and `tollgate.cost.prepaid: true` for Provisioned Throughput).
  *
  * @example
  * genAiAttributes(record);
@@ -136,6 +143,11 @@ export function genAiAttributes(
   if (record.tenantId !== undefined) attributes[ATTR.tenantId] = record.tenantId;
   if (cost.priced) attributes[ATTR.costUsd] = cost.totalUsd;
   attributes[ATTR.costPriced] = cost.priced;
+  const tier = record.serviceTier ?? usage.serviceTier;
+  if (tier !== undefined && tier !== 'standard') {
+    attributes[ATTR.serviceTier] = tier;
+    if (tier === 'provisioned') attributes[ATTR.costPrepaid] = true;
+  }
   attributes[ATTR.recordId] = record.id;
   return attributes;
 }

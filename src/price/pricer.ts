@@ -1,5 +1,6 @@
-import { UnknownModelError } from '../errors.js';
-import type { TokenUsage } from '../usage/types.js';
+import { ConfigurationError, UnknownModelError } from '../errors.js';
+import { parseServiceTier } from '../usage/tier.js';
+import type { ServiceTier, TokenUsage } from '../usage/types.js';
 import {
   type CompiledPrice,
   type CompiledUnit,
@@ -11,6 +12,7 @@ import {
 } from './catalog.js';
 import { femtoToUsd } from './money.js';
 import { loadPriceOverrides, type PriceOverrides } from './overrides.js';
+import { type ServiceTierPricing, scalePrice, TierTable } from './tiers.js';
 import { U, usageVector } from './units.js';
 
 /** The cost of one call. USD fields are the exact amounts rounded once; `exact` holds them. */
@@ -64,8 +66,23 @@ export interface PriceOptions {
  * new Pricer({ overrides: { 'my-finetune': { input_mtok: 0.5, output_mtok: 1.5 } }, strict: true });
  */
 export interface PricerOptions {
-  /** Prices that win over the catalog: an object or the path of a JSON file. */
+  /**
+   * Prices that win over the catalog: an object or the path of a JSON file. A key
+   * `model@tier` (e.g. `gemini-2.5-pro@priority`) prices that service tier of the model exactly,
+   * instead of its standard price times the tier's factor.
+   */
   overrides?: PriceOverrides | string;
+  /**
+   * Service tier factors over the defaults (`SERVICE_TIER_FACTORS`: flex 0.5, batch 0.5,
+   * priority 1.8), for every model or per model.
+   */
+  serviceTiers?: ServiceTierPricing;
+  /**
+   * How Provisioned Throughput calls (prepaid capacity) count: `list-price` (default) at the
+   * standard price, so reports show what the traffic is worth; `zero` at $0, the marginal cost
+   * of prepaid capacity. Either way the record says `prepaid: true`.
+   */
+  provisioned?: 'list-price' | 'zero';
   /** Throw `UnknownModelError` for an unknown model instead of returning an unpriced cost. */
   strict?: boolean;
   /** Most model names remembered (default 10,000); the memo is cleared when full. */
@@ -85,18 +102,33 @@ export class Pricer {
   private readonly memoByProvider = new Map<string, Map<string, ResolvedModel | null>>();
   private memoEntries = 0;
   private readonly maxMemoEntries: number;
+  private readonly tiers: TierTable;
+  /** `model@tier` overrides, keyed `model@tier`. */
+  private readonly tierOverrides = new Map<string, ResolvedModel>();
+  private readonly provisionedFree: boolean;
 
   constructor(options: PricerOptions = {}) {
     this.strict = options.strict ?? false;
     this.maxMemoEntries = options.maxMemoEntries ?? 10_000;
+    this.tiers = new TierTable(options.serviceTiers);
+    const provisioned = options.provisioned === undefined ? 'list-price' : options.provisioned;
+    if (provisioned !== 'list-price' && provisioned !== 'zero') {
+      throw new ConfigurationError(
+        `provisioned: expected 'list-price' or 'zero', got ${JSON.stringify(provisioned)}`,
+      );
+    }
+    this.provisionedFree = provisioned === 'zero';
     this.overrides = new Map();
     if (options.overrides !== undefined) {
       for (const [name, price] of Object.entries(loadPriceOverrides(options.overrides))) {
-        const parsed = parseModelName(name);
-        this.overrides.set(
-          parsed.model,
-          overrideModel(parsed.model, parsed.provider ?? 'override', price),
-        );
+        const at = name.lastIndexOf('@');
+        // Only a tier name after the `@`: Vertex model ids such as `claude-3-5-sonnet@20240620`
+        // keep theirs.
+        const tier = at > 0 ? parseServiceTier(name.slice(at + 1)) : undefined;
+        const parsed = parseModelName(tier === undefined ? name : name.slice(0, at));
+        const resolved = overrideModel(parsed.model, parsed.provider ?? 'override', price);
+        if (tier === undefined) this.overrides.set(parsed.model, resolved);
+        else this.tierOverrides.set(`${parsed.model}@${tier}`, resolved);
       }
     }
   }
@@ -133,20 +165,19 @@ export class Pricer {
    * tokens and prices the whole request. Example, gemini-2.5-pro (base $1.25/$10 per Mtok, above
    * 200,000 prompt tokens $2.50/$15): 199,999 prompt + 1,000 output tokens cost
    * $0.24999875 + $0.01 = $0.25999875, while 200,001 + 1,000 cost $0.5000025 + $0.015 = $0.5150025.
+   *
+   * Service tier (`usage.serviceTier`): a `model@tier` price override when there is one, else
+   * the standard price times the tier's factor (see `SERVICE_TIER_FACTORS`), long-context tiers
+   * and cache prices included. Provisioned Throughput costs $0 with `provisioned: 'zero'`.
    */
   price(usage: TokenUsage, model: string, options: PriceOptions = {}): CostBreakdown {
-    const resolved = this.resolve(model, options.provider);
-    if (!resolved) {
-      if (this.strict) throw new UnknownModelError(model, options.provider);
-      return UNPRICED_COST;
-    }
     const at =
       options.timestamp === undefined
         ? Date.now()
         : options.timestamp instanceof Date
           ? options.timestamp.getTime()
           : options.timestamp;
-    return computeCost(usage, resolved.priceAt(at), resolved);
+    return this.priceCall(usage, model, options.provider, at);
   }
 
   /** `price` without an options object, for the tracker's hot path. */
@@ -156,7 +187,28 @@ export class Pricer {
       if (this.strict) throw new UnknownModelError(model, provider);
       return UNPRICED_COST;
     }
-    return computeCost(usage, resolved.priceAt(at), resolved);
+    const tier = usage.serviceTier;
+    if (tier === undefined || tier === 'standard') {
+      return computeCost(usage, resolved.priceAt(at), resolved);
+    }
+    return this.priceTier(usage, resolved, tier, at);
+  }
+
+  private priceTier(
+    usage: TokenUsage,
+    resolved: ResolvedModel,
+    tier: ServiceTier,
+    at: number,
+  ): CallCost {
+    if (this.tierOverrides.size > 0) {
+      const exact = this.tierOverrides.get(`${resolved.modelId}@${tier}`);
+      if (exact) return computeCost(usage, exact.priceAt(at), resolved);
+    }
+    if (tier === 'provisioned' && this.provisionedFree) {
+      return new CallCost(true, 0, 0, 0, 0, 0, 0, resolved.modelId, resolved.providerId);
+    }
+    const factor = this.tiers.factorOf(resolved.modelId, tier);
+    return computeCost(usage, scalePrice(resolved.priceAt(at), factor), resolved);
   }
 }
 

@@ -16,7 +16,7 @@ export function thresholdFemto(limitFemto: bigint, fraction: number): bigint {
 export interface BudgetCrossing {
   /** Warning thresholds newly crossed, ascending (fractions such as 0.9). */
   warnings: number[];
-  /** True the first time spend reaches the limit. */
+  /** True the first time spend passes the limit (spent > limit; exactly 100% is not exceeded). */
   exceeded: boolean;
 }
 
@@ -79,8 +79,10 @@ function parseBudget(limitUsd: number, warnAt: readonly number[]): ParsedBudget 
 }
 
 /**
- * A session budget in exact femto-dollars: each warning threshold fires once, and "exceeded"
- * fires once, when spend reaches the limit (spent ≥ limit: the budget is used up).
+ * A session budget in exact femto-dollars: each warning threshold fires once, when spend reaches
+ * it (spent ≥ limit × fraction), and "exceeded" fires once, when spend passes the limit
+ * (spent > limit: $1.00 spent of $1.00 is 100%, used up but not exceeded). `isSpent` says
+ * whether the budget is used up (spent ≥ limit), which a hard limit refuses the next call at.
  */
 export class SessionBudget {
   readonly limitUsd: number;
@@ -124,13 +126,13 @@ export class SessionBudget {
       }
     }
     const exceeded = numeric
-      ? spentFemto >= (this.limitNumber as number)
-      : spentFemto >= this.limitFemto;
+      ? spentFemto > (this.limitNumber as number)
+      : spentFemto > this.limitFemto;
     if (exceeded) this.exceededFired = true;
     return warnings.length > 0 || exceeded ? { warnings, exceeded } : NONE;
   }
 
-  /** Whether `spentFemto` has reached the limit. */
+  /** True when the budget is used up (spent ≥ limit): a hard limit starts no further call. */
   isSpent(spentFemto: bigint): boolean {
     return spentFemto >= this.limitFemto;
   }

@@ -168,6 +168,45 @@ export class RateLimiter {
     return this;
   }
 
+  /**
+   * The limits, as copies (what `tollgate/server` lists at GET /api/rate-limits).
+   *
+   * @example
+   * limiter.listLimits(); // [{ id: 'per-user', scope: { kind: 'user' }, requestsPerMinute: 60 }]
+   */
+  listLimits(): RateLimit[] {
+    return this.limits.map((limit) => structuredClone(limit));
+  }
+
+  /**
+   * Adds a limit, or replaces the one with its id; the next check applies it. Validated as the
+   * constructor validates (`ConfigurationError` naming the field). Counters are kept per limit
+   * id and size: a changed size starts from a full bucket.
+   *
+   * @example
+   * limiter.setLimit({ id: 'per-user', scope: { kind: 'user' }, requestsPerMinute: 120 });
+   */
+  setLimit(limit: RateLimit): RateLimit {
+    const valid = validateLimit(limit);
+    const index = this.limits.findIndex((held) => held.id === valid.id);
+    if (index >= 0) this.limits[index] = valid;
+    else this.limits.push(valid);
+    return structuredClone(valid);
+  }
+
+  /**
+   * Removes the limit with this id; false when there is none.
+   *
+   * @example
+   * limiter.removeLimit('per-user'); // true
+   */
+  removeLimit(id: string): boolean {
+    const index = this.limits.findIndex((held) => held.id === id);
+    if (index < 0) return false;
+    this.limits.splice(index, 1);
+    return true;
+  }
+
   /** Removes a listener (or every listener of the event when none is given). */
   off<E extends keyof RateLimiterEvents>(event: E, listener?: RateLimiterEvents[E]): this {
     this.events.off(event, listener);

@@ -2,7 +2,9 @@
  * A ledger record as a Redis hash and back. Short field names keep 24 h of records small; the
  * cost is the exact femto-dollar integer as a decimal string (never a float).
  */
+import { storedTier } from '../keep/checks.js';
 import type { LedgerRecord } from '../keep/types.js';
+import { parseServiceTier } from '../usage/tier.js';
 
 type Optional = 'node' | 'provider' | 'userId' | 'tenantId' | 'threadId';
 type Count =
@@ -56,6 +58,8 @@ export function encodeRecord(record: LedgerRecord): string[] {
     if (value !== undefined) fields.push(field, value);
   }
   for (const [name, field] of COUNTS) fields.push(field, String(record[name]));
+  const tier = storedTier(record.serviceTier);
+  if (tier !== undefined) fields.push('st', tier);
   if (record.metadata !== undefined) {
     // A bigint in metadata would make JSON.stringify throw: keep it as its decimal string.
     fields.push(
@@ -91,6 +95,8 @@ export function decodeRecord(hash: Record<string, string>): LedgerRecord | undef
     if (value !== undefined) record[name] = value;
   }
   for (const [name, field] of COUNTS) record[name] = Number(hash[field] ?? 0);
+  const tier = parseServiceTier(hash.st);
+  if (tier !== undefined && tier !== 'standard') record.serviceTier = tier;
   if (hash.md !== undefined) record.metadata = JSON.parse(hash.md) as Record<string, unknown>;
   return record;
 }

@@ -4,7 +4,7 @@
  * counter store, not the history: older records live in the SQLite ledger.
  */
 import { ConfigurationError, describe } from '../errors.js';
-import { checkBounds } from '../keep/checks.js';
+import { checkBounds, checkRecordTiers } from '../keep/checks.js';
 import type { LedgerRecord, QueryOptions, QueryPage, RecordFilter } from '../keep/types.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import type { RedisClient } from './connect.js';
@@ -138,6 +138,7 @@ export class RedisLedger {
   }
 
   async append(records: readonly LedgerRecord[]): Promise<number> {
+    checkRecordTiers(records);
     let added = 0;
     for (let start = 0; start < records.length; start += APPEND_BATCH) {
       const batch = records.slice(start, start + APPEND_BATCH);

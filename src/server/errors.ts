@@ -14,7 +14,12 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'not_implemented'
+  | 'request_header_fields_too_large'
+  | 'request_timeout'
+  | 'expectation_failed'
+  | 'rate_limited'
   | 'store_unavailable'
+  | 'store_timeout'
   | 'internal';
 
 /**
@@ -79,15 +84,45 @@ export function jsonResponse(text: string, status = 200, headers: Record<string,
 
 /**
  * Runs a store (or budget manager) operation: a failure there is the server's dependency
- * failing, a 503, not a bug (500) and not the caller's fault (400).
+ * failing, a 503, not a bug (500) and not the caller's fault (400). With the request's store
+ * budget (`signal`), a store that answers too late is a 503 `store_timeout`.
  */
-export async function upstream<T>(operation: string, run: () => Promise<T>): Promise<T> {
+export async function upstream<T>(
+  operation: string,
+  run: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   try {
-    return await run();
+    return await within(signal, run());
   } catch (error) {
     if (error instanceof HttpError) throw error;
     throw new HttpError(503, 'store_unavailable', `${operation} failed: the store did not answer`, {
       cause: error,
     });
   }
+}
+
+/**
+ * `promise`, or the signal's reason as soon as it is aborted (the promise then settles unseen).
+ */
+export function within<T>(signal: AbortSignal | undefined, promise: Promise<T>): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }

@@ -9,12 +9,21 @@ import { createAuthenticator } from './auth.js';
 import { TtlCache } from './cache.js';
 import { dashboardAsset, dashboardPage, dashboardSession } from './dashboard/index.js';
 import { HttpError, json, notFound, upstream } from './errors.js';
+import { resolveLimits, storeBudget } from './request-limits.js';
 import { Rollup } from './rollup.js';
 import { budgetStatuses, deleteBudget, listBudgets, putBudget } from './routes/budgets.js';
 import { deleteRateLimit, listRateLimits, putRateLimit } from './routes/rate-limits.js';
 import { byAgent, byModel, records, summary, threadUsage, userUsage } from './routes/usage.js';
-import type { App, ConfigChange, HandlerOptions, RouteContext, RouteHandler } from './types.js';
-import { noQuery, parseQuery } from './validate.js';
+import type {
+  App,
+  ConfigChange,
+  Handler,
+  HandlerOptions,
+  HandlerStats,
+  RouteContext,
+  RouteHandler,
+} from './types.js';
+import { noQuery, parseQuery, usageQueries } from './validate.js';
 
 type Method = 'GET' | 'PUT' | 'DELETE';
 
@@ -41,8 +50,9 @@ const route = (pattern: string, methods: Route['methods'], open = false): Route 
  *   headers: { authorization: `Bearer ${key}` },
  * }));
  * console.log(res.status, await res.json());
+ * console.log(handler.stats()); // { rollup: { series, buckets, rows, bytes }, cache: { entries, bytes }, callers }
  */
-export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
+export function createHandler(options: HandlerOptions): Handler {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('createHandler: options are required ({ store, auth })');
   }
@@ -56,6 +66,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     options.onError ??
     ((error: unknown, request: Request) =>
       console.error(`[tollgate] ${request.method} ${request.url} failed:`, error));
+  const limits = resolveLimits(options.limits);
   const rollupOptions = options.summaries?.rollup;
   const rollup = rollupOptions === false ? undefined : new Rollup(store, rollupOptions, now);
   const app: App = {
@@ -63,9 +74,22 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     budgets: options.budgets,
     rateLimiter: options.rateLimiter,
     metrics,
-    cache: new TtlCache(options.summaries?.cacheTtlMs ?? 1_000),
-    summarize: (summary: SummaryOptions) =>
-      upstream('summary', () => (rollup ? rollup.summarize(summary) : store.summarize(summary))),
+    cache: new TtlCache({
+      ttlMs: options.summaries?.cacheTtlMs ?? 1_000,
+      ...(options.summaries?.cacheMaxEntries === undefined
+        ? {}
+        : { maxEntries: options.summaries.cacheMaxEntries }),
+      ...(options.summaries?.cacheMaxBytes === undefined
+        ? {}
+        : { maxBytes: options.summaries.cacheMaxBytes }),
+    }),
+    queries: usageQueries(limits.maxDays),
+    summarize: (summary: SummaryOptions, signal: AbortSignal) =>
+      upstream(
+        'summary',
+        () => (rollup ? rollup.summarize(summary, signal) : store.summarize(summary)),
+        signal,
+      ),
     onChange: async (change: ConfigChange) => {
       try {
         await options.onChange?.(change);
@@ -96,6 +120,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   ];
 
   const answer = async (request: Request): Promise<Response> => {
+    const budget = storeBudget(limits.storeTimeoutMs);
     try {
       const url = new URL(request.url);
       const found = match(routes, url.pathname);
@@ -114,12 +139,14 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
             via: 'api-key' as const,
           }
         : await authenticate(request);
+      if (!found.route.open) limits.callers?.take(`${credential.via}:${credential.subject}`);
       const context: RouteContext = {
         request,
         url,
         params: found.params,
         credential,
         now: now(),
+        signal: budget.signal,
         app,
       };
       return await handle(context);
@@ -131,15 +158,24 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       }
       onError(error, request);
       return new HttpError(500, 'internal', 'internal error').toResponse();
+    } finally {
+      budget.release();
     }
   };
-  return async (request) => {
+  const handler = async (request: Request) => {
     const response = await answer(request);
     if (request.method !== 'HEAD') return response;
     // A HEAD answer is the GET's status and headers, without the body.
     await response.body?.cancel().catch(() => undefined);
     return new Response(null, { status: response.status, headers: response.headers });
   };
+  return Object.assign(handler, {
+    stats: (): HandlerStats => ({
+      rollup: rollup?.stats() ?? null,
+      cache: app.cache.stats(),
+      callers: limits.callers?.size ?? 0,
+    }),
+  });
 }
 
 /** The route's handler for a method; HEAD is answered by GET (RFC 9110 §9.3.2). */

@@ -43,11 +43,14 @@ export {
 export { type RunningServer, type ServeOptions, serve } from './node.js';
 export type { TotalsJson } from './present.js';
 export { RateLimitList } from './rate-limit-list.js';
-export { Rollup, type RollupOptions } from './rollup.js';
+export type { RequestLimits } from './request-limits.js';
+export { Rollup, type RollupOptions, type RollupStats } from './rollup.js';
 export type { BudgetStatus } from './routes/budgets.js';
 export type {
   BudgetControl,
   ConfigChange,
+  Handler,
   HandlerOptions,
+  HandlerStats,
   RateLimitControl,
 } from './types.js';

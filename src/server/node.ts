@@ -4,8 +4,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ConfigurationError } from '../errors.js';
-import { HttpError, jsonText } from './errors.js';
+import { type ErrorCode, HttpError, jsonText } from './errors.js';
 
 /** Where `serve` listens: a port (0 for a free one) and a host (default 127.0.0.1). */
 export interface ServeOptions {
@@ -44,13 +45,15 @@ export async function serve(
     );
   }
   const base = `http://${host.includes(':') ? `[${host}]` : host}`;
-  const server = createServer((req, res) => {
+  // The Host check is ours (a JSON 400), not node's empty one.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     respond(handler, req, res, base).catch((error) => {
       console.error('[tollgate] response failed:', error);
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
+  answerWhatNodeRefuses(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {
@@ -72,6 +75,104 @@ export async function serve(
   };
 }
 
+/**
+ * Requests node refuses before any handler sees them get the documented error shape too:
+ * CONNECT (501), an unknown method (501), malformed HTTP, a bad Content-Length, a body cut
+ * short (400), headers over node's 16 KiB (431), an `Expect` other than 100-continue (417), a
+ * request too slow to arrive (408). A connection already answering is only closed.
+ */
+function answerWhatNodeRefuses(server: Server): void {
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    rawAnswer(socket, 501, 'not_implemented', 'CONNECT is not supported by this server');
+  });
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const expect = JSON.stringify(req.headers.expect);
+    sendError(
+      res,
+      new HttpError(
+        417,
+        'expectation_failed',
+        `expect: only "100-continue" is supported, got ${expect}`,
+      ),
+    );
+  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    const [status, code, message] = clientErrorAnswer(error.code);
+    const answer = () => {
+      if (socket.writable) rawAnswer(socket, status, code, message);
+      else socket.destroy();
+    };
+    const inFlight = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (!inFlight || inFlight.writableFinished) return answer();
+    if (!inFlight.req.complete) {
+      // The request in flight is the broken one (its body was cut short): answer it now, as
+      // node would, unless its answer has begun.
+      if (inFlight.headersSent) socket.destroy();
+      else answer();
+      return;
+    }
+    // A complete request before the bad one (pipelined) gets its answer first.
+    inFlight.once('finish', answer);
+    inFlight.once('close', () => {
+      if (!inFlight.writableFinished) socket.destroy();
+    });
+  });
+}
+
+/** An error answer made before (or without) the handler, with its length. */
+function sendError(res: ServerResponse, error: HttpError): void {
+  const body = jsonText({ error: { code: error.code, message: error.message } });
+  res.writeHead(error.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** The answer to a request node could not parse, by its parser's error code. */
+function clientErrorAnswer(code: string | undefined): [number, ErrorCode, string] {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return [431, 'request_header_fields_too_large', 'headers: larger than 16 KiB in total'];
+    case 'HPE_INVALID_METHOD':
+      return [501, 'not_implemented', 'method: not a method this server supports'];
+    case 'HPE_INVALID_CONTENT_LENGTH':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return [400, 'invalid_request', 'content-length: not a valid length for this request'];
+    case 'HPE_INVALID_EOF_STATE':
+      return [400, 'invalid_request', 'body: the request ended before the body was complete'];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'payload_too_large', 'body: chunk extensions larger than 16 KiB'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'request_timeout', 'request: not received in time'];
+    default:
+      return [400, 'invalid_request', `request: malformed HTTP (${code ?? 'unknown error'})`];
+  }
+}
+
+const REASONS: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+};
+
+/** Writes a whole HTTP/1.1 error response to a raw socket and closes it. */
+function rawAnswer(socket: Duplex, status: number, code: ErrorCode, message: string): void {
+  socket.on('error', () => undefined);
+  const body = jsonText({ error: { code, message } });
+  const head =
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    'connection: close\r\n\r\n';
+  // Closed once written: a request still waiting for its body then sees the connection end.
+  socket.end(head + body, () => socket.destroy());
+  // A client that never reads must not hold the socket.
+  setTimeout(() => socket.destroy(), 5_000).unref();
+}
+
 async function respond(
   handler: (request: Request) => Promise<Response>,
   req: IncomingMessage,
@@ -80,14 +181,16 @@ async function respond(
 ): Promise<void> {
   let request: Request;
   try {
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new HttpError(400, 'invalid_request', 'host: HTTP/1.1 requests need a Host header');
+    }
     request = toRequest(req, base);
   } catch (error) {
     const refused =
       error instanceof HttpError
         ? error
         : new HttpError(400, 'invalid_request', 'url: not a valid request target');
-    res.writeHead(refused.status, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(jsonText({ error: { code: refused.code, message: refused.message } }));
+    sendError(res, refused);
     return;
   }
   const response = await handler(request);

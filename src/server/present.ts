@@ -73,6 +73,8 @@ export function recordJson(record: LedgerRecord) {
     toolUsePromptTokens: record.toolUsePromptTokens,
     totalTokens: record.totalTokens,
     priced: record.priced,
+    serviceTier: record.serviceTier ?? 'standard',
+    prepaid: record.serviceTier === 'provisioned',
     costUsd: femtoToUsd(record.costFemto),
     costUsdExact: femtoToDecimal(record.costFemto),
     metadata: record.metadata,

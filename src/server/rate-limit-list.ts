@@ -1,7 +1,8 @@
 /**
  * An editable list of rate limits for the API's /api/rate-limits, validated exactly as
- * tollgate's `RateLimiter` validates them. A stand-in until `RateLimiter` lists and edits its own
- * limits: the server keeps the configuration; the processes making calls enforce it.
+ * tollgate's `RateLimiter` validates them, for a server that only keeps the configuration while
+ * other processes (reading the config file) enforce it. A server whose own process makes the
+ * calls passes its `RateLimiter` instead: it lists and edits its limits itself.
  */
 import { ConfigurationError } from '../errors.js';
 import { type RateLimit, RateLimiter } from '../react/rate-limit.js';

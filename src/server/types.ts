@@ -5,7 +5,9 @@ import type { RateLimit, RateLimitedEvent } from '../react/rate-limit.js';
 import type { AuthOptions, Credential } from './auth.js';
 import type { TtlCache } from './cache.js';
 import type { MetricsRegistry } from './metrics.js';
-import type { RollupOptions } from './rollup.js';
+import type { RequestLimits } from './request-limits.js';
+import type { RollupOptions, RollupStats } from './rollup.js';
+import type { UsageQueries } from './validate.js';
 
 /** What the API needs of a `BudgetManager` (tollgate's, or anything shaped like it). */
 export interface BudgetControl {
@@ -54,22 +56,52 @@ export interface HandlerOptions {
   store: Store;
   /** Budget rules to list and edit, and per-user budget stats. */
   budgets?: BudgetControl;
-  /** Rate limits to list and edit. */
+  /** Rate limits to list and edit: a `RateLimiter`, a `RateLimitList`, or anything alike. */
   rateLimiter?: RateLimitControl;
   auth: AuthOptions;
   metrics?: MetricsRegistry;
   /** The clock (epoch ms): `days` means [now − days, now). */
   now?: () => number;
+  /** What one request and one caller may cost: range, store time, requests per minute. */
+  limits?: RequestLimits;
   summaries?: {
     /** Aggregate answers are reused this long (default 1,000 ms; 0 turns the cache off). */
     cacheTtlMs?: number;
+    /** Most aggregate answers kept (default 1,000). */
+    cacheMaxEntries?: number;
+    /** Most bytes of aggregate answers kept, as UTF-16 text (default 16 MiB). */
+    cacheMaxBytes?: number;
     /** The hourly rollup for long ranges (default on), or false to ask the store every time. */
     rollup?: RollupOptions | false;
   };
-  /** Called after each change through the API; a failure is logged, the change stands. */
-  onChange?: (change: ConfigChange) => void | Promise<void>;
+  /** Called (and awaited) after each change through the API; a failure is logged, the change stands. */
+  onChange?: (change: ConfigChange) => unknown;
   /** Where unexpected errors (500) and store failures (503) are reported (default console.error). */
   onError?: (error: unknown, request: Request) => void;
+}
+
+/** What the server holds in memory now, by its caches' own accounting (estimated bytes). */
+export interface HandlerStats {
+  /** The summaries' rollup, or null when it is off. */
+  rollup: RollupStats | null;
+  /** The aggregate answer cache. */
+  cache: { entries: number; bytes: number };
+  /** Credentials whose request pace is remembered. */
+  callers: number;
+}
+
+/**
+ * The API as a fetch-style function, with `stats()` for what it holds in memory.
+ *
+ * @example
+ * const handler: Handler = createHandler({ store, auth });
+ * const res = await handler(new Request('http://local/api/health'));
+ * handler.stats().rollup?.bytes; // estimated bytes the rollup keeps
+ */
+export interface Handler {
+  (request: Request): Promise<Response>;
+  /** What the rollup and the answer cache keep now, by their own accounting. */
+  stats(): HandlerStats;
 }
 
 /** Everything a route handler sees. */
@@ -80,6 +112,8 @@ export interface RouteContext {
   credential: Credential;
   /** The request's `now`, read once. */
   now: number;
+  /** Aborted (reason: a 503 `store_timeout`) once the request's store time is spent. */
+  signal: AbortSignal;
   app: App;
 }
 
@@ -90,7 +124,10 @@ export interface App {
   rateLimiter: RateLimitControl | undefined;
   metrics: MetricsRegistry | undefined;
   cache: TtlCache;
-  summarize(options: SummaryOptions): Promise<SummaryRow[]>;
+  /** The query schemas for this server's `limits.maxDays`. */
+  queries: UsageQueries;
+  /** A summary through the rollup, within the request's store budget (`signal`). */
+  summarize(options: SummaryOptions, signal: AbortSignal): Promise<SummaryRow[]>;
   onChange(change: ConfigChange): Promise<void>;
 }
 

@@ -5,7 +5,6 @@
  */
 import { z } from 'zod';
 import { describe } from '../errors.js';
-import { assertTimeZone } from '../react/budgets/index.js';
 import { badRequest, HttpError } from './errors.js';
 
 /** Largest request body accepted (a budget rule is a few hundred bytes). */
@@ -133,17 +132,9 @@ const NOT_A_ZONE = 'is not an IANA time zone (e.g. "Europe/Berlin")';
 export const timeZone = z
   .string()
   .max(64, 'must be at most 64 characters')
-  .refine(
-    (zone) => {
-      try {
-        assertTimeZone(zone);
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: NOT_A_ZONE },
-  );
+  // Checked through the canonical-name table, not assertTimeZone: that caches a formatter per
+  // spelling, and an admin trying `eUrOpE/bErLiN` spellings would grow it for good.
+  .refine((zone) => canonicalZone(zone) !== undefined, { message: NOT_A_ZONE });
 
 /**
  * A query's time zone, in the runtime's canonical spelling (`europe/BERLIN` → `Europe/Berlin`).
@@ -179,35 +170,55 @@ function canonicalZone(zone: string): string | undefined {
   return canonical;
 }
 
-/** `days`: the window [now − days, now). */
-export const days = (fallback: number) => intParam(1, 3650).default(fallback);
+/**
+ * `days`: the window [now − days, now), at most `maxDays` (the server's `limits.maxDays`): a
+ * range is work, and the longest one a caller may ask for is the server's to say.
+ */
+export const days = (fallback: number, maxDays: number) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(1, 'must be at least 1')
+        .max(maxDays, `must be at most ${maxDays} (the longest range this server answers)`),
+    )
+    .default(Math.min(fallback, maxDays));
 
-/** Query parameters shared by the aggregate endpoints. */
-export const rangeQuery = (fallbackDays: number) =>
-  z.strictObject({
-    days: days(fallbackDays),
-    tz: queryTimeZone.default('UTC'),
-    tenant: idString.optional(),
-  });
+/** The usage endpoints' query schemas for a server answering at most `maxDays`. */
+export function usageQueries(maxDays: number) {
+  const range = (fallbackDays: number) =>
+    z.strictObject({
+      days: days(fallbackDays, maxDays),
+      tz: queryTimeZone.default('UTC'),
+      tenant: idString.optional(),
+    });
+  return {
+    /** Aggregates over 30 days by default (by model, by agent, per user). */
+    range: range(30),
+    summary: z.strictObject({
+      days: days(30, maxDays),
+      tz: queryTimeZone.default('UTC'),
+      tenant: idString.optional(),
+      top: intParam(1, 100).default(10),
+    }),
+    records: z.strictObject({
+      days: days(7, maxDays),
+      limit: intParam(1, 1000).default(100),
+      cursor: z.string().min(1).max(512, 'must be at most 512 characters').optional(),
+      order: z.enum(['asc', 'desc'], 'must be "asc" or "desc"').default('desc'),
+      tenant: idString.optional(),
+      userId: idString.optional(),
+      threadId: idString.optional(),
+      agent: idString.optional(),
+      model: idString.optional(),
+    }),
+  };
+}
 
-export const summaryQuery = z.strictObject({
-  days: days(30),
-  tz: queryTimeZone.default('UTC'),
-  tenant: idString.optional(),
-  top: intParam(1, 100).default(10),
-});
-
-export const recordsQuery = z.strictObject({
-  days: days(7),
-  limit: intParam(1, 1000).default(100),
-  cursor: z.string().min(1).max(512, 'must be at most 512 characters').optional(),
-  order: z.enum(['asc', 'desc'], 'must be "asc" or "desc"').default('desc'),
-  tenant: idString.optional(),
-  userId: idString.optional(),
-  threadId: idString.optional(),
-  agent: idString.optional(),
-  model: idString.optional(),
-});
+export type UsageQueries = ReturnType<typeof usageQueries>;
 
 export const threadQuery = z.strictObject({
   limit: intParam(1, 1000).default(100),

@@ -24,6 +24,10 @@ export interface ExportedCall {
   toolUsePromptTokens: number;
   totalTokens: number;
   priced: boolean;
+  /** The tier the call was billed at: standard, flex, batch, priority or provisioned. */
+  serviceTier: string;
+  /** True for Provisioned Throughput (prepaid capacity). */
+  prepaid: boolean;
   inputCostUsd: number;
   cachedInputCostUsd: number;
   outputCostUsd: number;
@@ -67,6 +71,8 @@ export function toExportedCall(record: UsageRecord): ExportedCall {
     toolUsePromptTokens: usage.toolUsePromptTokens,
     totalTokens: usage.totalTokens,
     priced: cost.priced,
+    serviceTier: record.serviceTier ?? usage.serviceTier ?? 'standard',
+    prepaid: record.prepaid ?? usage.serviceTier === 'provisioned',
     inputCostUsd: cost.inputUsd,
     cachedInputCostUsd: cost.cachedInputUsd,
     outputCostUsd: cost.outputUsd,
@@ -95,6 +101,8 @@ export const CSV_COLUMNS: readonly (keyof ExportedCall)[] = [
   'toolUsePromptTokens',
   'totalTokens',
   'priced',
+  'serviceTier',
+  'prepaid',
   'inputCostUsd',
   'cachedInputCostUsd',
   'outputCostUsd',

@@ -37,9 +37,10 @@ function section(
 
 /**
  * The console cost report: overall numbers, the budget line, then cost by agent and by model,
- * each sorted by cost with its share, tokens and calls. `durationLabel` names what
- * `sessionDurationSeconds` measures (default `Session duration`; a report over a ledger of many
- * runs says `First to last call`).
+ * each sorted by cost with its share, tokens and calls, and cost by service tier when any call
+ * was billed at another tier than standard (flex, batch, priority, provisioned).
+ * `durationLabel` names what `sessionDurationSeconds` measures (default `Session duration`; a
+ * report over a ledger of many runs says `First to last call`).
  *
  * @example
  * console.log(formatCostReport(tracker.getStatistics()));
@@ -71,6 +72,11 @@ export function formatCostReport(
   }
   lines.push(...section('Cost by agent', stats.byAgent, stats.totalCostUsd));
   lines.push(...section('Cost by model', stats.byModel, stats.totalCostUsd));
+  const tiers = stats.byServiceTier ?? {};
+  // Only worth a section when some call was not billed at the standard price.
+  if (Object.keys(tiers).some((tier) => tier !== 'standard')) {
+    lines.push(...section('Cost by service tier', tiers, stats.totalCostUsd));
+  }
   lines.push(rule('='));
   return lines.join('\n');
 }

@@ -2,14 +2,18 @@
  * Ledger rows: a record to its INSERT parameters and back, and summary sums to summary rows.
  * Integers are read as bigints (safeIntegers): money columns may sum past 2^53.
  */
+import { storedTier } from '../keep/checks.js';
+import { metadataJson } from '../keep/record.js';
 import { addRowToRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
+import { parseServiceTier } from '../usage/tier.js';
 import { joinFemto, splitFemto } from './money.js';
 
 export const INSERT = `INSERT INTO records (id, call_id, ts, session_id, agent, node, model, provider,
   user_id, tenant_id, thread_id, input_tokens, cache_read_tokens, cache_write_tokens,
   output_tokens, reasoning_tokens, tool_use_prompt_tokens, total_tokens, priced, cost_micro,
-  cost_rem, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  cost_rem, metadata, service_tier)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (call_id) DO NOTHING`;
 
 export interface RecordRow {
@@ -36,6 +40,7 @@ export interface RecordRow {
   cost_micro: bigint;
   cost_rem: bigint;
   metadata: string | null;
+  service_tier: string | null;
 }
 
 export interface SumRow {
@@ -75,19 +80,9 @@ export function fillRow(row: unknown[], record: LedgerRecord): unknown[] {
   row[18] = record.priced ? 1 : 0;
   row[19] = micro;
   row[20] = rem;
-  row[21] = record.metadata === undefined ? null : jsonOf(record.metadata);
+  row[21] = record.metadata === undefined ? null : metadataJson(record.metadata);
+  row[22] = record.serviceTier === undefined ? null : (storedTier(record.serviceTier) ?? null);
   return row;
-}
-
-/** Metadata as JSON; bigints become strings and an unserializable value never fails a batch. */
-function jsonOf(metadata: Record<string, unknown>): string | null {
-  try {
-    return JSON.stringify(metadata, (_, value) =>
-      typeof value === 'bigint' ? value.toString() : value,
-    );
-  } catch {
-    return JSON.stringify({ unserializable: true });
-  }
 }
 
 export function fromRow(row: RecordRow): LedgerRecord {
@@ -114,6 +109,8 @@ export function fromRow(row: RecordRow): LedgerRecord {
   if (row.tenant_id !== null) record.tenantId = row.tenant_id;
   if (row.thread_id !== null) record.threadId = row.thread_id;
   if (row.metadata !== null) record.metadata = JSON.parse(row.metadata);
+  const tier = parseServiceTier(row.service_tier);
+  if (tier !== undefined && tier !== 'standard') record.serviceTier = tier;
   return record;
 }
 

@@ -94,6 +94,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'service tier',
+    // Existing rows were all priced at standard: NULL is standard.
+    sql: 'ALTER TABLE records ADD COLUMN service_tier TEXT;',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

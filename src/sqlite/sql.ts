@@ -1,4 +1,7 @@
-import { ConfigurationError, describe } from '../errors.js';
+import { ConfigurationError } from '../errors.js';
+
+export { decodeCursor, encodeCursor } from '../keep/cursor.js';
+
 import type { RecordFilter } from '../keep/types.js';
 
 /** Equality filters and the columns they test. */
@@ -49,37 +52,4 @@ function finiteTime(value: number, name: string): number {
     throw new ConfigurationError(`${name} must be epoch milliseconds, got ${String(value)}`);
   }
   return value;
-}
-
-/**
- * A query cursor: the order and the (timestamp, seq) of the last record returned, base64url.
- * A position, not an offset, so records appended while paging never shift a page.
- */
-export function encodeCursor(order: 'asc' | 'desc', ts: number, seq: number): string {
-  return Buffer.from(`${order}:${ts}:${seq}`).toString('base64url');
-}
-
-/**
- * The position in a cursor. Each number must read back exactly as `encodeCursor` wrote it: a
- * lenient `Number()` took an empty or blank field for 0, so a damaged cursor silently restarted
- * the listing from the first record.
- */
-export function decodeCursor(cursor: string, order: 'asc' | 'desc'): { ts: number; seq: number } {
-  const parts =
-    typeof cursor === 'string' ? Buffer.from(cursor, 'base64url').toString().split(':') : [];
-  const [tag, ts, seq] = parts;
-  const position = { ts: Number(ts), seq: Number(seq) };
-  if (
-    parts.length !== 3 ||
-    tag !== order ||
-    !Number.isFinite(position.ts) ||
-    String(position.ts) !== ts ||
-    !Number.isSafeInteger(position.seq) ||
-    String(position.seq) !== seq
-  ) {
-    throw new ConfigurationError(
-      `${describe(cursor)} is not a cursor of this ledger for order "${order}"`,
-    );
-  }
-  return position;
 }

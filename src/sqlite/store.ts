@@ -8,7 +8,8 @@ import {
   StoreUnavailableError,
   TollgateError,
 } from '../errors.js';
-import { checkGroupBy } from '../keep/checks.js';
+import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
+import { checkGroupBy, checkRecordTiers } from '../keep/checks.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -39,7 +40,6 @@ import {
 } from './rows.js';
 import { migrate } from './schema.js';
 import { decodeCursor, encodeCursor, whereOf } from './sql.js';
-import { bucketKeys, checkTimeZone, slotMs } from './time.js';
 
 /**
  * Options of `createSqliteStore`: the file, the busy timeout and the page cache size.
@@ -142,7 +142,7 @@ export class SqliteStore implements Store {
     const insertAll = db.transaction((records: readonly LedgerRecord[]) => {
       let added = 0;
       // One parameter array, refilled per record: no garbage per row on the ingest path.
-      const row: unknown[] = new Array(22);
+      const row: unknown[] = new Array(23);
       for (const record of records) added += this.insert.run(fillRow(row, record)).changes;
       return added;
     });
@@ -153,6 +153,7 @@ export class SqliteStore implements Store {
   /** Appends a batch in one transaction; a call id already stored is skipped. */
   async append(records: readonly LedgerRecord[]): Promise<number> {
     this.live('append');
+    checkRecordTiers(records);
     return records.length ? this.appendAll(records) : 0;
   }
 

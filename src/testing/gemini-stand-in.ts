@@ -47,8 +47,23 @@ export interface GeminiStandInOptions {
   streamChunks?: number;
   /** Pause between SSE chunks, in ms (default 0). */
   chunkDelayMs?: number;
-  /** Vertex-style streams: middle chunks carry only `{ trafficType: 'ON_DEMAND' }`. */
+  /**
+   * Vertex-style replies: `usageMetadata.trafficType` on every reply (`ON_DEMAND`, or
+   * `ON_DEMAND_FLEX` / `ON_DEMAND_PRIORITY` when the request's `serviceTier` asks for flex or
+   * priority), and streams whose middle chunks carry only `{ trafficType }`.
+   */
   vertexStyle?: boolean;
+  /**
+   * The `usageMetadata.serviceTier` to report, as written (e.g. `'flex'`, `'PRIORITY'`), or a
+   * function of the request. Default: the request's own `serviceTier` (what @google/genai sends
+   * for `config.serviceTier`), echoed on Gemini API-style replies; none on Vertex-style ones.
+   */
+  serviceTier?: string | ((request: StandInRequest) => string | undefined);
+  /**
+   * The `usageMetadata.trafficType` to report (e.g. `'PROVISIONED_THROUGHPUT'`), or a function
+   * of the request. Default: see `vertexStyle`.
+   */
+  trafficType?: string | ((request: StandInRequest) => string | undefined);
   /** Recorded responses served, in order, before any generated one. */
   replay?: ReplaySource[];
   /** Folder that relative replay paths are resolved against (default: the working directory). */
@@ -84,6 +99,18 @@ function check(name: string, value: number | undefined, min: number, integer: bo
   if (value === undefined || (value >= min && (!integer || Number.isInteger(value)))) return;
   const kind = integer ? 'an integer' : 'a number';
   throw new TypeError(`startGeminiStandIn: ${name} must be ${kind} ≥ ${min}, got ${String(value)}`);
+}
+
+/** A `serviceTier` / `trafficType` option as a function of the request. */
+function tierOption(
+  name: string,
+  value: GeminiStandInOptions['serviceTier'],
+): ((request: StandInRequest) => string | undefined) | undefined {
+  if (value === undefined || typeof value === 'function') return value;
+  if (typeof value === 'string') return () => value;
+  throw new TypeError(
+    `startGeminiStandIn: ${name} must be a string or a function, got ${String(value)}`,
+  );
 }
 
 function thinkingRule(option: GeminiStandInOptions['thinking']): (model: string) => boolean {
@@ -136,6 +163,10 @@ export async function startGeminiStandIn(
     vertexStyle: options.vertexStyle ?? false,
     respond: options.respond,
   };
+  const serviceTier = tierOption('serviceTier', options.serviceTier);
+  if (serviceTier) settings.serviceTier = serviceTier;
+  const trafficType = tierOption('trafficType', options.trafficType);
+  if (trafficType) settings.trafficType = trafficType;
   const load = (sources: ReplaySource[]) =>
     sources.map((source) => toRecordedResponse(source, options.replayDir));
   const initialReplay = load(options.replay ?? []);

@@ -27,6 +27,42 @@ export interface GenerateSettings {
   streamChunks: number;
   vertexStyle: boolean;
   respond?: (request: StandInRequest) => StandInReply | Promise<StandInReply>;
+  /** The `usageMetadata.serviceTier` to report (Gemini API style), if any. */
+  serviceTier?: (request: StandInRequest) => string | undefined;
+  /** The `usageMetadata.trafficType` to report (Vertex style), if any. */
+  trafficType?: (request: StandInRequest) => string | undefined;
+}
+
+/** Vertex's `trafficType` for a requested tier. */
+const TRAFFIC_OF_TIER: Readonly<Record<string, string>> = {
+  flex: 'ON_DEMAND_FLEX',
+  priority: 'ON_DEMAND_PRIORITY',
+};
+
+/**
+ * The tier fields of a reply's usage: the stand-in's `serviceTier` / `trafficType` options, else
+ * what the request asked for: Gemini API style reports the requested `serviceTier` as sent;
+ * Vertex style reports `ON_DEMAND`, `ON_DEMAND_FLEX` or `ON_DEMAND_PRIORITY`.
+ */
+function tierFields(
+  request: StandInRequest,
+  settings: GenerateSettings,
+): { serviceTier?: string; trafficType?: string } {
+  const requested = request.serviceTier;
+  const fields: { serviceTier?: string; trafficType?: string } = {};
+  const serviceTier = settings.serviceTier
+    ? settings.serviceTier(request)
+    : settings.vertexStyle
+      ? undefined
+      : requested;
+  if (serviceTier !== undefined) fields.serviceTier = serviceTier;
+  const trafficType = settings.trafficType
+    ? settings.trafficType(request)
+    : settings.vertexStyle
+      ? (TRAFFIC_OF_TIER[requested?.toLowerCase() ?? ''] ?? 'ON_DEMAND')
+      : undefined;
+  if (trafficType !== undefined) fields.trafficType = trafficType;
+  return fields;
 }
 
 /** Default thinking rule: Gemini 2.5, Gemini 3.x, and any model named `…thinking…`. */
@@ -129,6 +165,7 @@ function requestView(model: string, body: GenerateContentBody, stream: boolean):
     systemInstruction: system,
     tools: body.tools,
     stream,
+    serviceTier: typeof body.serviceTier === 'string' ? body.serviceTier : undefined,
   };
 }
 
@@ -219,7 +256,10 @@ export async function generate(
   if (cached.total === 0 || cached.total < settings.cacheMinTokens) cached = sumPieces([]);
   cache.remember(model, pieces);
 
-  const reply = await answer(requestView(model, body, stream), prompt.total, settings);
+  const request = requestView(model, body, stream);
+  const reply = await answer(request, prompt.total, settings);
+  const tier = tierFields(request, settings);
+  const trafficOnly = tier.trafficType === undefined ? {} : { trafficType: tier.trafficType };
   const counts: Counts = { prompt, cached, thoughts: reply.thoughts };
   const groups = partGroups(reply, stream, settings.streamChunks);
   let candidates = 0;
@@ -228,12 +268,9 @@ export async function generate(
     const last = i === groups.length - 1;
     const content: Content =
       group.parts.length > 0 ? { parts: group.parts, role: 'model' } : { role: 'model' };
-    let usageMetadata = usageOf(counts, candidates);
-    if (settings.vertexStyle) {
-      usageMetadata = last
-        ? { ...usageMetadata, trafficType: 'ON_DEMAND' }
-        : { trafficType: 'ON_DEMAND' };
-    }
+    let usageMetadata: UsageMetadata = { ...usageOf(counts, candidates), ...tier };
+    // Vertex streams: the counts only on the last chunk, the traffic type on every one.
+    if (settings.vertexStyle && !last) usageMetadata = trafficOnly;
     const candidate = last
       ? { content, finishReason: reply.finishReason, index: 0 }
       : { content, index: 0 };

@@ -1,3 +1,4 @@
+import { countTextWordTokens, wordTokens } from '../react/budgets/words.js';
 import type {
   Content,
   GenerateContentBody,
@@ -40,13 +41,7 @@ const WORD = /\S+/g;
  * countTextTokens(''); // 0
  */
 export function countTextTokens(text: string): number {
-  let total = 0;
-  for (const word of text.match(WORD) ?? []) total += wordTokens(word);
-  return total;
-}
-
-function wordTokens(word: string): number {
-  return Math.max(1, Math.ceil([...word].length / 4));
+  return countTextWordTokens(text);
 }
 
 /**

@@ -70,6 +70,8 @@ export interface UsageMetadata {
   cacheTokensDetails?: ModalityTokenCount[];
   candidatesTokensDetails?: ModalityTokenCount[];
   trafficType?: string;
+  /** The Gemini API's tier (`standard`, `flex`, `priority`); Vertex reports `trafficType`. */
+  serviceTier?: string;
 }
 
 /** A `GenerateContentResponse` (one unary body or one SSE chunk). */
@@ -98,6 +100,8 @@ export interface StandInRequest {
   tools: Tool[] | undefined;
   /** True for `streamGenerateContent`. */
   stream: boolean;
+  /** The request's `serviceTier` (what @google/genai sends for `config.serviceTier`), if any. */
+  serviceTier: string | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { CountReader } from './counts.js';
 import { type FieldNames, finish, readModalityCounts, totalExcess } from './finish.js';
+import { readServiceTier } from './tier.js';
 import { MODALITIES, type TokenUsage } from './types.js';
 
 const NAMES: FieldNames = {
@@ -25,7 +26,8 @@ const NAMES: FieldNames = {
  * - `totalTokens` above `input + output`: the difference is charged as output (repair); below:
  *   the sum is used (repair);
  * - modality maps: only the five known keys are read, each clamped to its parent count;
- * - `trafficType` copied when it is a string.
+ * - `trafficType` copied when it is a string; `serviceTier` and `trafficType` give
+ *   `serviceTier` as in `normalizeGemini` (an unknown value is standard, with a repair).
  *
  * @example
  * normalizeCanonical({ inputTokens: 1000, cacheReadTokens: 800, outputTokens: 50 }, reader);
@@ -143,6 +145,16 @@ export function normalizeCanonical(
   }
   const trafficType = raw.trafficType;
   if (typeof trafficType === 'string') usage.trafficType = trafficType;
+  if (raw.serviceTier !== undefined || trafficType !== undefined) {
+    const tier = readServiceTier(
+      reader,
+      raw.serviceTier,
+      'serviceTier',
+      trafficType,
+      'trafficType',
+    );
+    if (tier !== undefined) usage.serviceTier = tier;
+  }
 
   return finish(usage, reader, NAMES);
 }

@@ -97,8 +97,11 @@ export class CountReader {
     return undefined;
   }
 
-  /** Records a repair (or throws in strict mode) for a consistency problem between fields. */
-  repair(field: string, received: unknown, used: number, reason: string): number {
+  /**
+   * Records a repair (or throws in strict mode) for a consistency problem between fields, or a
+   * value replaced by another (a count, or a service tier name).
+   */
+  repair<T extends number | string>(field: string, received: unknown, used: T, reason: string): T {
     const path = this.path(field);
     if (this.strict) throw new InvalidUsageError(path, received, reason);
     const root = this.root;

@@ -26,9 +26,10 @@ const MAX = Number.MAX_SAFE_INTEGER;
  * 1. `inputTokens` / `outputTokens` above 2^53 − 1 (a sum of huge parts) are clamped.
  * 2. `cacheReadTokens + cacheWriteTokens > inputTokens`: the cache count cannot be trusted
  *    (e.g. @langchain/google-genai sums the running cache_read total across stream chunks:
- *    cache_read 9010 for input 1844). `cacheReadTokens` becomes 0, so the whole input is priced
- *    at the full input rate: an upper bound, never an under-count. `cacheReadByModality` is
- *    dropped with it.
+ *    cache_read 9010 for input 1844; `TokenTrackingCallbackHandler` sees the chunks and passes
+ *    the true 901, so this catches usage that comes with nothing else to go on).
+ *    `cacheReadTokens` becomes 0, so the whole input is priced at the full input rate: an upper
+ *    bound, never an under-count. `cacheReadByModality` is dropped with it.
  * 3. `cacheWriteTokens > inputTokens` (still): clamped to `inputTokens`; `cacheWriteByTtl` is
  *    then fitted into it, 1-hour writes first (the dearer ones: an upper bound).
  * 4. `toolUsePromptTokens > inputTokens`: clamped to `inputTokens`.

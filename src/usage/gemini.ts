@@ -1,5 +1,6 @@
 import { type CountReader, isRecord } from './counts.js';
 import { type FieldNames, finish } from './finish.js';
+import { readServiceTier } from './tier.js';
 import type { Modality, ModalityCounts, TokenUsage } from './types.js';
 
 const NAMES: FieldNames = {
@@ -54,6 +55,17 @@ export function hasGeminiCounts(raw: Record<string, unknown>): boolean {
  * their parent count; one larger than its parent is clamped to the parent with a repair
  * (field `promptTokensDetails[0].tokenCount`). `trafficType` is copied when it is a string.
  *
+ * Service tier: `serviceTier` (Gemini API: `standard`, `flex`, `priority`, in any case, with or
+ * without a `SERVICE_TIER_` prefix) and `trafficType` (Vertex: `ON_DEMAND`, `ON_DEMAND_FLEX`,
+ * `ON_DEMAND_PRIORITY`, `PROVISIONED_THROUGHPUT`) set `usage.serviceTier`; an unknown or
+ * non-string value is priced as standard with a repair (see `readServiceTier`).
+ *
+ * snake_case: the `usage_metadata` Google's Python SDK writes (`prompt_token_count`,
+ * `candidates_token_count`, `thoughts_token_count`, `cached_content_token_count`,
+ * `tool_use_prompt_token_count`, `total_token_count`, `*_tokens_details` lists of
+ * `{modality, token_count}`, `traffic_type`, `service_tier`) is read by the same rules, with
+ * repairs naming the snake_case field.
+ *
  * @example
  * // MCP stream, final chunk (js-genai recording):
  * normalizeGemini({ promptTokenCount: 1844, cachedContentTokenCount: 901,
@@ -78,13 +90,107 @@ export function normalizeGemini(
   raw: Record<string, unknown>,
   reader: CountReader,
 ): TokenUsage | null {
-  if (!hasGeminiCounts(raw)) return null;
-  const prompt = reader.read(raw.promptTokenCount, 'promptTokenCount') ?? 0;
-  let candidates = reader.read(raw.candidatesTokenCount, 'candidatesTokenCount');
-  const total = reader.read(raw.totalTokenCount, 'totalTokenCount');
-  const cached = reader.read(raw.cachedContentTokenCount, 'cachedContentTokenCount') ?? 0;
-  const thoughts = reader.read(raw.thoughtsTokenCount, 'thoughtsTokenCount') ?? 0;
-  const toolUse = reader.read(raw.toolUsePromptTokenCount, 'toolUsePromptTokenCount') ?? 0;
+  if (!hasGeminiCounts(raw)) {
+    return hasSnakeCounts(raw) ? readGemini(fromSnake(raw), reader, SNAKE) : null;
+  }
+  return readGemini(raw, reader, CAMEL);
+}
+
+/** The wire names of a usage object's fields, to name them in repairs and errors. */
+interface GeminiKeys {
+  readonly counts: FieldNames;
+  readonly promptDetails: string;
+  readonly candidatesDetails: string;
+  readonly cacheDetails: string;
+  readonly toolUseDetails: string;
+  readonly tokenCount: string;
+  readonly trafficType: string;
+  readonly serviceTier: string;
+}
+
+const CAMEL: GeminiKeys = {
+  counts: NAMES,
+  promptDetails: 'promptTokensDetails',
+  candidatesDetails: 'candidatesTokensDetails',
+  cacheDetails: 'cacheTokensDetails',
+  toolUseDetails: 'toolUsePromptTokensDetails',
+  tokenCount: 'tokenCount',
+  trafficType: 'trafficType',
+  serviceTier: 'serviceTier',
+};
+
+const SNAKE: GeminiKeys = {
+  counts: {
+    input: 'prompt_token_count',
+    output: 'candidates_token_count',
+    total: 'total_token_count',
+    cacheRead: 'cached_content_token_count',
+    cacheWrite: 'cached_content_token_count',
+    reasoning: 'thoughts_token_count',
+    toolUse: 'tool_use_prompt_token_count',
+  },
+  promptDetails: 'prompt_tokens_details',
+  candidatesDetails: 'candidates_tokens_details',
+  cacheDetails: 'cache_tokens_details',
+  toolUseDetails: 'tool_use_prompt_tokens_details',
+  tokenCount: 'token_count',
+  trafficType: 'traffic_type',
+  serviceTier: 'service_tier',
+};
+
+/**
+ * True when a snake_case `usage_metadata` (Google's Python SDK, `model_dump()` or logs) carries
+ * at least one count (see `hasGeminiCounts`).
+ */
+export function hasSnakeCounts(raw: Record<string, unknown>): boolean {
+  return (
+    raw.prompt_token_count != null ||
+    raw.candidates_token_count != null ||
+    raw.total_token_count != null ||
+    raw.thoughts_token_count != null ||
+    raw.cached_content_token_count != null ||
+    raw.tool_use_prompt_token_count != null
+  );
+}
+
+/** A snake_case usage object in the camelCase shape (the rare path: one small copy). */
+function fromSnake(raw: Record<string, unknown>): Record<string, unknown> {
+  return {
+    promptTokenCount: raw.prompt_token_count,
+    candidatesTokenCount: raw.candidates_token_count,
+    totalTokenCount: raw.total_token_count,
+    cachedContentTokenCount: raw.cached_content_token_count,
+    thoughtsTokenCount: raw.thoughts_token_count,
+    toolUsePromptTokenCount: raw.tool_use_prompt_token_count,
+    promptTokensDetails: snakeList(raw.prompt_tokens_details),
+    candidatesTokensDetails: snakeList(raw.candidates_tokens_details),
+    cacheTokensDetails: snakeList(raw.cache_tokens_details),
+    toolUsePromptTokensDetails: snakeList(raw.tool_use_prompt_tokens_details),
+    trafficType: raw.traffic_type,
+    serviceTier: raw.service_tier,
+  };
+}
+
+/** `[{modality, token_count}]` as `[{modality, tokenCount}]`; anything else as it is. */
+function snakeList(list: unknown): unknown {
+  if (!Array.isArray(list)) return list;
+  return list.map((entry: unknown) =>
+    isRecord(entry) ? { modality: entry.modality, tokenCount: entry.token_count } : entry,
+  );
+}
+
+function readGemini(
+  raw: Record<string, unknown>,
+  reader: CountReader,
+  keys: GeminiKeys,
+): TokenUsage | null {
+  const names = keys.counts;
+  const prompt = reader.read(raw.promptTokenCount, names.input) ?? 0;
+  let candidates = reader.read(raw.candidatesTokenCount, names.output);
+  const total = reader.read(raw.totalTokenCount, names.total);
+  const cached = reader.read(raw.cachedContentTokenCount, names.cacheRead) ?? 0;
+  const thoughts = reader.read(raw.thoughtsTokenCount, names.reasoning) ?? 0;
+  const toolUse = reader.read(raw.toolUsePromptTokenCount, names.toolUse) ?? 0;
 
   const input = prompt + toolUse;
   if (candidates === undefined) {
@@ -98,21 +204,21 @@ export function normalizeGemini(
     if (total > sum) {
       const excess = total - sum;
       reader.repair(
-        'candidatesTokenCount',
+        names.output,
         candidates,
         candidates + excess,
-        `totalTokenCount (${total}) exceeds promptTokenCount + candidatesTokenCount + ` +
-          `toolUsePromptTokenCount + thoughtsTokenCount (${sum}) by ${excess}; ` +
+        `${names.total} (${total}) exceeds ${names.input} + ${names.output} + ` +
+          `${names.toolUse} + ${names.reasoning} (${sum}) by ${excess}; ` +
           'the difference is charged as output',
       );
       output += excess;
     } else if (total < sum) {
       reader.repair(
-        'totalTokenCount',
+        names.total,
         total,
         sum,
-        `totalTokenCount is less than promptTokenCount + candidatesTokenCount + ` +
-          `toolUsePromptTokenCount + thoughtsTokenCount (${sum}); the sum is used`,
+        `${names.total} is less than ${names.input} + ${names.output} + ` +
+          `${names.toolUse} + ${names.reasoning} (${sum}); the sum is used`,
       );
     }
   }
@@ -128,11 +234,19 @@ export function normalizeGemini(
     format: 'gemini',
   };
 
-  let inputBy = readModalityList(reader, raw.promptTokensDetails, 'promptTokensDetails', prompt);
+  const tokenCount = keys.tokenCount;
+  let inputBy = readModalityList(
+    reader,
+    raw.promptTokensDetails,
+    keys.promptDetails,
+    tokenCount,
+    prompt,
+  );
   const toolUseBy = readModalityList(
     reader,
     raw.toolUsePromptTokensDetails,
-    'toolUsePromptTokensDetails',
+    keys.toolUseDetails,
+    tokenCount,
     toolUse,
   );
   if (toolUseBy !== undefined) {
@@ -142,17 +256,35 @@ export function normalizeGemini(
   const outputBy = readModalityList(
     reader,
     raw.candidatesTokensDetails,
-    'candidatesTokensDetails',
+    keys.candidatesDetails,
+    tokenCount,
     candidates,
   );
   if (outputBy !== undefined) usage.outputByModality = outputBy;
-  const cacheBy = readModalityList(reader, raw.cacheTokensDetails, 'cacheTokensDetails', cached);
+  const cacheBy = readModalityList(
+    reader,
+    raw.cacheTokensDetails,
+    keys.cacheDetails,
+    tokenCount,
+    cached,
+  );
   if (cacheBy !== undefined) usage.cacheReadByModality = cacheBy;
 
   const trafficType = raw.trafficType;
   if (typeof trafficType === 'string') usage.trafficType = trafficType;
+  const serviceTier = raw.serviceTier;
+  if (trafficType !== undefined || serviceTier !== undefined) {
+    const tier = readServiceTier(
+      reader,
+      serviceTier,
+      keys.serviceTier,
+      trafficType,
+      keys.trafficType,
+    );
+    if (tier !== undefined) usage.serviceTier = tier;
+  }
 
-  return finish(usage, reader, NAMES);
+  return finish(usage, reader, names);
 }
 
 /** Gemini's modality enum to tollgate's key; `undefined` for anything else. */
@@ -181,6 +313,7 @@ function readModalityList(
   reader: CountReader,
   list: unknown,
   field: string,
+  tokenCount: string,
   parentTotal: number,
 ): ModalityCounts | undefined {
   if (list === undefined || list === null) return undefined;
@@ -197,12 +330,12 @@ function readModalityList(
     }
     const modality = modalityKey(entry.modality);
     if (modality === undefined) continue;
-    let n = reader.read(entry.tokenCount, 'tokenCount', field, i);
+    let n = reader.read(entry.tokenCount, tokenCount, field, i);
     if (n === undefined) continue;
     const before = out?.[modality] ?? 0;
     if (before + n > parentTotal) {
       n = reader.repair(
-        `${field}[${i}].tokenCount`,
+        `${field}[${i}].${tokenCount}`,
         n,
         parentTotal - before,
         `modality count exceeds its parent total (${parentTotal}); clamped to it`,

@@ -34,10 +34,13 @@ const MODALITY_KEYS = ['text', 'image', 'audio', 'video', 'document'] as const;
  *    difference is added to `outputTokens` and, when `output_token_details.reasoning` is
  *    absent, to `reasoningTokens` ("thinking tokens recovered from total_tokens"). Tool-use
  *    prompt tokens, also dropped by that mapper, are then charged as output too: an upper
- *    bound, never an under-count.
- * 2. Streaming sums the running `cache_read` across chunks, so it can exceed `input_tokens`:
- *    the cache count cannot be trusted and `cacheReadTokens` becomes 0 (the shared finish step,
- *    applied to every format).
+ *    bound, never an under-count (a raw Gemini `usageMetadata`, where LangChain keeps one, is
+ *    exact: `TokenTrackingCallbackHandler` records that instead).
+ * 2. Streaming sums the running `cache_read` across chunks. Above `input_tokens` the cache
+ *    count cannot be trusted and `cacheReadTokens` becomes 0 (the shared finish step, applied
+ *    to every format). A sum below the input (300 cached over 3 chunks reads 900) cannot be
+ *    recognized from the usage alone: `TokenTrackingCallbackHandler` sees the chunks and hands
+ *    over the exact count, so this repair is for usage that arrives with nothing else to go on.
  *
  * `total_tokens` below `input + output`: the sum is used, with a repair.
  *

@@ -13,7 +13,8 @@ let unwrappedPath = '';
 /**
  * Finds the usage object inside a known container, or returns `raw` itself:
  * - a Gemini response `{usageMetadata}` (either SDK, unary or a stream chunk);
- * - a LangChain `AIMessage` / `AIMessageChunk` `{usage_metadata}`;
+ * - a LangChain `AIMessage` / `AIMessageChunk` `{usage_metadata}`, or a response dumped by
+ *   Google's Python SDK `{usage_metadata}` (told apart by the inner keys, see `detect`);
  * - an OpenAI or Anthropic response `{usage}`;
  * - a @google/generative-ai result `{response: {usageMetadata}}`.
  * Sets `unwrappedPath` to the container path (`''` for none).
@@ -52,6 +53,17 @@ function detect(u: Record<string, unknown>): UsageFormat | null {
   ) {
     return 'gemini';
   }
+  // Google's Python SDK (snake_case); LangChain's `usage_metadata` holds input_tokens instead.
+  if (
+    u.prompt_token_count !== undefined ||
+    u.candidates_token_count !== undefined ||
+    u.total_token_count !== undefined ||
+    u.thoughts_token_count !== undefined ||
+    u.cached_content_token_count !== undefined ||
+    u.tool_use_prompt_token_count !== undefined
+  ) {
+    return 'gemini';
+  }
   if (u.prompt_tokens !== undefined || u.completion_tokens !== undefined) return 'openai';
   if (u.cache_creation_input_tokens !== undefined || u.cache_read_input_tokens !== undefined) {
     return 'anthropic';
@@ -64,7 +76,7 @@ function detect(u: Record<string, unknown>): UsageFormat | null {
   }
   if (u.inputTokens !== undefined || u.outputTokens !== undefined) return 'canonical';
   // A Vertex mid-stream {trafficType}; after canonical, which may carry a trafficType too.
-  if (u.trafficType !== undefined) return 'gemini';
+  if (u.trafficType !== undefined || u.traffic_type !== undefined) return 'gemini';
   if (
     u.input_tokens !== undefined ||
     u.output_tokens !== undefined ||
@@ -83,11 +95,12 @@ function detect(u: Record<string, unknown>): UsageFormat | null {
  *
  * In order: any camelCase Gemini count key (`promptTokenCount`, `candidatesTokenCount`,
  * `totalTokenCount`, `thoughtsTokenCount`, `cachedContentTokenCount`,
- * `toolUsePromptTokenCount`) → `gemini`; `prompt_tokens` / `completion_tokens`
+ * `toolUsePromptTokenCount`) or its snake_case twin from Google's Python SDK
+ * (`prompt_token_count`, `candidates_token_count`, …) → `gemini`; `prompt_tokens` / `completion_tokens`
  * → `openai` (chat completions); `cache_creation_input_tokens` / `cache_read_input_tokens` →
  * `anthropic`; `input_token_details` / `output_token_details` → `langchain`;
  * `input_tokens_details` / `output_tokens_details` → `openai` (responses API); `inputTokens` /
- * `outputTokens` → `canonical`; `trafficType` → `gemini` (checked after canonical, since a
+ * `outputTokens` → `canonical`; `trafficType` / `traffic_type` → `gemini` (checked after canonical, since a
  * normalized `TokenUsage` carries `trafficType` too); a bare `{input_tokens, output_tokens[, total_tokens]}` →
  * `langchain` (without cache, every format reads those the same).
  *
@@ -107,7 +120,8 @@ export function detectUsageFormat(raw: unknown): UsageFormat | null {
  *
  * Input: a usage object, or a container holding one — a Gemini response `{usageMetadata}`
  * (unary or a stream chunk, either SDK), `{response: {usageMetadata}}`, a LangChain
- * `AIMessage` `{usage_metadata}`, an OpenAI or Anthropic response `{usage}`. The format is
+ * `AIMessage` `{usage_metadata}`, a Python SDK response `{usage_metadata}` (snake_case Gemini
+ * usage, normalized exactly as the camelCase form), an OpenAI or Anthropic response `{usage}`. The format is
  * `options.format` or detected (see `detectUsageFormat`). Each format's mapping is documented
  * on its normalizer: `normalizeGemini`, `normalizeLangChain`, `normalizeOpenAI`,
  * `normalizeAnthropic`, `normalizeCanonical`.

@@ -12,14 +12,39 @@ export type CacheTtl = '5m' | '1h';
 /** Which provider format a raw usage object was read as. */
 export type UsageFormat = 'gemini' | 'langchain' | 'openai' | 'anthropic' | 'canonical';
 
+/**
+ * How the provider billed the call (Gemini: the API's `serviceTier`, Vertex's `trafficType`, or
+ * a Batch API job): `standard` (list price), `flex` and `batch` (discounted), `priority`
+ * (premium), `provisioned` (Vertex Provisioned Throughput: prepaid capacity). See
+ * `SERVICE_TIER_FACTORS` for how each is priced.
+ *
+ * @example
+ * tracker.record({ model: 'gemini-2.5-flash', usage, serviceTier: 'batch' });
+ */
+export type ServiceTier = 'standard' | 'flex' | 'priority' | 'batch' | 'provisioned';
+
+/**
+ * Every service tier.
+ *
+ * @example
+ * SERVICE_TIERS.includes('flex'); // true
+ */
+export const SERVICE_TIERS: readonly ServiceTier[] = [
+  'standard',
+  'flex',
+  'batch',
+  'priority',
+  'provisioned',
+];
+
 /** One repair the lenient normalizer made to a raw usage object. */
 export interface UsageRepair {
   /** Dotted path of the field, e.g. `candidatesTokenCount`. */
   field: string;
   /** The value as received. */
   received: unknown;
-  /** The value used instead. */
-  used: number;
+  /** The value used instead: a count, or a service tier for a tier field. */
+  used: number | string;
   /** Why, in a sentence. */
   reason: string;
 }
@@ -56,8 +81,13 @@ export interface TokenUsage {
    * `cacheWriteTokens` at its plain cache-write price.
    */
   cacheWriteByTtl?: Partial<Record<CacheTtl, number>>;
-  /** Gemini `trafficType` (ON_DEMAND, PROVISIONED_THROUGHPUT, ...), where reported. */
+  /** Gemini `trafficType` (ON_DEMAND, ON_DEMAND_FLEX, PROVISIONED_THROUGHPUT, ...) as reported. */
   trafficType?: string;
+  /**
+   * The billing tier, where the usage says (Gemini API `serviceTier`, Vertex `trafficType`) or
+   * the caller set it (`RecordInput.serviceTier`). Absent means standard.
+   */
+  serviceTier?: ServiceTier;
   /** The format the raw object was read as. */
   format: UsageFormat;
   /** Repairs the lenient normalizer made; absent when the input was clean. */

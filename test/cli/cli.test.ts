@@ -102,7 +102,16 @@ beforeAll(async () => {
   // 48 calls, one an hour over two days; the first carries awkward metadata.
   await store.append(
     Array.from({ length: 48 }, (_, i) =>
-      record(i, i === 0 ? { metadata: { note: 'a,"quoted"\nline' } } : {}),
+      record(
+        i,
+        i === 0
+          ? { metadata: { note: 'a,"quoted"\nline' } }
+          : i === 1
+            ? { serviceTier: 'flex' }
+            : i === 2
+              ? { serviceTier: 'provisioned' }
+              : {},
+      ),
     ),
   );
   await store.close();
@@ -159,8 +168,11 @@ describe('tollgate', () => {
     [['serve', '--port', '-1'], /^tollgate serve: --port: missing value/],
     // Empty values that used to stand for something else: the current folder, every provider.
     [['export', '--format', 'csv', '--out='], /^tollgate export: --out: expected a file name/],
-    [['report', '--db='], /^tollgate report: --db: expected the path of the SQLite ledger/],
-    [['budgets', 'list', '--db='], /^tollgate budgets: --db: expected the path/],
+    [['report', '--db='], /^tollgate report: --db: expected a SQLite file or a postgres:\/\/ URL/],
+    [
+      ['budgets', 'list', '--db='],
+      /^tollgate budgets: --db: expected a SQLite file or a postgres:\/\/ URL/,
+    ],
     [['budgets', 'list', '--window', 'day'], /^tollgate budgets: --window: only for set-user/],
     [
       ['prices', 'gemini-2.5-pro', '--provider', 'nosuch'],
@@ -302,6 +314,26 @@ describe('tollgate', () => {
     expect(body.records).toHaveLength(5);
     expect(body.records.map((r) => r.costUsdExact)).toEqual(Array(5).fill('0.1'));
     expect(body.records[0]?.timestamp).toBeLessThan(body.records[4]?.timestamp ?? 0);
+  });
+
+  it('export csv and json carry each record’s service tier and whether it was prepaid', async () => {
+    const [csv, json] = await Promise.all([
+      tollgate(['export', '--format', 'csv']),
+      tollgate(['export', '--format', 'json']),
+    ]);
+    const rows = csv.stdout.trimEnd().split('\r\n');
+    const header = rows[0]?.split(',') ?? [];
+    const cell = (callId: string, column: string) =>
+      rows.find((row) => row.startsWith(`r-${callId.slice(2)},${callId},`))?.split(',')[
+        header.indexOf(column)
+      ];
+    expect(header).toContain('serviceTier');
+    expect([cell('c-1', 'serviceTier'), cell('c-1', 'prepaid')]).toEqual(['flex', 'false']);
+    expect([cell('c-2', 'serviceTier'), cell('c-2', 'prepaid')]).toEqual(['provisioned', 'true']);
+    expect([cell('c-5', 'serviceTier'), cell('c-5', 'prepaid')]).toEqual(['standard', 'false']);
+    const records = (JSON.parse(json.stdout) as { records: Record<string, unknown>[] }).records;
+    expect(records.find((r) => r.callId === 'c-1')).toMatchObject({ serviceTier: 'flex' });
+    expect(records.find((r) => r.callId === 'c-2')).toMatchObject({ prepaid: true });
   });
 
   it('export --out writes the file whole, with a progress bar when asked', async () => {

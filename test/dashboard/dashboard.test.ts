@@ -724,6 +724,10 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       expect(await viewer.page.locator('form.rule-form').count()).toBe(0);
       expect(await viewer.page.locator('input:not(#api-key), #budgets button').count()).toBe(0);
       expect(await viewer.page.getByRole('button', { name: /Save|Delete|Create/ }).count()).toBe(0);
+      // No stray "null" where an admin's forms would be (nor anywhere else on the page).
+      for (const section of ['#budgets', '#rate-limits', 'main']) {
+        expect(await viewer.page.locator(section).textContent()).not.toMatch(/\bnull\b/);
+      }
     } finally {
       await viewer.context.close();
     }
@@ -737,6 +741,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       await expectNumbersMatchApi(tenant.page, keys.globex, 7);
       const agents = await tenant.page.locator('[data-testid="agent-row"]').count();
       expect(agents).toBe(1);
+      expect(await tenant.page.locator('main').textContent()).not.toMatch(/\bnull\b/);
     } finally {
       await tenant.context.close();
     }

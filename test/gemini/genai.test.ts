@@ -220,7 +220,13 @@ describe('trackGemini(GoogleGenAI): automatic function calling', () => {
     expectRecordOf(records[1], standIn.requests[1]?.usageMetadata);
     expect(records.map((r) => r.metadata?.afcRound)).toEqual([1, 2]);
 
-    const tracker = new TokenTracker(TINY_BUDGET);
+    // Round 1 fits (its estimate, without the tools' declarations and with 1 output token, is
+    // below its cost) and spends the budget: round 2 is refused.
+    const tracker = new TokenTracker({
+      budgetLimitUsd: records[0]?.cost.totalUsd as number,
+      enforce: 'hard',
+      holdOutputTokens: 1,
+    });
     const limited = trackGemini(ai, { tracker });
     const refused = await limited.models.generateContentStream({
       model,
@@ -234,6 +240,38 @@ describe('trackGemini(GoogleGenAI): automatic function calling', () => {
     ).rejects.toBeInstanceOf(BudgetExceededError);
     expect(standIn.requests).toHaveLength(3); // the second round never left
     expect(tracker.getUsageHistory()).toHaveLength(1);
+  });
+
+  it('streamed AFC under a hard budget: each round holds its own estimate', async () => {
+    const { ai, standIn } = await setup({ respond: callThenAnswer });
+    // Fresh each time: the SDK's AFC extends the request it is given.
+    const params = () => ({
+      model,
+      contents: 'What is the research budget?',
+      config: { tools: [budgetTool()] },
+    });
+    const probe = new TokenTracker();
+    for await (const _ of await trackGemini(ai, { tracker: probe }).models.generateContentStream(
+      params(),
+    ));
+    const firstRound = probe.getUsageHistory()[0]?.cost.totalUsd as number;
+    // Round 1 fits (estimated at 1 output token, without the tools' declarations); round 2's
+    // prompt is round 1's prompt and output plus the tools' answers: it cannot fit in 1% more.
+    const tracker = new TokenTracker({
+      budgetLimitUsd: firstRound * 1.01,
+      enforce: 'hard',
+      holdOutputTokens: 1,
+    });
+    const stream = await trackGemini(ai, { tracker }).models.generateContentStream(params());
+    const refusal = await (async () => {
+      for await (const _ of stream);
+    })().catch((error: unknown) => error as BudgetExceededError);
+    expect(refusal).toBeInstanceOf(BudgetExceededError);
+    expect(refusal?.message).toMatch(/^Budget would be exceeded \(session\)/);
+    expect(refusal?.estimateUsd).toBeGreaterThan(firstRound);
+    expect(standIn.requests).toHaveLength(3); // the probe's two rounds, then round 1 only
+    expect(tracker.getUsageHistory()).toHaveLength(1);
+    expect(tracker.callsInFlight).toBe(0);
   });
 });
 
@@ -263,7 +301,10 @@ describe('trackGemini(GoogleGenAI): trackers and budgets', () => {
   it('hard budget: once spent, the next call throws and no request leaves', async () => {
     const tracker = new TokenTracker(TINY_BUDGET);
     const { ai, standIn, history } = await setup({}, tracker);
+    // A call whose estimate exceeds the budget is refused under 'hard': spend it under 'warn'.
+    const restore = tracker.overrideLimits({ enforce: 'warn' });
     await ai.models.generateContent({ model, contents: 'Spend it.' });
+    restore();
     const refused = (p: Promise<unknown>) => expect(p).rejects.toBeInstanceOf(BudgetExceededError);
     await refused(ai.models.generateContent({ model, contents: 'No.' }));
     await refused(ai.models.generateContentStream({ model, contents: 'No.' }));

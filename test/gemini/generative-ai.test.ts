@@ -224,7 +224,10 @@ describe('trackGemini(GenerativeModel): trackers, budgets, strict mode', () => {
   it('hard budget: once spent, the next call throws and no request leaves', async () => {
     const tracker = new TokenTracker(TINY_BUDGET);
     const { model, standIn, history } = await setup(undefined, {}, tracker);
+    // A call whose estimate exceeds the budget is refused under 'hard': spend it under 'warn'.
+    const restore = tracker.overrideLimits({ enforce: 'warn' });
     await model.generateContent('This one spends the budget.');
+    restore();
     expect(tracker.getStatistics().budgetRemainingUsd).toBe(0);
     await expect(model.generateContent('Refused.')).rejects.toBeInstanceOf(BudgetExceededError);
     await expect(model.generateContentStream('Refused.')).rejects.toBeInstanceOf(

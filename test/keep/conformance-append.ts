@@ -26,10 +26,27 @@ export function appendTests(context: SuiteContext): void {
       cacheWriteTokens: 3,
       toolUsePromptTokens: 7,
       metadata: { step: 2, tags: ['a', 'b'], nested: { ok: true, none: null } },
+      serviceTier: 'flex',
     });
     const minimal = ledgerRecord({ timestamp: full.timestamp + 1 });
     expect(await context.store().append([full, minimal])).toBe(2);
     expect(await everything(context)).toEqual([full, minimal]);
+  });
+
+  it('round-trips every service tier; standard is stored as no tier', async () => {
+    const tiers = ['flex', 'batch', 'priority', 'provisioned'] as const;
+    const records = tiers.map((serviceTier) => ledgerRecord({ serviceTier }));
+    const standard = ledgerRecord({ serviceTier: 'standard' });
+    const untiered = ledgerRecord();
+    expect(await context.store().append([...records, standard, untiered])).toBe(6);
+    const { serviceTier: _standard, ...asStored } = standard;
+    expect(await everything(context)).toEqual([...records, asStored, untiered]);
+  });
+
+  it('stores a tier named in another case under its canonical name', async () => {
+    const loud = ledgerRecord({ serviceTier: 'PRIORITY' as LedgerRecord['serviceTier'] });
+    await context.store().append([loud]);
+    expect((await everything(context))[0]?.serviceTier).toBe('priority');
   });
 
   it('returns 0 for an empty batch', async () => {

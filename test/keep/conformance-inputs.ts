@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
-import type { GroupBy } from '../../src/keep/types.js';
+import type { GroupBy, LedgerRecord } from '../../src/keep/types.js';
 import { rejection } from '../support/rejection.js';
 import type { SuiteContext } from './conformance.js';
 import { type Capable, capable } from './conformance-capabilities.js';
@@ -22,6 +22,18 @@ async function refused(run: Promise<unknown>, field: string | RegExp): Promise<v
  * refused with a `ConfigurationError` naming the field, by every driver, before any state moves.
  */
 export function inputTests(context: SuiteContext): void {
+  it.for([['turbo'], [42], [{ tier: 'flex' }]] as const)(
+    'a record with serviceTier %j is refused, and no record of its batch is written',
+    async ([serviceTier]) => {
+      const store = context.store();
+      const [good, bad] = ledgerRecords(2, (i) =>
+        i === 1 ? { serviceTier: serviceTier as unknown as LedgerRecord['serviceTier'] } : {},
+      );
+      await refused(store.append([good as LedgerRecord, bad as LedgerRecord]), 'serviceTier');
+      expect((await store.query({})).records).toEqual([]);
+    },
+  );
+
   it('a reservation with now = NaN is refused and never admitted past a hard limit', async (test) => {
     const store = capable(context, test, 'budgets');
     const reserve = (callId: string, now: number) =>

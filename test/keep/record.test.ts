@@ -88,3 +88,46 @@ describe('toUsageRecord', () => {
     expect(back.usage.totalTokens).toBe(1_500);
   });
 });
+
+describe('service tiers through the ledger', () => {
+  it.each([
+    ['flex', 'ON_DEMAND_FLEX', 112_500_000_000n],
+    ['priority', 'ON_DEMAND_PRIORITY', 405_000_000_000n],
+    ['provisioned', 'PROVISIONED_THROUGHPUT', 225_000_000_000n],
+  ] as const)('keeps a %s call and its exact breakdown', (tier, trafficType, femto) => {
+    const tracker = new TokenTracker();
+    const record = tracker.record({
+      model: 'gemini-1.5-flash',
+      usage: { ...usage, trafficType },
+      timestamp: 1_700_000_000_000,
+    });
+    if (!record) throw new Error('not recorded');
+    const ledger = toLedgerRecord(record, 's');
+    expect(ledger).toMatchObject({ serviceTier: tier, costFemto: femto });
+    const back = toUsageRecord(ledger, new Pricer());
+    expect(back).toMatchObject({ serviceTier: tier, prepaid: tier === 'provisioned' });
+    expect(back.usage.serviceTier).toBe(tier);
+    // Repriced at the same tier, the breakdown survives (not only the total).
+    expect(back.cost.exact).toEqual(record.cost.exact);
+  });
+
+  it('a standard call carries no tier in the ledger and comes back standard', () => {
+    const record = new TokenTracker().record({ model: 'gemini-1.5-flash', usage });
+    if (!record) throw new Error('not recorded');
+    const ledger = toLedgerRecord(record, 's');
+    expect(ledger).not.toHaveProperty('serviceTier');
+    expect(toUsageRecord(ledger)).toMatchObject({ serviceTier: 'standard', prepaid: false });
+  });
+
+  it('a zero-cost provisioned call stays $0 when resumed with the same pricing', () => {
+    const pricing = { provisioned: 'zero' as const };
+    const record = new TokenTracker({ pricing }).record({
+      model: 'gemini-1.5-flash',
+      usage: { ...usage, trafficType: 'PROVISIONED_THROUGHPUT' },
+    });
+    if (!record) throw new Error('not recorded');
+    const back = toUsageRecord(toLedgerRecord(record, 's'), new Pricer(pricing));
+    expect(back.cost).toMatchObject({ priced: true, totalUsd: 0 });
+    expect(back.prepaid).toBe(true);
+  });
+});

@@ -102,13 +102,18 @@ describe('the feed carries shared budget events', () => {
     } finally {
       log.restore();
     }
+    // Each node's step opens before anything its calls fire (the adaptation comes first).
     expect(kinds(chunks)).toEqual([
+      'agent_started:planner',
       'budget_adapted:planner',
       'llm_call:planner',
       'budget_alert:planner',
+      'agent_completed:planner',
+      'agent_started:writer',
       'llm_call:writer',
+      'agent_completed:writer',
     ]);
-    const [adapted, plannerCall, alert] = chunks;
+    const [, adapted, plannerCall, alert] = chunks;
     expect(adapted).toMatchObject({
       source: 'tollgate',
       model: PRO,

@@ -157,8 +157,10 @@ describe('TokenTrackingCallbackHandler', () => {
     expect(anomalies[0]?.message).toMatch(/thinking tokens recovered/);
   });
 
-  it('repairs a streamed @langchain/google-genai cache_read summed across chunks', async () => {
-    // Ten chunks, each repeating the running cache_read of 901: LangChain's concat sums 9010.
+  it('recovers a cache_read repeated on every chunk, whichever provider sent it', async () => {
+    // Ten chunks, each repeating the running cache_read of 901 while input is a delta (0 after
+    // the first): LangChain's concat sums 9010. A delta never caches more than it inputs, so
+    // the chunks carry a running value and the last one is the call's.
     const chunkUsage = Array.from({ length: 10 }, (_, i) => ({
       input_tokens: i === 0 ? 1844 : 0,
       output_tokens: i === 9 ? 523 : 0,
@@ -178,6 +180,31 @@ describe('TokenTrackingCallbackHandler', () => {
     })) {
       // drain
     }
+    const [call] = tracker.getUsageHistory();
+    expect(call?.usage).toMatchObject({
+      inputTokens: 1844,
+      outputTokens: 523,
+      cacheReadTokens: 901,
+    });
+    expect(call?.usage.repairs).toBeUndefined();
+  });
+
+  it('keeps the upper-bound repair for a cache_read with nothing else to go on', async () => {
+    // One message, no chunks: a cache_read above the input cannot be trusted.
+    const model = new ScriptedChatModel({
+      script: () => ({
+        usage: {
+          input_tokens: 1844,
+          output_tokens: 523,
+          total_tokens: 2367,
+          input_token_details: { cache_read: 9010 },
+        },
+      }),
+    });
+    const tracker = new TokenTracker();
+    await oneNodeGraph(model).invoke(input, {
+      callbacks: [new TokenTrackingCallbackHandler({ tracker })],
+    });
     const [call] = tracker.getUsageHistory();
     expect(call?.usage).toMatchObject({ inputTokens: 1844, outputTokens: 523, cacheReadTokens: 0 });
     expect(call?.usage.repairs?.map((r) => r.field)).toContain('input_token_details.cache_read');
@@ -223,7 +250,12 @@ describe('a hard budget through the callback handler', () => {
     async (_name, run) => {
       silenceHandlerErrors();
       const model = new ScriptedChatModel({ script: () => ({ usage: USAGE }) });
-      const tracker = new TokenTracker({ budgetLimitUsd: limit, enforce: 'hard' });
+      // Estimates as small as the calls (20 output tokens; 1,024 before the first record).
+      const tracker = new TokenTracker({
+        budgetLimitUsd: limit,
+        enforce: 'hard',
+        holdOutputTokens: 20,
+      });
       const handler = new TokenTrackingCallbackHandler({ tracker });
       const error = await run(oneNodeGraph(model, 5), { callbacks: [handler] }).then(
         () => undefined,
@@ -232,21 +264,24 @@ describe('a hard budget through the callback handler', () => {
       expect(error).toBeInstanceOf(BudgetExceededError);
       expect(BudgetExceededError.isInstance(error)).toBe(true);
       expect(error).toMatchObject({ agent: 'writer', limitUsd: limit, scope: 'session' });
-      // Two calls spend the budget; the third is refused before it reaches the model.
-      expect(model.calls).toBe(2);
-      expect(tracker.getStatistics().totalCalls).toBe(2);
+      // The first call spends 2/3 of the budget; the second's estimate (20 output tokens) does
+      // not fit in the rest, so it is refused before it reaches the model.
+      expect(model.calls).toBe(1);
+      expect(tracker.getStatistics().totalCalls).toBe(1);
+      expect((error as BudgetExceededError).estimateUsd).toBeGreaterThan(limit / 3);
+      expect(tracker.callsInFlight).toBe(0);
     },
   );
 
   it('enforces per handler even when the tracker only warns', async () => {
     silenceHandlerErrors();
     const model = new ScriptedChatModel({ script: () => ({ usage: USAGE }) });
-    const tracker = new TokenTracker({ budgetLimitUsd: limit });
+    const tracker = new TokenTracker({ budgetLimitUsd: limit, holdOutputTokens: 20 });
     const handler = new TokenTrackingCallbackHandler({ tracker, enforce: 'hard' });
     await expect(oneNodeGraph(model, 5).invoke(input, { callbacks: [handler] })).rejects.toThrow(
       BudgetExceededError,
     );
-    expect(model.calls).toBe(2);
+    expect(model.calls).toBe(1);
   });
 
   it('does not refuse with enforce "warn"', async () => {

@@ -176,6 +176,8 @@ describe('runWithTracking', () => {
       enforce: 'hard',
       reportPath: true,
       printReport: true,
+      // Estimates as small as the calls (20 output tokens; 1,024 before the first record).
+      trackerOptions: { holdOutputTokens: 20 },
     })
       .then(
         () => undefined,
@@ -185,16 +187,56 @@ describe('runWithTracking', () => {
 
     expect(error).toBeInstanceOf(BudgetExceededError);
     expect(error?.agent).toBe('writer');
-    expect(model.calls).toBe(2); // planner's call and writer's first; the second is refused
-    expect(error?.tokenUsageStats?.totalCalls).toBe(2);
+    // The planner's call spends 2/3 of the budget; the writer's estimate does not fit the rest.
+    expect(model.calls).toBe(1);
+    expect(error?.tokenUsageStats?.totalCalls).toBe(1);
+    expect(error?.message).toMatch(/would be exceeded .* held by calls in flight/);
     const path = error?.reportPath as string;
     expect(path).toMatch(/outputs[/\\]token_usage_\d{8}_\d{6}_\d{3}_[0-9a-f]{8}\.json$/);
     try {
-      expect(readReport(path).statistics.totalCalls).toBe(2);
+      expect(readReport(path).statistics.totalCalls).toBe(1);
     } finally {
       rmSync(path, { force: true });
     }
     expect(log.lines.at(-1)).toContain('TOKEN USAGE & COST REPORT');
+  });
+
+  it('applies enforce and warnAt to a tracker you pass, for the run only', async () => {
+    silenceHandlerErrors();
+    // A tracker that only warns, at 90%: the run asks for a hard limit and a warning at 30%.
+    const tracker = new TokenTracker({ budgetLimitUsd: CALL * 2.5, holdOutputTokens: 20 });
+    const events: TokenFeedChunk[] = [];
+    const error = await runWithTracking(pipeline(fixedModel()), input, {
+      ...quiet,
+      tracker,
+      enforce: 'hard',
+      warnAt: [0.3],
+      onEvent: (chunk) => events.push(chunk),
+    }).catch((thrown: unknown) => thrown);
+    // Two calls (80%); the third's estimate does not fit the 20% left.
+    expect(error).toBeInstanceOf(BudgetExceededError);
+    expect(tracker.getStatistics().totalCalls).toBe(2);
+    expect(tracker.spentUsd).toBeLessThanOrEqual(CALL * 2.5);
+    expect(events.filter((e) => e.type === 'budget_warning').map((e) => e.message)).toEqual([
+      expect.stringContaining('(40.0%)'),
+    ]);
+    // The tracker's own limits are back.
+    expect(tracker.enforce).toBe('warn');
+    expect(() => tracker.guard()).not.toThrow();
+  });
+
+  it('refuses a second run asking other limits of a tracker in use', async () => {
+    const tracker = new TokenTracker({ budgetLimitUsd: 1 });
+    const model = new ScriptedChatModel({ latencyMs: 5, script: () => ({ usage: USAGE }) });
+    const first = runWithTracking(pipeline(model), input, { ...quiet, tracker, enforce: 'hard' });
+    await expect(
+      runWithTracking(pipeline(model), input, { ...quiet, tracker, enforce: 'warn' }),
+    ).rejects.toBeInstanceOf(ConfigurationError);
+    // The same limits share the tracker.
+    await runWithTracking(pipeline(model), input, { ...quiet, tracker, enforce: 'hard' });
+    await first;
+    expect(tracker.getStatistics().totalCalls).toBe(6);
+    expect(tracker.enforce).toBe('warn');
   });
 
   it('rejects invalid options with a ConfigurationError naming the option', async () => {
@@ -339,6 +381,7 @@ describe('onBudgetExceeded: "interrupt"', () => {
       ...quiet,
       budgetLimitUsd: CALL,
       onBudgetExceeded: 'interrupt' as const,
+      trackerOptions: { holdOutputTokens: 20 },
       config: { configurable: { thread_id: thread } },
     };
     return { model, graph, options };
@@ -383,6 +426,34 @@ describe('onBudgetExceeded: "interrupt"', () => {
     );
     expect(error).toBeInstanceOf(BudgetExceededError);
     expect(model.calls).toBe(1);
+  });
+
+  it('an approved limit still too low for the call asks again, saying why', async () => {
+    silenceHandlerErrors();
+    const { model, graph, options } = setup();
+    await runWithTracking(graph, input, options); // the planner's call uses the budget up
+    // 20% more does not hold the writer's estimate (20 output tokens alone are 62% of a call).
+    const again = await resumeWithTracking(
+      graph,
+      { approved: true, newLimitUsd: CALL * 1.2 },
+      options,
+    );
+    expect(model.calls).toBe(1);
+    expect(again.__interrupt__?.[0]?.value).toMatchObject({
+      type: 'budget_exceeded',
+      limitUsd: CALL * 1.2,
+      message: expect.stringMatching(
+        /^Budget would be exceeded \(session\): .* does not fit; call by "writer" refused; approve a new limit to continue$/,
+      ),
+    });
+    const done = await resumeWithTracking(
+      graph,
+      { approved: true, newLimitUsd: CALL * 10 },
+      options,
+    );
+    expect(done.__interrupt__).toBeUndefined();
+    expect(model.calls).toBe(3);
+    expect(done.tokenUsageStats).toMatchObject({ totalCalls: 3, budgetLimitUsd: CALL * 10 });
   });
 
   it('needs a checkpointer and a thread id', async () => {

@@ -61,3 +61,35 @@ describe('genAiAttributes', () => {
     expect(genAiAttributes(record!)).toEqual(attributes);
   });
 });
+
+describe('genAiAttributes: service tiers', () => {
+  const usage = { promptTokenCount: 11, candidatesTokenCount: 51, totalTokenCount: 62 };
+  const attributesOf = (input: Omit<RecordInput, 'model'>) => {
+    const record = new TokenTracker().record({ model: 'gemini-3-flash-preview', ...input });
+    if (!record) throw new Error('not recorded');
+    return genAiAttributes(record);
+  };
+
+  it('names a tier other than standard, and marks prepaid capacity', () => {
+    expect(attributesOf({ usage: { ...usage, trafficType: 'ON_DEMAND_FLEX' } })).toMatchObject({
+      'tollgate.service_tier': 'flex',
+      'tollgate.cost.usd': 0.00007925,
+    });
+    const provisioned = attributesOf({
+      usage: { ...usage, trafficType: 'PROVISIONED_THROUGHPUT' },
+    });
+    expect(provisioned).toMatchObject({
+      'tollgate.service_tier': 'provisioned',
+      'tollgate.cost.prepaid': true,
+    });
+    const batch = attributesOf({ usage, serviceTier: 'batch' });
+    expect(batch['tollgate.service_tier']).toBe('batch');
+    expect(batch).not.toHaveProperty('tollgate.cost.prepaid');
+  });
+
+  it('adds nothing for standard calls', () => {
+    const attributes = attributesOf({ usage: { ...usage, trafficType: 'ON_DEMAND' } });
+    expect(attributes).not.toHaveProperty('tollgate.service_tier');
+    expect(attributes).not.toHaveProperty('tollgate.cost.prepaid');
+  });
+});

@@ -35,7 +35,16 @@ describe('package', () => {
 
   it('keeps the core free of SDK, LangChain, store and server imports', async () => {
     // Integrations, stores and the server live on subpaths that import their own libraries.
-    const subpaths = ['gemini', 'langgraph', 'testing', 'sqlite', 'redis', 'server', 'cli'];
+    const subpaths = [
+      'gemini',
+      'langgraph',
+      'testing',
+      'sqlite',
+      'redis',
+      'postgres',
+      'server',
+      'cli',
+    ];
     const { stdout } = await promisify(execFile)(
       'grep',
       [

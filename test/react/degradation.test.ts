@@ -3,6 +3,7 @@ import { MemoryStore } from '../../src/keep/memory.js';
 import type { Store } from '../../src/keep/types.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { RateLimiter } from '../../src/react/rate-limit.js';
+import { createSqliteStore } from '../../src/sqlite/index.js';
 import { brokenStore, managerWithEvents, NOW, usd } from './support.js';
 
 const input = { callId: 'c1', userId: 'alice', model: 'm', estimateUsd: 0.5, now: NOW };
@@ -14,7 +15,7 @@ describe('store failures: fail-open (default) and fail-closed', () => {
       defaultDailyUserLimitUsd: 1,
     });
     const outcome = await manager.reserve(input);
-    expect(outcome).toMatchObject({ ok: true, reservation: { enforced: false } });
+    expect(outcome).toMatchObject({ ok: true, reservation: { enforced: false, degraded: true } });
     await manager.settle(outcome.reservation, usd(0.5), NOW);
     await manager.release(outcome.reservation, NOW);
     expect(of('store_error').map((e) => [e.operation, e.failOpen, e.callId])).toEqual([
@@ -23,6 +24,18 @@ describe('store failures: fail-open (default) and fail-closed', () => {
       ['release', true, 'c1'],
     ]);
     expect(of('store_error')[0]?.error).toEqual(new Error('connection refused'));
+  });
+
+  it('a real SQLite store closed under the manager: degraded, not enforced', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    const { manager, of } = managerWithEvents({ store, defaultDailyUserLimitUsd: 1 });
+    const open = await manager.reserve(input);
+    expect(open.reservation.enforced).toBe(true);
+    expect(open.reservation.degraded).toBeUndefined();
+    await store.close();
+    const closed = await manager.reserve({ ...input, callId: 'c2' });
+    expect(closed.reservation).toMatchObject({ enforced: false, degraded: true });
+    expect(of('store_error').map((e) => [e.operation, e.failOpen])).toEqual([['reserve', true]]);
   });
 
   it('fail-closed rethrows the store error from reserve, settle and release', async () => {

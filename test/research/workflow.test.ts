@@ -99,9 +99,42 @@ describe('research workflow, offline through the real SDK and the Gemini stand-i
     const partial = (error as { reportPath?: string }).reportPath;
     expect(partial && existsSync(partial)).toBe(true);
     const exported = JSON.parse(readFileSync(partial as string, 'utf8')) as UsageExport;
-    expect(exported.statistics.totalCostUsd).toBeGreaterThanOrEqual(0.002);
-    expect(exported.statistics.totalCalls).toBeLessThan(13);
+    // Every agent caps its output, so every estimate bounds its call: spend stays within $0.002.
+    // The planner's cap alone (1,024 tokens of gemini-2.5-flash, $0.00256) does not fit.
+    expect(exported.statistics.totalCostUsd).toBeLessThanOrEqual(0.002);
+    expect(exported.statistics.totalCalls).toBe(0);
+    expect(error).toMatchObject({ agent: 'planner', spentUsd: 0 });
+    expect((error as BudgetExceededError).estimateUsd).toBeGreaterThan(0.002);
     expect(existsSync(join(dir, 'cost_breakdown.svg'))).toBe(true);
+  });
+
+  it('keeps a hard limit under the parallel researchers: spend never passes it', async () => {
+    // $0.0111 for the whole run. $0.003: the planner, then four parallel researchers fit and
+    // the fifth is refused; $0.004: the coder is refused; $0.008: the revising coder.
+    for (const [limit, refused] of [
+      [0.003, 'researcher'],
+      [0.004, 'coder'],
+      [0.008, 'coder'],
+    ] as const) {
+      const dir = outputDir();
+      const error = await quietly(() =>
+        runWorkflow('RAG systems', {
+          apiKey: '',
+          outputDir: dir,
+          budgetLimitUsd: limit,
+          hardLimit: true,
+          streamOutput: false,
+          ledger: false,
+        }),
+      ).catch((e: unknown) => e);
+      expect(error, `limit ${limit}`).toBeInstanceOf(BudgetExceededError);
+      expect((error as BudgetExceededError).agent).toBe(refused);
+      const exported = JSON.parse(
+        readFileSync((error as { reportPath: string }).reportPath, 'utf8'),
+      ) as UsageExport;
+      expect(exported.statistics.totalCalls, `limit ${limit}`).toBeGreaterThan(0);
+      expect(exported.statistics.totalCostUsd, `limit ${limit}`).toBeLessThanOrEqual(limit);
+    }
   });
 });
 
@@ -150,7 +183,7 @@ describe('research CLI', () => {
     const result = await cli(['RAG systems', '--budget', '0.002', '--hard-limit', '--quiet']);
     expect(result.code).toBe(1);
     expect(result.stderr.trim()).toMatch(
-      /^Stopped: budget exceeded, \$0\.\d{4} spent of \$0\.0020 .*partial report: .*\.json$/,
+      /^Stopped: Budget would be exceeded \(session\): spent \$0\.0000 of \$0\.0020, .*estimated \$0\.00\d\d does not fit; call by "planner" refused; partial report: .*\.json$/,
     );
   });
 });

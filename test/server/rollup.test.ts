@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/keep/memory.js';
-import type { GroupBy, Store, SummaryOptions } from '../../src/keep/types.js';
+import type { GroupBy, SummaryOptions } from '../../src/keep/types.js';
 import { Rollup } from '../../src/server/index.js';
-import { DAY, HOUR, NOW, rec } from './support.js';
+import { DAY, HOUR, NOW, rec, watched } from './support.js';
 
 const arbitraryRecord = (start: number, span: number) =>
   fc
@@ -99,32 +99,62 @@ describe('Rollup', () => {
     const store = new MemoryStore();
     await store.append(Array.from({ length: 100 }, (_, i) => rec({ timestamp: NOW - i * HOUR })));
     const ranges: [number, number][] = [];
-    const counting: Store = {
-      name: store.name,
-      capabilities: store.capabilities,
-      append: (r) => store.append(r),
-      query: (o) => store.query(o),
-      close: () => store.close(),
-      summarize: (o) => {
-        ranges.push([o.from ?? 0, o.to ?? 0]);
-        return store.summarize(o);
-      },
-    };
+    const counting = watched(store, {
+      summarize: (o) => ranges.push([o.from ?? 0, o.to ?? 0]),
+    });
     let now = NOW + 30 * 60_000;
     const rollup = new Rollup(counting, {}, () => now);
     const options = () => ({ groupBy: 'model' as const, from: now - 2 * DAY, to: now });
     await rollup.summarize(options());
-    // Settled: six 5-minute buckets to the first hour, 11 hours to midnight, one day (fetched as
-    // 24 hours), 12 hours, four 5-minute buckets to now − 10 min; then the last 10 minutes.
-    expect(ranges.length).toBe(6 + 11 + 24 + 12 + 4 + 1);
+    // Cold, calls on every whole hour: the six 5-minute buckets to the first hour are known to
+    // be empty from one query for the first record after them (not a summary); then 11 hours
+    // to midnight, one day (24 hours), 12 hours, and the 5-minute buckets to now − 10 min: two
+    // read (12:00 with a call, 12:05 without), the two after known empty; then the last 10
+    // minutes.
+    expect(ranges.length).toBe(11 + 24 + 12 + 2 + 1);
     ranges.length = 0;
     now += HOUR;
     const answer = await rollup.summarize(options());
-    // An hour later: the first hour is now six 5-minute buckets, one new hour, four new
-    // 5-minute buckets, and the last 10 minutes.
-    expect(ranges.length).toBe(6 + 1 + 4 + 1);
+    // An hour later: the first hour is now six 5-minute buckets (known empty), one new hour,
+    // four new 5-minute buckets (those after an empty one known empty), and the last 10 minutes.
+    expect(ranges.length).toBeGreaterThan(0);
+    expect(ranges.length).toBeLessThanOrEqual(6 + 1 + 4 + 1);
     expect(ranges.every(([from, to]) => to - from <= HOUR)).toBe(true);
     expect(answer).toEqual(await store.summarize(options()));
+  });
+
+  it('a cold fill skips what holds no calls: a year with three busy hours is a few queries', async () => {
+    const store = new MemoryStore();
+    const busy = [NOW - 300 * DAY, NOW - 100 * DAY - 5 * HOUR, NOW - 2 * DAY];
+    await store.append(busy.map((timestamp) => rec({ timestamp, tenantId: 'a' })));
+    await store.append([rec({ timestamp: NOW - 50 * DAY, tenantId: 'b' })]);
+    let summaries = 0;
+    let queries = 0;
+    const counting = watched(store, {
+      query: () => {
+        queries += 1;
+      },
+      summarize: () => {
+        summaries += 1;
+      },
+    });
+    const rollup = new Rollup(counting, {}, () => NOW);
+    for (const zone of ['UTC', 'Asia/Kolkata']) {
+      summaries = 0;
+      queries = 0;
+      const options = {
+        groupBy: 'day' as const,
+        timeZone: zone,
+        tenantId: 'a',
+        from: NOW - 366 * DAY,
+        to: NOW,
+      };
+      expect(await rollup.summarize(options)).toEqual(await store.summarize(options));
+      // Per busy hour: the hour read, the next one read (empty), then one query for the next
+      // call; plus the first query and the edges. Not 366 × 24 hourly reads.
+      expect(summaries).toBeLessThanOrEqual(3 * 2 + 2);
+      expect(queries).toBe(3 + 1);
+    }
   });
 
   it('a group whose last call slides out of the range is gone, not a row of zeros', async () => {

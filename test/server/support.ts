@@ -5,10 +5,15 @@
 import { SignJWT } from 'jose';
 import { ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
-import type { LedgerRecord, Store } from '../../src/keep/types.js';
+import type { LedgerRecord, QueryOptions, Store, SummaryOptions } from '../../src/keep/types.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { type RateLimit, RateLimiter } from '../../src/react/rate-limit.js';
-import { createApiKey, createHandler, type HandlerOptions } from '../../src/server/index.js';
+import {
+  createApiKey,
+  createHandler,
+  type Handler,
+  type HandlerOptions,
+} from '../../src/server/index.js';
 import type { RateLimitControl } from '../../src/server/types.js';
 
 export const HOUR = 3_600_000;
@@ -117,7 +122,7 @@ export interface Fixture {
   store: Store;
   budgets: BudgetManager;
   limits: EditableLimits;
-  handler: (request: Request) => Promise<Response>;
+  handler: Handler;
   keys: { admin: string; viewer: string; acmeAdmin: string; acmeViewer: string; globex: string };
 }
 
@@ -142,6 +147,8 @@ export async function fixture(options: Partial<HandlerOptions> = {}): Promise<Fi
     },
     now: () => NOW,
     summaries: { cacheTtlMs: 0 },
+    // Fuzzing sends thousands of requests with one key: the per-key limit has its own tests.
+    limits: { requestsPerMinute: false },
     onError: () => {},
     ...options,
   });
@@ -198,4 +205,27 @@ export function token(
     .setIssuedAt(Math.floor((options.issuedAt ?? NOW) / 1000));
   if (options.expiresAt !== undefined) jwt.setExpirationTime(Math.floor(options.expiresAt / 1000));
   return jwt.sign(new TextEncoder().encode(options.secret ?? JWT_SECRET));
+}
+
+/**
+ * The same real store, its summaries and record queries seen on their way through (to count
+ * them, or to act at the n-th): every other method and capability is the store's own.
+ */
+export function watched(
+  store: Store,
+  on: {
+    summarize?: (options: SummaryOptions) => void;
+    query?: (options: QueryOptions | undefined) => void;
+  },
+): Store {
+  const seen = Object.create(store) as Store;
+  seen.summarize = (options) => {
+    on.summarize?.(options);
+    return store.summarize(options);
+  };
+  seen.query = (options) => {
+    on.query?.(options);
+    return store.query(options);
+  };
+  return seen;
 }

@@ -14,7 +14,7 @@ describe('400s name the field', () => {
   it.each([
     ['GET /api/usage/summary?days=0', 'days: must be at least 1'],
     ['GET /api/usage/summary?days=abc', 'days: must be a whole number'],
-    ['GET /api/usage/summary?days=3651', 'days: must be at most 3650'],
+    ['GET /api/usage/summary?days=367', 'days: must be at most 366'],
     ['GET /api/usage/summary?days=-1', 'days: must be a whole number'],
     ['GET /api/usage/summary?days=1.5', 'days: must be a whole number'],
     ['GET /api/usage/summary?days=', 'days: must be a whole number'],
@@ -126,8 +126,9 @@ describe('time zones', () => {
       'Asia/Tokyo',
     ]);
     expect(answers[0]?.body.daily).toEqual(answers[2]?.body.daily);
-    // Caches keyed by the zone hold one entry, not one per spelling a caller tries.
-    expect([...zones]).toEqual(['Asia/Tokyo']);
+    // Caches keyed by the zone hold one entry, not one per spelling a caller tries (UTC: the
+    // rollup asking which UTC days hold calls).
+    expect([...zones].filter((zone) => zone !== 'UTC')).toEqual(['Asia/Tokyo']);
   });
 });
 

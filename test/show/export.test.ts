@@ -151,3 +151,57 @@ describe('cost report', () => {
     expect(report).toMatch(/gemini-2\.0-flash-lite +\$0\.\d{4} +\d+\.\d%/);
   });
 });
+
+describe('service tiers in exports and the report', () => {
+  function tieredTracker(): TokenTracker {
+    const tracker = new TokenTracker();
+    const usage = { promptTokenCount: 11, candidatesTokenCount: 51, totalTokenCount: 62 };
+    const model = 'gemini-3-flash-preview';
+    tracker.record({ agent: 'a', model, usage });
+    tracker.record({ agent: 'b', model, usage: { ...usage, trafficType: 'ON_DEMAND_FLEX' } });
+    tracker.record({ agent: 'c', model, usage, serviceTier: 'batch' });
+    tracker.record({ agent: 'd', model, usage: { ...usage, serviceTier: 'priority' } });
+    tracker.record({
+      agent: 'e',
+      model,
+      usage: { ...usage, trafficType: 'PROVISIONED_THROUGHPUT' },
+    });
+    return tracker;
+  }
+
+  it('JSON and CSV carry each call’s tier and whether it was prepaid', () => {
+    const tracker = tieredTracker();
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-export-'));
+    const json = JSON.parse(
+      readFileSync(tracker.exportToJson(join(dir, 'usage.json')), 'utf8'),
+    ) as UsageExport;
+    expect(json.usageHistory.map((call) => [call.serviceTier, call.prepaid, call.costUsd])).toEqual(
+      [
+        ['standard', false, 0.0001585],
+        ['flex', false, 0.00007925],
+        ['batch', false, 0.00007925],
+        ['priority', false, 0.0002853],
+        ['provisioned', true, 0.0001585],
+      ],
+    );
+    const rows = parseCsv(readFileSync(tracker.exportToCsv(join(dir, 'usage.csv')), 'utf8'));
+    const tier = CSV_COLUMNS.indexOf('serviceTier');
+    const prepaid = CSV_COLUMNS.indexOf('prepaid');
+    expect(rows.slice(1).map((row) => [row[tier], row[prepaid]])).toEqual([
+      ['standard', 'false'],
+      ['flex', 'false'],
+      ['batch', 'false'],
+      ['priority', 'false'],
+      ['provisioned', 'true'],
+    ]);
+  });
+
+  it('the report has a by-tier section when a call was not billed at standard', () => {
+    const report = tieredTracker().getCostBreakdownReport();
+    const tiers = report.slice(report.indexOf('Cost by service tier'));
+    expect(tiers).toMatch(/priority +\$0\.0003 +\d+\.\d% +62 tokens +1 call /);
+    expect(tiers).toMatch(/flex +\$0\.0001 /);
+    expect(tiers).toMatch(/provisioned +\$0\.0002 /);
+    expect(sampleTracker().getCostBreakdownReport()).not.toContain('Cost by service tier');
+  });
+});

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { bucketKeys, checkTimeZone, slotMs } from '../../src/keep/buckets.js';
 import { joinFemto, splitFemto } from '../../src/sqlite/money.js';
-import { bucketKeys, checkTimeZone, slotMs } from '../../src/sqlite/time.js';
 
 describe('femto-dollars as micro-dollars + remainder', () => {
   it.each([

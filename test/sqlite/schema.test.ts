@@ -24,6 +24,23 @@ afterEach(() => {
 const migrations = (db: Database.Database) =>
   db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all();
 
+/** A ledger file left at schema `version`, holding one record (call c1, $0.000005000000007). */
+function oldLedger(name: string, version: number): string {
+  const path = join(folder.dir, name);
+  const old = new Database(path);
+  expect(migrate(old, version)).toEqual(MIGRATIONS.slice(0, version).map((m) => m.version));
+  old
+    .prepare(
+      `INSERT INTO records (id, call_id, ts, session_id, agent, model, input_tokens,
+        cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+        tool_use_prompt_tokens, total_tokens, priced, cost_micro, cost_rem)
+       VALUES ('r1', 'c1', 1000, 's', 'a', 'm', 1, 0, 0, 2, 0, 0, 3, 1, 5, 7)`,
+    )
+    .run();
+  old.close();
+  return path;
+}
+
 describe('SQLite schema migrations', () => {
   it('creates a new database at the latest version, in WAL mode with synchronous=NORMAL', async () => {
     const store = new SqliteStore({ path: join(folder.dir, 'new.db') });
@@ -36,18 +53,7 @@ describe('SQLite schema migrations', () => {
   });
 
   it('upgrades a v1 database to the latest version, keeping its records', async () => {
-    const path = join(folder.dir, 'old.db');
-    const old = new Database(path);
-    expect(migrate(old, 1)).toEqual([1]);
-    old
-      .prepare(
-        `INSERT INTO records (id, call_id, ts, session_id, agent, model, input_tokens,
-          cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-          tool_use_prompt_tokens, total_tokens, priced, cost_micro, cost_rem)
-         VALUES ('r1', 'c1', 1000, 's', 'a', 'm', 1, 0, 0, 2, 0, 0, 3, 1, 5, 7)`,
-      )
-      .run();
-    old.close();
+    const path = oldLedger('old.db', 1);
 
     const store = new SqliteStore({ path });
     expect(schemaVersion(store.database)).toBe(SCHEMA_VERSION);
@@ -63,6 +69,39 @@ describe('SQLite schema migrations', () => {
         now: 1000,
       }),
     ).toEqual({ ok: true });
+    await store.close();
+  });
+
+  it('upgrades a v2 ledger in place to hold service tiers: old rows read as standard', async () => {
+    const path = oldLedger('v2.db', 2);
+
+    const store = new SqliteStore({ path });
+    expect(schemaVersion(store.database)).toBe(SCHEMA_VERSION);
+    expect(migrations(store.database).map((m) => (m as { name: string }).name)).toContain(
+      'service tier',
+    );
+    const flex = {
+      id: 'r2',
+      callId: 'c2',
+      timestamp: 2000,
+      sessionId: 's',
+      agent: 'a',
+      model: 'm',
+      inputTokens: 1,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 2,
+      reasoningTokens: 0,
+      toolUsePromptTokens: 0,
+      totalTokens: 3,
+      priced: true,
+      costFemto: 9n,
+      serviceTier: 'flex' as const,
+    };
+    expect(await store.append([flex])).toBe(1);
+    const { records } = await store.query();
+    expect(records[0]).not.toHaveProperty('serviceTier');
+    expect(records[1]).toEqual(flex);
     await store.close();
   });
 

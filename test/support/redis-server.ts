@@ -162,7 +162,8 @@ async function exit(child: ChildProcess | undefined, signal: NodeJS.Signals): Pr
   clearTimeout(timer);
 }
 
-function freePort(): Promise<number> {
+/** A loopback port nothing listens on now (a server may still take it before the caller). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.unref();

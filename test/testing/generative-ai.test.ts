@@ -93,6 +93,27 @@ describe('@google/generative-ai against the stand-in', () => {
     );
   });
 
+  it.each([2, 3, 5])(
+    'a streamed cache hit: prompt, cache and thoughts on every one of %i chunks, as the API sends them',
+    async (streamChunks) => {
+      const model = await modelFor({ model: 'gemini-2.5-flash' }, { streamChunks });
+      const prefix = Array.from({ length: 300 }, () => 'tok').join(' ');
+      await model.generateContent(prefix);
+      const result = await model.generateContentStream(`${prefix} ${'new '.repeat(700)}`);
+      const usages = [];
+      for await (const chunk of result.stream) usages.push(chunk.usageMetadata);
+      expect(usages).toHaveLength(streamChunks);
+      expectCumulative(usages);
+      for (const usage of usages) {
+        expect(usage).toMatchObject({
+          promptTokenCount: 1000,
+          cachedContentTokenCount: 300,
+          thoughtsTokenCount: 16 + 500,
+        });
+      }
+    },
+  );
+
   it('a thinking model reports thoughts by the documented rule', async () => {
     const model = await modelFor({ model: 'gemini-2.5-flash' });
     const { response } = await model.generateContent('Think about it.');

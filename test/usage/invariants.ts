@@ -1,5 +1,11 @@
 import { expect } from 'vitest';
-import { MODALITIES, type ModalityCounts, type TokenUsage } from '../../src/usage/types.js';
+import {
+  MODALITIES,
+  type ModalityCounts,
+  SERVICE_TIERS,
+  type ServiceTier,
+  type TokenUsage,
+} from '../../src/usage/types.js';
 
 const COUNTS = [
   'inputTokens',
@@ -68,12 +74,18 @@ export function invariantViolations(usage: TokenUsage): string[] {
     } else {
       for (const repair of usage.repairs) {
         if (typeof repair.field !== 'string' || repair.field === '') out.push('repair field');
-        if (typeof repair.used !== 'number') out.push('repair used');
+        const used: unknown = repair.used;
+        if (typeof used !== 'number' && !SERVICE_TIERS.includes(used as ServiceTier)) {
+          out.push('repair used');
+        }
         if (typeof repair.reason !== 'string' || repair.reason === '') out.push('repair reason');
       }
     }
   }
   if ('trafficType' in usage && typeof usage.trafficType !== 'string') out.push('trafficType');
+  if ('serviceTier' in usage && !SERVICE_TIERS.includes(usage.serviceTier as ServiceTier)) {
+    out.push(`serviceTier ${String(usage.serviceTier)}`);
+  }
   return out;
 }
 

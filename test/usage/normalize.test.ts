@@ -448,6 +448,7 @@ describe('normalizeUsage: canonical', () => {
       totalTokens: 1050,
       inputByModality: { text: 900, image: 100 },
       trafficType: 'ON_DEMAND',
+      serviceTier: 'standard',
       format: 'canonical',
     });
   });

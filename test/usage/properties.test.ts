@@ -2,63 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidUsageError } from '../../src/errors.js';
 import { normalizeUsage, type TokenUsage, type UsageFormat } from '../../src/usage/index.js';
+import { gemini, weird } from './arbitraries.js';
 import { invariantViolations } from './invariants.js';
 
 const RUNS = Number(process.env.TOLLGATE_FC_RUNS ?? 1000);
-
-/** Values a count field may hold in the wild, most of them wrong. */
-const weird: fc.Arbitrary<unknown> = fc.oneof(
-  fc.nat({ max: 5000 }),
-  fc.nat(),
-  fc.integer(),
-  fc.double(),
-  fc.constantFrom(
-    Number.NaN,
-    Number.POSITIVE_INFINITY,
-    Number.NEGATIVE_INFINITY,
-    -0,
-    0.5,
-    2 ** 53,
-    Number.MAX_SAFE_INTEGER,
-    Number.MAX_VALUE,
-    null,
-    undefined,
-    true,
-    false,
-    '',
-    ' 12 ',
-    '1e3',
-    '0x10',
-    '-4',
-  ),
-  fc.nat().map(String),
-  fc.string({ maxLength: 6 }),
-  fc.bigInt(),
-  fc.object({ maxDepth: 1 }),
-  fc.array(fc.nat(), { maxLength: 2 }),
-);
-
-/** A `{modality, tokenCount}` list, with weird entries. */
-const modalityList = fc.oneof(
-  fc.array(
-    fc.oneof(
-      fc.record(
-        {
-          modality: fc.oneof(
-            fc.constantFrom('TEXT', 'IMAGE', 'AUDIO', 'VIDEO', 'DOCUMENT', 'MODALITY_UNSPECIFIED'),
-            fc.string({ maxLength: 5 }),
-            weird,
-          ),
-          tokenCount: weird,
-        },
-        { requiredKeys: [] },
-      ),
-      weird,
-    ),
-    { maxLength: 4 },
-  ),
-  weird,
-);
 
 const modalityRecord = fc.oneof(
   fc.record(
@@ -66,24 +13,6 @@ const modalityRecord = fc.oneof(
     { requiredKeys: [] },
   ),
   weird,
-);
-
-const gemini = fc.record(
-  {
-    promptTokenCount: weird,
-    candidatesTokenCount: weird,
-    totalTokenCount: weird,
-    thoughtsTokenCount: weird,
-    cachedContentTokenCount: weird,
-    toolUsePromptTokenCount: weird,
-    trafficType: fc.oneof(fc.constantFrom('ON_DEMAND', 'PROVISIONED_THROUGHPUT'), weird),
-    billablePromptUsage: fc.anything({ maxDepth: 1 }),
-    promptTokensDetails: modalityList,
-    candidatesTokensDetails: modalityList,
-    cacheTokensDetails: modalityList,
-    toolUsePromptTokensDetails: modalityList,
-  },
-  { requiredKeys: [] },
 );
 
 const langchain = fc.record(

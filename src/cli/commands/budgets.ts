@@ -1,4 +1,5 @@
 /** `tollgate budgets set-user | list`: budget rules kept beside the ledger. */
+import { isPostgresUrl } from '../../postgres/url.js';
 import { BudgetManager, type BudgetRule, type BudgetWindow } from '../../react/budgets/index.js';
 import { configPathFor, readConfigFile, updateConfigFile } from '../../server/config-file.js';
 import {
@@ -18,6 +19,8 @@ const WINDOWS: readonly BudgetWindow[] = ['request', 'hour', 'day', 'week', 'mon
 /** The rules file of the ledger: `TOLLGATE_CONFIG`, else beside the database. */
 export function configPath(db: string | undefined, env: NodeJS.ProcessEnv): string {
   const ledger = dbPath(db, env); // first: it refuses an empty --db even when the env names the file
+  // A Postgres ledger is no file to sit beside: its rules live in outputs/, as the default's do.
+  if (isPostgresUrl(ledger)) return env.TOLLGATE_CONFIG || 'outputs/tollgate.config.json';
   return env.TOLLGATE_CONFIG || configPathFor(ledger);
 }
 
@@ -33,8 +36,9 @@ list       the saved budget rules
 
 Options:
   --window W   request, hour, day (default), week or month
-  --db PATH    the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db); the rules
-               live in <ledger>.config.json beside it, or at $TOLLGATE_CONFIG
+  --db PATH    the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
+               outputs/tollgate.db); the rules live in <ledger>.config.json beside it
+               (outputs/tollgate.config.json for Postgres), or at $TOLLGATE_CONFIG
   -h, --help   this help
 `,
   async run(argv, io) {

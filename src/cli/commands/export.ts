@@ -43,6 +43,8 @@ const COLUMNS = [
   'toolUsePromptTokens',
   'totalTokens',
   'priced',
+  'serviceTier',
+  'prepaid',
   'costUsdExact',
   'metadata',
 ] as const;
@@ -61,7 +63,8 @@ Options:
   --since WHEN   records since a duration ago (30m, 12h, 7d, 2w) or a date; default: all
   --user ID      only this user's records
   --tenant ID    only this tenant's records
-  --db PATH      the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  --db PATH      the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
+                 outputs/tollgate.db)
   --progress     show a progress bar on stderr even when it is not a terminal
   -h, --help     this help
 `,

@@ -1,6 +1,15 @@
 /** `tollgate report`: the console cost report, from the ledger. */
 import { formatCostReport } from '../../show/report.js';
-import { type Command, dbPath, openLedger, parse, sinceToEpoch, text, write } from '../args.js';
+import {
+  type Command,
+  dbPath,
+  ledgerName,
+  openLedger,
+  parse,
+  sinceToEpoch,
+  text,
+  write,
+} from '../args.js';
 import { ledgerStatistics } from '../ledger-stats.js';
 
 export const report: Command = {
@@ -14,7 +23,8 @@ Options:
   --since WHEN   calls since a duration ago (30m, 12h, 7d, 2w) or a date (2026-11-01); default 7d
   --user ID      only this user's calls
   --tenant ID    only this tenant's calls
-  --db PATH      the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  --db PATH      the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
+                 outputs/tollgate.db)
   -h, --help     this help
 `,
   async run(argv, io) {
@@ -51,7 +61,7 @@ Options:
         .join(', ');
       await write(
         io.stdout,
-        `Ledger ${path}, calls since ${new Date(from).toISOString()}${scope ? ` (${scope})` : ''}\n`,
+        `Ledger ${ledgerName(path)}, calls since ${new Date(from).toISOString()}${scope ? ` (${scope})` : ''}\n`,
       );
       await write(
         io.stdout,

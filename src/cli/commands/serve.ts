@@ -21,6 +21,7 @@ import {
   CommandError,
   dbPath,
   firstLine,
+  ledgerName,
   openLedger,
   parse,
   text,
@@ -64,7 +65,8 @@ Serves the usage, budget and rate-limit API and Prometheus /metrics over the SQL
 Options:
   --port N      the port (default 8787; 0 picks a free one)
   --host H      the interface (default 127.0.0.1: this machine only)
-  --db PATH     the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  --db PATH     the SQLite ledger, or a postgres:// URL (default: $TOLLGATE_DB, else
+                outputs/tollgate.db)
   -h, --help    this help
 
 Environment:
@@ -144,7 +146,7 @@ Environment:
     }
     await write(
       io.stdout,
-      `tollgate dashboard and API on ${running.url}/ (ledger ${db}, rules ${settings})\n`,
+      `tollgate dashboard and API on ${running.url}/ (ledger ${ledgerName(db)}, rules ${settings})\n`,
     );
     if (!metrics) {
       await write(io.stdout, '/metrics is off: npm install prom-client to serve it\n');

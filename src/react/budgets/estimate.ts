@@ -7,6 +7,7 @@ import { ConfigurationError, describe } from '../../errors.js';
 import { femtoToUsd } from '../../price/money.js';
 import { Pricer } from '../../price/pricer.js';
 import type { TokenUsage } from '../../usage/types.js';
+import { countTextWordTokens } from './words.js';
 
 let sharedPricer: Pricer | undefined;
 
@@ -99,18 +100,39 @@ export function estimatePromptTokens(input: unknown): number {
   return Math.ceil(countChars(input, 0) / CHARS_PER_TOKEN);
 }
 
+/**
+ * Tokens of the text in a prompt by the word rule: each whitespace-separated word costs
+ * `ceil(code points / 4)` tokens, at least 1 (the rule `tollgate/testing`'s Gemini stand-in
+ * bills by; above the 4-characters rule for short words). Reads the same shapes as
+ * `estimatePromptTokens`. Hard session budgets count a prompt as the larger of the two.
+ *
+ * @example
+ * countWordTokens('Hello brave new world'); // 7
+ * countWordTokens([{ role: 'user', parts: [{ text: 'Hi there' }] }]); // 3
+ */
+export function countWordTokens(input: unknown): number {
+  return walkText(input, 0, countTextWordTokens);
+}
+
+const textLength = (text: string) => text.length;
+
 function countChars(value: unknown, depth: number): number {
-  if (typeof value === 'string') return value.length;
+  return walkText(value, depth, textLength);
+}
+
+/** Sums `measure` over every string under `text`, `content`, `contents`, `parts`, `messages`. */
+function walkText(value: unknown, depth: number, measure: (text: string) => number): number {
+  if (typeof value === 'string') return measure(value);
   if (depth > 8 || typeof value !== 'object' || value === null) return 0;
   if (Array.isArray(value)) {
     let total = 0;
-    for (const item of value) total += countChars(item, depth + 1);
+    for (const item of value) total += walkText(item, depth + 1, measure);
     return total;
   }
   const record = value as Record<string, unknown>;
   let total = 0;
   for (const key of ['text', 'content', 'contents', 'parts', 'messages']) {
-    if (key in record) total += countChars(record[key], depth + 1);
+    if (key in record) total += walkText(record[key], depth + 1, measure);
   }
   return total;
 }

@@ -9,6 +9,7 @@ export {
   type CallEstimate,
   type CallEstimateInput,
   CHARS_PER_TOKEN,
+  countWordTokens,
   estimateCallCost,
   estimatePromptTokens,
 } from './estimate.js';

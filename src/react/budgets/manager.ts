@@ -218,6 +218,7 @@ export class BudgetManager {
       holdUntil,
       charges,
       enforced,
+      ...(!enforced && { degraded: true }),
     });
     if (counters.size === 0) return this.adapted(reservation(true), input, now);
 
@@ -232,6 +233,10 @@ export class BudgetManager {
       });
     } catch (error) {
       this.storeFailed('reserve', error, input.callId);
+      return { ok: true, reservation: reservation(false) };
+    }
+    // A resilient store failing open checked no limit: say so, as for a failure of our own.
+    if (result.ok && result.degraded === true) {
       return { ok: true, reservation: reservation(false) };
     }
     if (!result.ok) {
@@ -438,7 +443,8 @@ export class BudgetManager {
           : `alert:${charge.ruleId}:${charge.key}`;
       for (const threshold of charge.alertAt) {
         const at = thresholdFemto(charge.limitFemto, threshold);
-        if (amount < at) break;
+        // A warning fires when spend reaches it; 1 ("exceeded") only once spend passes the limit.
+        if (threshold >= 1 ? amount <= at : amount < at) break;
         let first: boolean;
         try {
           first = await this.alerts.mark(alertKey, threshold, charge.expiresAt, now);

@@ -70,8 +70,17 @@ export interface Reservation {
   readonly counters: readonly BudgetCounter[];
   readonly holdUntil: number;
   readonly charges: readonly Charge[];
-  /** False when the store failed and `fail-open` let the call through unchecked. */
+  /**
+   * True when a limit was checked for this call. False when the store was unavailable and
+   * `fail-open` (the manager's `onStoreError`, or a resilient store's `failMode: 'open'`) let
+   * the call through unchecked; `degraded` is then true.
+   */
   readonly enforced: boolean;
+  /**
+   * True when the call was admitted without its budget store (fail-open during an outage): no
+   * limit was checked, so the spend may pass the limit. Absent otherwise.
+   */
+  readonly degraded?: boolean;
 }
 
 /** The answer of an admitted `BudgetManager.reserve`: the reservation to settle or release, and an adaptation when a rule runs low (a refusal throws). */

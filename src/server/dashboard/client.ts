@@ -799,7 +799,8 @@ function renderRules(containerId, result, itemsOf, renderItem, emptyText, form) 
           items.map((item) => renderItem(item, admin)),
         )
       : h('p', { class: 'empty', text: emptyText }),
-    form ? form() : null,
+    // replaceChildren writes null as the text "null": a viewer (no form) gets nothing here.
+    ...(form ? [form()] : []),
   );
 }
 

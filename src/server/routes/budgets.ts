@@ -41,7 +41,11 @@ export const listBudgets: RouteHandler = async (ctx) => {
   const budgets = budgetsOf(ctx);
   const rules = budgets.listRules().filter(visible(ctx.credential));
   const store = budgets.store ?? ctx.app.store;
-  const statuses = await upstream('budget counters', () => budgetStatuses(rules, store, ctx.now));
+  const statuses = await upstream(
+    'budget counters',
+    () => budgetStatuses(rules, store, ctx.now),
+    ctx.signal,
+  );
   return json({
     budgets: rules.map((rule) => ({ ...rule, status: statuses.get(rule.id) ?? null })),
   });

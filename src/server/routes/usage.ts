@@ -11,17 +11,11 @@ import {
   jsonText,
   notFound,
   upstream,
+  within,
 } from '../errors.js';
 import { bucketJson, isoOf, recordJson, share, sumRows, totalsJson } from '../present.js';
 import type { RouteContext, RouteHandler } from '../types.js';
-import {
-  parseParam,
-  parseQuery,
-  rangeQuery,
-  recordsQuery,
-  summaryQuery,
-  threadQuery,
-} from '../validate.js';
+import { parseParam, parseQuery, threadQuery } from '../validate.js';
 
 const DAY = 86_400_000;
 
@@ -55,22 +49,22 @@ function groups(name: string, rows: SummaryRow[], total: bigint) {
 /** GET /api/usage/users/:userId?days=30&tz=UTC */
 export const userUsage: RouteHandler = async (ctx) => {
   const userId = parseParam('userId', ctx.params.userId ?? '');
-  const query = parseQuery(rangeQuery(30), ctx.url);
+  const query = parseQuery(ctx.app.queries.range, ctx.url);
   const tenant = tenantOf(ctx.credential, query.tenant);
   const { app } = ctx;
   return cachedJson(ctx, keyOf('user', tenant, { userId, ...query }), async () => {
     const { from, to, span } = rangeOf(ctx.now, query.days);
     const filter = { userId, from, to, ...tenantFilter(tenant) };
     const [daily, models] = await Promise.all([
-      app.summarize({ ...filter, groupBy: 'day', timeZone: query.tz }),
-      app.summarize({ ...filter, groupBy: 'model' }),
+      app.summarize({ ...filter, groupBy: 'day', timeZone: query.tz }, ctx.signal),
+      app.summarize({ ...filter, groupBy: 'model' }, ctx.signal),
     ]);
     const total = sumRows(daily);
     // Budget counters are not split by tenant: a tenant-scoped caller does not see them.
     const stats = app.budgets?.getUserStats;
     const budget =
       stats && tenant === undefined
-        ? await upstream('budget stats', () => stats.call(app.budgets, userId, ctx.now))
+        ? await upstream('budget stats', () => stats.call(app.budgets, userId, ctx.now), ctx.signal)
         : null;
     return {
       userId,
@@ -92,7 +86,7 @@ export const threadUsage: RouteHandler = async (ctx) => {
   const tenant = tenantOf(ctx.credential, query.tenant);
   const filter = { threadId, ...tenantFilter(tenant) };
   const [agents, page] = await Promise.all([
-    ctx.app.summarize({ ...filter, groupBy: 'agent' }),
+    ctx.app.summarize({ ...filter, groupBy: 'agent' }, ctx.signal),
     queryPage(ctx, { ...filter, limit: query.limit, order: 'asc', cursor: query.cursor }),
   ]);
   if (agents.length === 0) throw notFound(`threadId: no calls recorded for this thread`);
@@ -109,7 +103,7 @@ export const threadUsage: RouteHandler = async (ctx) => {
 
 /** GET /api/usage/records?days=7&limit=100&cursor=…&order=desc&userId=…&agent=… */
 export const records: RouteHandler = async (ctx) => {
-  const query = parseQuery(recordsQuery, ctx.url);
+  const query = parseQuery(ctx.app.queries.records, ctx.url);
   const tenant = tenantOf(ctx.credential, query.tenant);
   const { from, to, span } = rangeOf(ctx.now, query.days);
   const { days: _days, tenant: _tenant, ...rest } = query;
@@ -129,11 +123,14 @@ export const byModel: RouteHandler = (ctx) => grouped(ctx, 'model', 'models');
 export const byAgent: RouteHandler = (ctx) => grouped(ctx, 'agent', 'agents');
 
 async function grouped(ctx: RouteContext, groupBy: 'model' | 'agent', list: string) {
-  const query = parseQuery(rangeQuery(30), ctx.url);
+  const query = parseQuery(ctx.app.queries.range, ctx.url);
   const tenant = tenantOf(ctx.credential, query.tenant);
   return cachedJson(ctx, keyOf(groupBy, tenant, query), async () => {
     const { from, to, span } = rangeOf(ctx.now, query.days);
-    const rows = await ctx.app.summarize({ groupBy, from, to, ...tenantFilter(tenant) });
+    const rows = await ctx.app.summarize(
+      { groupBy, from, to, ...tenantFilter(tenant) },
+      ctx.signal,
+    );
     const total = sumRows(rows);
     return {
       tenantId: tenant ?? null,
@@ -146,14 +143,14 @@ async function grouped(ctx: RouteContext, groupBy: 'model' | 'agent', list: stri
 
 /** GET /api/usage/summary?days=30&top=10&tz=UTC: totals, top users, daily trend. */
 export const summary: RouteHandler = async (ctx) => {
-  const query = parseQuery(summaryQuery, ctx.url);
+  const query = parseQuery(ctx.app.queries.summary, ctx.url);
   const tenant = tenantOf(ctx.credential, query.tenant);
   return cachedJson(ctx, keyOf('summary', tenant, query), async () => {
     const { from, to, span } = rangeOf(ctx.now, query.days);
     const filter = { from, to, ...tenantFilter(tenant) };
     const [daily, users] = await Promise.all([
-      ctx.app.summarize({ ...filter, groupBy: 'day', timeZone: query.tz }),
-      ctx.app.summarize({ ...filter, groupBy: 'user' }),
+      ctx.app.summarize({ ...filter, groupBy: 'day', timeZone: query.tz }, ctx.signal),
+      ctx.app.summarize({ ...filter, groupBy: 'user' }, ctx.signal),
     ]);
     // The daily rows cover every call, so their sum is the total: no third query.
     const total = sumRows(daily);
@@ -175,7 +172,8 @@ export const summary: RouteHandler = async (ctx) => {
 async function queryPage(ctx: RouteContext, options: QueryOptions) {
   const { cursor, ...rest } = options;
   try {
-    return await ctx.app.store.query(cursor === undefined ? rest : { ...rest, cursor });
+    const options = cursor === undefined ? rest : { ...rest, cursor };
+    return await within(ctx.signal, ctx.app.store.query(options));
   } catch (error) {
     if (cursor !== undefined && ConfigurationError.isInstance(error)) {
       throw badRequest('cursor', 'is not a cursor this server returned', error);

@@ -2,7 +2,8 @@ import { ConfigurationError } from '../errors.js';
 import { assertTimeZone, windowAt } from '../react/budgets/calendar.js';
 
 /**
- * Hour and day buckets of summaries in an IANA time zone. SQLite has no time-zone database, so
+ * Hour and day buckets of summaries in an IANA time zone, shared by the SQL drivers. SQLite has no
+ * time-zone database (and Postgres's may differ from the runtime's), so
  * SQL groups rows by UTC slots and each slot is mapped here to its calendar window (the same
  * `windowAt` budgets reset on), keyed by the ISO instant the window starts.
  *

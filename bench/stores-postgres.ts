@@ -1,0 +1,169 @@
+/**
+ * Postgres ledger benchmarks (issue 14), beside the SQLite driver's ingest in the same run:
+ * - batched ingest (records/s, batches of 10,000, durable commits: fsync on);
+ * - 30-day per-user summaries (by day UTC, by model, by day in New York) and the fleet-wide
+ *   30-day summaries the server's /api/usage/summary asks for, over a 12-month ledger of
+ *   `TOLLGATE_BENCH_PG_ROWS` records (default 10,000,000) generated server-side;
+ * - retention: dropping one month out of twelve.
+ * A real PostgreSQL server is started in the OS temp dir and removed afterwards.
+ *
+ * Standalone: `node --import tsx bench/stores-postgres.ts`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPostgresStore, type PostgresStore } from '../src/postgres/index.js';
+import { fillLedger } from '../test/support/postgres-fill.js';
+import { startPostgresServer } from '../test/support/postgres-server.js';
+import { median } from './stats.js';
+import { benchIngest as benchSqliteIngest, makeRecords } from './stores-sqlite.js';
+
+const DAY = 86_400_000;
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+async function timeAsync(rounds: number, fn: (round: number) => Promise<unknown>) {
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const start = process.hrtime.bigint();
+    await fn(round);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times;
+}
+
+async function benchIngest(url: string) {
+  const store = await createPostgresStore({ connectionString: url, schema: 'ingest' });
+  const batch = 10_000;
+  const warmup = 2;
+  const rounds = 15;
+  const total = (warmup + rounds) * batch;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const times: number[] = [];
+  for (let round = 0; round < warmup + rounds; round++) {
+    const records = makeRecords(round * batch, batch, total, 'ingest');
+    gc?.();
+    const start = process.hrtime.bigint();
+    await store.append(records);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  await store.close();
+  const measured = times.slice(warmup);
+  const perSecond = (batch * 1000) / median(measured);
+  return {
+    what: 'PostgresStore.append: batches of 10,000 tracker-shaped records with UUID call ids, one statement each (records + both hourly rollups, 8 indexes, fsync on)',
+    medianRecordsPerSecond: Math.round(perSecond),
+    targetRecordsPerSecond: 50_000,
+    meetsTarget: perSecond >= 50_000,
+    medianMsPerBatch: round2(median(measured)),
+    rounds: measured.length,
+    recordsPerBatch: batch,
+  };
+}
+
+async function benchSummaries(store: PostgresStore, rows: number, end: number, users: number) {
+  const window = { from: end - 30 * DAY, to: end };
+  const user = (round: number) => `user-${(round * 37) % users}`;
+  const queries = 60;
+  const skip = 5;
+  const perUser = async (options: object) =>
+    median(
+      (
+        await timeAsync(queries, (r) =>
+          store.summarize({ groupBy: 'day', userId: user(r), ...window, ...options }),
+        )
+      ).slice(skip),
+    );
+  const byDay = await perUser({});
+  const byModel = await perUser({ groupBy: 'model' });
+  const byDayNewYork = await perUser({ timeZone: 'America/New_York' });
+  // Unaligned bounds (now − 30 days, to the millisecond), as the server asks.
+  const unaligned = await perUser({ from: window.from + 1_234, to: window.to - 4_321 });
+  const fleet = async (options: object) =>
+    median(
+      (await timeAsync(20, () => store.summarize({ ...window, groupBy: 'day', ...options }))).slice(
+        3,
+      ),
+    );
+  const [one] = await store.summarize({ groupBy: 'none', userId: user(0), ...window });
+  return {
+    what: `30-day per-user summaries over ${rows.toLocaleString('en-US')} records (12 months, ${users} users), from the hourly rollups`,
+    rows,
+    rowsPerUserIn30Days: one?.calls ?? 0,
+    medianMsByDayUtc: round2(byDay),
+    medianMsByModel: round2(byModel),
+    medianMsByDayNewYork: round2(byDayNewYork),
+    medianMsByDayUnalignedBounds: round2(unaligned),
+    targetMs: 20,
+    meetsTarget: Math.max(byDay, byModel, byDayNewYork) <= 20,
+    fleetWide30Days: {
+      medianMsByDayNewYork: round2(await fleet({ timeZone: 'America/New_York' })),
+      medianMsByModel: round2(await fleet({ groupBy: 'model' })),
+      medianMsByUser: round2(await fleet({ groupBy: 'user' })),
+    },
+    queries: queries - skip,
+  };
+}
+
+/** Runs the Postgres benchmarks (and SQLite's ingest beside them) and returns the figures. */
+export async function runPostgresBenchmarks() {
+  const rows = Number(process.env.TOLLGATE_BENCH_PG_ROWS ?? 10_000_000);
+  const users = 1_000;
+  const server = await startPostgresServer({
+    settings: {
+      fsync: 'on',
+      full_page_writes: 'on',
+      shared_buffers: '512MB',
+      max_wal_size: '8GB',
+      maintenance_work_mem: '256MB',
+      work_mem: '32MB',
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-sqlite-'));
+  try {
+    const sqliteIngest = await benchSqliteIngest(dir);
+    const postgresIngest = await benchIngest(server.url);
+    const end = Date.UTC(2026, 11, 1);
+    const start = end - 365 * DAY;
+    const store = await createPostgresStore({ connectionString: server.url, schema: 'ledger' });
+    const loadStart = process.hrtime.bigint();
+    await fillLedger(store.pool, store.schema, {
+      count: rows,
+      from: start,
+      to: end,
+      users,
+      chunk: 1_000_000,
+    });
+    await store.pool.query(`VACUUM ANALYZE ${store.schema}.records`);
+    await store.pool.query(`VACUUM ANALYZE ${store.schema}.rollup_hourly`);
+    await store.pool.query(`VACUUM ANALYZE ${store.schema}.rollup_thread_hourly`);
+    const loadSeconds = Number(process.hrtime.bigint() - loadStart) / 1e9;
+    const postgresSummary = {
+      ...(await benchSummaries(store, rows, end, users)),
+      loadSeconds: round2(loadSeconds),
+    };
+    const months = await store.months();
+    const dropStart = process.hrtime.bigint();
+    const dropped = await store.dropBefore(start + 31 * DAY);
+    const dropMs = Number(process.hrtime.bigint() - dropStart) / 1e6;
+    await store.close();
+    return {
+      sqliteIngest,
+      postgresIngest,
+      postgresSummary,
+      postgresRetention: {
+        what: 'dropBefore: one month out of twelve (records and both rollups), by DROP TABLE of its partitions',
+        monthsBefore: months.length,
+        dropped,
+        seconds: round2(dropMs / 1000),
+        rowsPerMonth: Math.round(rows / 12),
+      },
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.dispose();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(JSON.stringify(await runPostgresBenchmarks(), null, 2));
+}

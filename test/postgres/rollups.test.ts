@@ -1,0 +1,162 @@
+import { expect, it } from 'vitest';
+import { MemoryStore } from '../../src/keep/memory.js';
+import type { GroupBy, LedgerRecord, SummaryOptions } from '../../src/keep/types.js';
+import type { PostgresStore } from '../../src/postgres/index.js';
+import { planSummary } from '../../src/postgres/index.js';
+import { ledgerRecord } from '../keep/fixtures.js';
+import { describePostgres, dropStore, openStore, sql, usePostgresServer } from './support.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const START = Date.UTC(2026, 8, 28); // late September: the data spans three months
+
+/** A small seeded generator, so a failure can be replayed. */
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function pick<T>(next: () => number, values: readonly T[]): T {
+  return values[Math.floor(next() * values.length)] as T;
+}
+
+/** Varied records over 40 days: some fields missing, costs up to 2^62, unpriced calls. */
+function varied(count: number, seed: number): LedgerRecord[] {
+  const next = random(seed);
+  return Array.from({ length: count }, () => {
+    const priced = next() > 0.1;
+    return ledgerRecord({
+      timestamp: START + Math.floor(next() * 40 * DAY),
+      userId: pick(next, ['alice', 'bob', 'carol', undefined]),
+      tenantId: pick(next, ['acme', 'globex', undefined]),
+      threadId: pick(next, ['t-1', 't-2', 't-3', undefined]),
+      agent: pick(next, ['planner', 'coder', 'critic']),
+      model: pick(next, ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-3-pro']),
+      sessionId: pick(next, ['s-1', 's-2']),
+      inputTokens: Math.floor(next() * 10_000),
+      outputTokens: Math.floor(next() * 2_000),
+      cacheReadTokens: Math.floor(next() * 500),
+      reasoningTokens: Math.floor(next() * 300),
+      totalTokens: Math.floor(next() * 13_000),
+      priced,
+      costFemto: priced ? BigInt(Math.floor(next() * 1e9)) * BigInt(Math.floor(next() * 4e9)) : 0n,
+    });
+  });
+}
+
+/** The rows of each rollup, recomputed from the records by a full scan. */
+const FULL_SCANS = {
+  rollup_hourly: {
+    keys: 'month, hour, tenant_id, user_id, agent, model',
+    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
+      tenant_id, user_id, agent, model, count(*) AS calls, sum(input_tokens) AS input_tokens,
+      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
+      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
+      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
+      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
+      FROM ${s}.records GROUP BY 1, 2, 3, 4, 5, 6`,
+  },
+  rollup_thread_hourly: {
+    keys: 'month, hour, thread_id, tenant_id, user_id',
+    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
+      thread_id, tenant_id, user_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
+      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
+      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
+      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
+      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
+      FROM ${s}.records GROUP BY 1, 2, 3, 4, 5`,
+  },
+} as const;
+
+describePostgres('Postgres rollups: exact sums kept on every append', () => {
+  const server = usePostgresServer();
+
+  async function loaded(records: LedgerRecord[]): Promise<PostgresStore> {
+    const store = await openStore(server());
+    // Overlapping concurrent batches with repeats: each call must count once, in every rollup.
+    const batches = Array.from({ length: 12 }, (_, i) =>
+      records.slice(i * 200, i * 200 + 350).concat(records.slice(i * 10, i * 10 + 5)),
+    );
+    await Promise.all(batches.map((batch) => store.append(batch)));
+    await store.append(records);
+    return store;
+  }
+
+  it('every rollup row equals a full scan of the records, and nothing is missing', async () => {
+    const store = await loaded(varied(2_400, 7));
+    for (const [table, { keys, scan }] of Object.entries(FULL_SCANS)) {
+      const columns = `${keys}, calls, input_tokens, output_tokens, cached_tokens,
+        reasoning_tokens, total_tokens, unpriced_calls, cost_femto`;
+      const diff = await sql(
+        server(),
+        `(SELECT ${columns} FROM ${store.schema}.${table} EXCEPT ALL SELECT ${columns} FROM (${scan(store.schema)}) a)
+         UNION ALL
+         (SELECT ${columns} FROM (${scan(store.schema)}) b EXCEPT ALL SELECT ${columns} FROM ${store.schema}.${table})`,
+      );
+      expect(diff, table).toEqual([]);
+      const [count] = await sql(
+        server(),
+        `SELECT count(*)::int AS n FROM ${store.schema}.${table}`,
+      );
+      expect(count?.n, table).toBeGreaterThan(100);
+    }
+    const [records] = await sql(server(), `SELECT count(*)::int AS n FROM ${store.schema}.records`);
+    expect(records?.n).toBe(2_400);
+    await dropStore(server(), store);
+  });
+
+  it('summaries equal the reference store for filters, unaligned ranges, groupings and zones', async () => {
+    const records = varied(1_500, 11);
+    const store = await loaded(records);
+    const memory = new MemoryStore();
+    await memory.append(records);
+    const next = random(3);
+    const groupBys: GroupBy[] = [
+      'none',
+      'user',
+      'tenant',
+      'thread',
+      'agent',
+      'model',
+      'hour',
+      'day',
+    ];
+    const zones = ['UTC', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe'];
+    const fields = {
+      userId: ['alice', 'bob', ''],
+      tenantId: ['acme'],
+      threadId: ['t-2'],
+      agent: ['coder'],
+      model: ['gemini-2.5-pro'],
+      sessionId: ['s-1'],
+    };
+    const sources = new Set<string>();
+    for (let i = 0; i < 120; i++) {
+      const options: SummaryOptions = { groupBy: pick(next, groupBys) };
+      if (options.groupBy === 'hour' || options.groupBy === 'day') {
+        options.timeZone = pick(next, zones);
+      }
+      for (const [field, values] of Object.entries(fields)) {
+        if (next() < 0.2) Object.assign(options, { [field]: pick(next, values) });
+      }
+      // Unaligned and aligned bounds, open ends, and ranges shorter than an hour.
+      if (next() < 0.7)
+        options.from = START + Math.floor(next() * 30 * DAY) - (next() < 0.3 ? 0 : 1234);
+      if (next() < 0.7) {
+        const width = next() < 0.2 ? Math.floor(next() * HOUR) : Math.floor(next() * 20 * DAY);
+        options.to = (options.from ?? START) + width;
+      }
+      const plan = planSummary(options);
+      sources.add(plan.rollup?.table ?? 'records');
+      expect(await store.summarize(options), JSON.stringify(options)).toEqual(
+        await memory.summarize(options),
+      );
+    }
+    // The random cases reached every source.
+    expect([...sources].sort()).toEqual(['records', 'rollup_hourly', 'rollup_thread_hourly']);
+    await dropStore(server(), store);
+  });
+});

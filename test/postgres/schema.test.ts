@@ -1,0 +1,136 @@
+import pg from 'pg';
+import { expect, it } from 'vitest';
+import { ConfigurationError } from '../../src/errors.js';
+import {
+  createPostgresStore,
+  MIGRATIONS,
+  migrate,
+  SCHEMA_VERSION,
+  schemaVersion,
+} from '../../src/postgres/index.js';
+import { ledgerRecords } from '../keep/fixtures.js';
+import { rejection } from '../support/rejection.js';
+import { runWorker } from './processes.js';
+import { describePostgres, dropStore, freshSchema, sql, usePostgresServer } from './support.js';
+
+describePostgres('Postgres schema: versioned migrations under an advisory lock', () => {
+  const server = usePostgresServer();
+
+  it('migrates a fresh schema once; opening it again applies nothing', async () => {
+    const schema = freshSchema();
+    const pool = new pg.Pool({ connectionString: server().url });
+    const client = await pool.connect();
+    try {
+      expect(await migrate(client, `"${schema}"`)).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await migrate(client, `"${schema}"`)).toEqual([]);
+      expect(await schemaVersion(client, `"${schema}"`)).toBe(SCHEMA_VERSION);
+    } finally {
+      client.release();
+      await pool.end();
+    }
+    const rows = await sql(server(), `SELECT version, name FROM "${schema}".schema_migrations`);
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('two processes migrating one schema at the same moment apply each version once', async () => {
+    const schema = freshSchema();
+    const startAt = String(Date.now() + 1_500);
+    const runs = await Promise.all(
+      [0, 1].map(() => runWorker('migrate.ts', [server().url, schema, startAt])),
+    );
+    const applied = runs.map((out) => JSON.parse(out) as number[]);
+    // One did all the work, the other waited on the lock and found nothing left to do.
+    expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(applied.some((a) => a.length === 0)).toBe(true);
+    const tables = await sql(
+      server(),
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = 'budget_counters'`,
+      [schema],
+    );
+    expect(tables[0]?.n).toBe(1);
+  });
+
+  it('eight pools opening stores on one new schema at once all work on the same ledger', async () => {
+    const schema = freshSchema();
+    const stores = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        createPostgresStore({ connectionString: server().url, schema }),
+      ),
+    );
+    const added = await Promise.all(
+      stores.map((s, i) => s.append(ledgerRecords(5, () => ({ userId: `u${i}` })))),
+    );
+    expect(added).toEqual(Array(8).fill(5));
+    const [none] = await stores[0]!.summarize({ groupBy: 'none' });
+    expect(none?.calls).toBe(40);
+    for (const store of stores.slice(1)) await store.close();
+    await dropStore(server(), stores[0]!);
+  });
+
+  it('upgrades a schema left at version 1 to the latest, keeping its records', async () => {
+    const schema = freshSchema();
+    const pool = new pg.Pool({ connectionString: server().url });
+    const client = await pool.connect();
+    try {
+      expect(await migrate(client, `"${schema}"`, 1)).toEqual([1]);
+    } finally {
+      client.release();
+      await pool.end();
+    }
+    const store = await createPostgresStore({ connectionString: server().url, schema });
+    await store.append(ledgerRecords(3));
+    expect((await store.query()).records).toHaveLength(3);
+    expect(await schemaVersion(store.pool, store.schema)).toBe(SCHEMA_VERSION);
+    await dropStore(server(), store);
+  });
+
+  it.each([
+    ['schema', { schema: 'bad name; DROP TABLE x' }, /schema must be a name/],
+    ['schema', { schema: '1abc' }, /schema must be a name/],
+    ['retention', { retention: '180 days' }, /retention must be like/],
+    ['retention', { retention: 10 }, /retention must be like/],
+    ['maxConnections', { maxConnections: 0 }, /maxConnections/],
+    ['monthsAhead', { monthsAhead: -1 }, /monthsAhead/],
+  ])('refuses a bad %s with a ConfigurationError', async (_, options, message) => {
+    const error = await rejection(
+      createPostgresStore({ connectionString: server().url, ...options }),
+      ConfigurationError,
+    );
+    expect(error.message).toMatch(message);
+  });
+
+  it.each([
+    ['timestamp', { timestamp: Number.NaN }],
+    ['timestamp', { timestamp: 1.5 }],
+    ['inputTokens', { inputTokens: -1 }],
+    ['costFemto', { costFemto: 5 as unknown as bigint }],
+    ['sessionId', { sessionId: undefined as unknown as string }],
+    ['priced', { priced: 'yes' as unknown as boolean }],
+    ['userId', { userId: 'a\u0000b' }],
+  ])(
+    'a record with a bad %s is refused with a ConfigurationError; the batch stores nothing',
+    async (field, bad) => {
+      const store = await createPostgresStore({
+        connectionString: server().url,
+        schema: freshSchema(),
+      });
+      const [good, broken] = ledgerRecords(2, (i) => (i === 1 ? bad : {}));
+      const error = await rejection(store.append([good!, broken!]), ConfigurationError);
+      expect(error.message).toContain(field);
+      expect((await store.query()).records).toEqual([]);
+      await dropStore(server(), store);
+    },
+  );
+
+  it('refuses to start without a connection string', async () => {
+    const saved = process.env.TOLLGATE_DB;
+    process.env.TOLLGATE_DB = 'outputs/tollgate.db';
+    try {
+      const error = await rejection(createPostgresStore(), ConfigurationError);
+      expect(error.message).toMatch(/connectionString/);
+    } finally {
+      if (saved === undefined) delete process.env.TOLLGATE_DB;
+      else process.env.TOLLGATE_DB = saved;
+    }
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * Fleet child: waits for a shared start time, then makes `count` calls against one hard budget
+ * through the Postgres ledger alone: reserve the estimate, "call the model" (the actual cost is
+ * at most the estimate), append the ledger record, settle; one call in seven fails and is
+ * released. Prints `{"granted": n, "refused": n, "failed": n}`.
+ * Usage: node --import tsx test/postgres/workers/fleet.ts <url> <schema> <worker> <count> <limit> <startAt>
+ */
+import type { BudgetCounter } from '../../../src/keep/types.js';
+import { createPostgresStore } from '../../../src/postgres/index.js';
+
+const [url, schema, worker, count, limit, startAt] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+];
+const store = await createPostgresStore({ connectionString: url, schema, maxConnections: 4 });
+const day = Date.UTC(2026, 11, 7);
+const counters: BudgetCounter[] = [
+  {
+    key: 'user:alice:day:2026-12-07',
+    limitFemto: BigInt(limit),
+    hard: true,
+    expiresAt: day + 86_400_000,
+  },
+  { key: 'global:day:2026-12-07', limitFemto: 0n, hard: false, expiresAt: day + 86_400_000 },
+];
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
+let granted = 0;
+let refused = 0;
+let failed = 0;
+for (let i = 0; i < Number(count); i++) {
+  const callId = `${worker}-${i}`;
+  const estimate = 1_000_000_000n + BigInt((i * 7919) % 1000) * 1_000_000n;
+  const now = Date.now();
+  const answer = await store.reserve({
+    callId,
+    amountFemto: estimate,
+    counters,
+    holdUntil: now + 60_000,
+    now,
+  });
+  if (!answer.ok) {
+    refused++;
+    continue;
+  }
+  if (i % 7 === 3) {
+    failed++;
+    await store.release(callId, Date.now());
+    continue;
+  }
+  const actual = estimate - BigInt((i * 104_729) % 997) * 997n;
+  await store.append([
+    {
+      id: `r-${callId}`,
+      callId,
+      timestamp: Date.now(),
+      sessionId: worker,
+      agent: 'fleet',
+      model: 'gemini-2.5-flash',
+      userId: 'alice',
+      inputTokens: 100,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 10,
+      reasoningTokens: 0,
+      toolUsePromptTokens: 0,
+      totalTokens: 110,
+      priced: true,
+      costFemto: actual,
+    },
+  ]);
+  await store.settle(callId, actual, counters, Date.now());
+  granted++;
+}
+await store.close();
+process.stdout.write(JSON.stringify({ granted, refused, failed }));
