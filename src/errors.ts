@@ -164,6 +164,55 @@ export class ConfigurationError extends TollgateError {
 }
 
 /**
+ * Thrown when a subpath needs an optional peer package that is not installed. The message says
+ * exactly what to install; `packageName` and `install` carry it for tools. A subclass of
+ * `ConfigurationError`: the fix is in the project's set-up, not in the call.
+ *
+ * @example
+ * try { createSqliteStore(); }
+ * catch (error) { if (MissingPeerError.isInstance(error)) console.error(error.install); }
+ * // npm install better-sqlite3
+ */
+export class MissingPeerError extends ConfigurationError {
+  /** The package to install, e.g. `better-sqlite3`. */
+  readonly packageName: string;
+  /** The command that installs it, e.g. `npm install better-sqlite3`. */
+  readonly install: string;
+
+  /**
+   * @param feature what needs the package, e.g. `tollgate/sqlite` or `createMetrics`
+   * @param packageName the npm package to install
+   */
+  constructor(feature: string, packageName: string, options?: { cause?: unknown }) {
+    const install = `npm install ${packageName}`;
+    super(
+      `${feature} needs the ${packageName} package, which is not installed: ${install}`,
+      options,
+    );
+    this.name = 'MissingPeerError';
+    this.packageName = packageName;
+    this.install = install;
+  }
+
+  static override isInstance = brand(MissingPeerError, 'MissingPeerError');
+}
+
+/** Whether `error` says that a package could not be found (as opposed to failing as it loaded). */
+export function isModuleNotFound(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+}
+
+/**
+ * The error for an optional peer that failed to load: `MissingPeerError` when it is not installed,
+ * else a `ConfigurationError` carrying why it would not load (a native build that failed, …).
+ */
+export function peerLoadError(feature: string, packageName: string, cause: unknown): TollgateError {
+  if (isModuleNotFound(cause)) return new MissingPeerError(feature, packageName, { cause });
+  return new ConfigurationError(`${feature} could not load ${packageName}: ${cause}`, { cause });
+}
+
+/**
  * Thrown when a store cannot serve an operation: Redis down, a connection lost, a command timed
  * out, a SQLite ledger that is closed or locked. `createResilientStore` catches it to fail open
  * or closed; with `failMode: 'closed'` it is what the caller sees instead of a budget decision.

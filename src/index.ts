@@ -18,6 +18,7 @@ export {
   CurrencyError,
   InvalidPriceOverrideError,
   InvalidUsageError,
+  MissingPeerError,
   RateLimitExceededError,
   StoreUnavailableError,
   TollgateError,

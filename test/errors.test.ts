@@ -5,6 +5,9 @@ import {
   describe as describeValue,
   InvalidPriceOverrideError,
   InvalidUsageError,
+  isModuleNotFound,
+  MissingPeerError,
+  peerLoadError,
   RateLimitExceededError,
   TollgateError,
   UnknownModelError,
@@ -85,5 +88,59 @@ describe('describe (values in error messages)', () => {
     );
     expect(describeValue('https://hooks.example/a@b')).toBe('"https://hooks.example/a@b"');
     expect(describeValue('plain text')).toBe('"plain text"');
+  });
+});
+
+describe('MissingPeerError', () => {
+  it('names the package and the exact install command, once, and is a ConfigurationError', () => {
+    const error = new MissingPeerError('tollgate/sqlite', 'better-sqlite3');
+    expect(error.message).toBe(
+      'tollgate/sqlite needs the better-sqlite3 package, which is not installed: npm install better-sqlite3',
+    );
+    expect(error.message.match(/npm install/g)).toHaveLength(1);
+    expect(error).toMatchObject({
+      packageName: 'better-sqlite3',
+      install: 'npm install better-sqlite3',
+    });
+    expect(MissingPeerError.isInstance(error)).toBe(true);
+    expect(ConfigurationError.isInstance(error)).toBe(true);
+    expect(TollgateError.isInstance(error)).toBe(true);
+    expect(MissingPeerError.isInstance(new ConfigurationError('x'))).toBe(false);
+  });
+
+  it('tells a package that is not there from one that fails as it loads', async () => {
+    const missing = await import('tollgate-no-such-package' as string).catch((e: unknown) => e);
+    expect(isModuleNotFound(missing)).toBe(true);
+    let required: unknown;
+    try {
+      (await import('node:module')).createRequire(import.meta.url)('tollgate-no-such-package');
+    } catch (error) {
+      required = error;
+    }
+    expect(isModuleNotFound(required)).toBe(true);
+    expect(isModuleNotFound(new SyntaxError('Unexpected token'))).toBe(false);
+    expect(isModuleNotFound(null)).toBe(false);
+  });
+});
+
+describe('peerLoadError', () => {
+  it('is MissingPeerError for a package not installed, a ConfigurationError with the reason otherwise', () => {
+    const notFound = Object.assign(new Error("Cannot find module 'ioredis'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
+    const missing = peerLoadError('tollgate/redis', 'ioredis', notFound);
+    expect(MissingPeerError.isInstance(missing)).toBe(true);
+    expect(missing.message).toContain('npm install ioredis');
+    expect(missing.cause).toBe(notFound);
+    const broken = peerLoadError(
+      'tollgate/sqlite',
+      'better-sqlite3',
+      new Error('invalid ELF header'),
+    );
+    expect(MissingPeerError.isInstance(broken)).toBe(false);
+    expect(ConfigurationError.isInstance(broken)).toBe(true);
+    expect(broken.message).toBe(
+      'tollgate/sqlite could not load better-sqlite3: Error: invalid ELF header',
+    );
   });
 });

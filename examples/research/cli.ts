@@ -43,6 +43,22 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
   return n;
 }
 
+/** parseArgs's errors in the CLI's own words: they name the option and what to write instead. */
+function argumentError(error: unknown, argv: readonly string[]): string {
+  const { code, message } = error as { code?: string; message: string };
+  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option && /ambiguous/.test(message)) {
+    // `--budget -1`: parseArgs will not take a value that looks like an option.
+    const value = argv[argv.indexOf(option) + 1] ?? '';
+    return Number.isNaN(Number(value))
+      ? `${option} needs a value (write ${option}=VALUE for one that starts with "-")`
+      : `${option} must be a positive number, got "${value}"`;
+  }
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) return `${option} needs a value`;
+  return message.split('\n')[0] ?? 'bad arguments';
+}
+
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -63,7 +79,7 @@ async function main(): Promise<void> {
       },
     });
   } catch (error) {
-    fail((error as Error).message.split('\n')[0] ?? 'bad arguments');
+    fail(argumentError(error, process.argv.slice(2)));
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -117,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`Cost chart:  ${result.chartPath}`);
     if (result.ledgerPath)
       console.log(
-        `Ledger:      ${maskedUrl(result.ledgerPath)} (npm run tollgate -- report --db …)`,
+        `Ledger:      ${maskedUrl(result.ledgerPath)} (npm run tollgate -- report --db ${JSON.stringify(maskedUrl(result.ledgerPath))})`,
       );
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {

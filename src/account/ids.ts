@@ -1,8 +1,8 @@
 /**
  * Ids for sessions and tracked calls, made without a random draw each: on the first tollgate
  * code a LangGraph node runs, `randomUUID()` costs 2–9 µs (measured in the research graph;
- * 0.1 µs in a loop), and a tracked call used to draw one every time. One draw per process gives
- * the uniqueness; a counter does the rest.
+ * 0.1 µs in a loop), too much to pay on every tracked call. One draw per process gives the
+ * uniqueness; a counter does the rest.
  */
 import { randomUUID } from 'node:crypto';
 

@@ -42,11 +42,18 @@ import {
 import { currencyJson } from '../show/export-currency.js';
 import { formatCostReport } from '../show/report.js';
 import { normalizeUsage } from '../usage/normalize.js';
-import { Aggregate, AggregateMap, type AggregateStats } from './aggregate.js';
+import { Aggregate, AggregateMap } from './aggregate.js';
 import { newSessionId } from './ids.js';
 import { LedgerWriter, type LedgerWriterOptions } from './ledger.js';
 import { callerTier, FRESH_CALL_ID, type RecordInput, type UsageRecord } from './record.js';
+import type { TokenUsageStats } from './stats.js';
 
+/**
+ * Options of `new TokenTracker(options)`: budget, thresholds, enforcement, pricing and the ledger.
+ *
+ * @example
+ * const tracker = new TokenTracker({ budgetLimitUsd: 0.5, warnAt: [0.5, 0.9], enforce: 'hard' });
+ */
 export interface TokenTrackerOptions extends LedgerWriterOptions {
   /** Session budget in USD; no budget when absent. */
   budgetLimitUsd?: number;
@@ -106,34 +113,7 @@ export interface ReportOptions {
   rates?: FxRates;
 }
 
-/** Session statistics, kept incrementally. Money is exact, rounded once to a number. */
-export interface TokenUsageStats {
-  totalCalls: number;
-  totalTokens: number;
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  reasoningTokens: number;
-  totalCostUsd: number;
-  /** The exact total as a decimal string (no rounding). */
-  totalCostUsdExact: string;
-  averageTokensPerCall: number;
-  averageCostPerCall: number;
-  sessionDurationSeconds: number;
-  budgetLimitUsd: number | null;
-  budgetUtilizationPercent: number | null;
-  budgetRemainingUsd: number | null;
-  /** Calls whose model has no price: counted in tokens, not in cost. */
-  unpricedCalls: number;
-  /** Records dropped from history by `historyLimit` (still in every total). */
-  droppedFromHistory: number;
-  byAgent: Record<string, AggregateStats>;
-  byModel: Record<string, AggregateStats>;
-  byUser: Record<string, AggregateStats>;
-  byThread: Record<string, AggregateStats>;
-  /** Per service tier (`standard`, `flex`, `batch`, `priority`, `provisioned`). */
-  byServiceTier?: Record<string, AggregateStats>;
-}
+export type { TokenUsageStats } from './stats.js';
 
 const sessionStore = new AsyncLocalStorage<TokenTracker>();
 
@@ -278,11 +258,13 @@ export class TokenTracker {
     return this;
   }
 
+  /** Listens to one event once, then removes the listener. */
   once<E extends TrackerEventName>(event: E, listener: TrackerEvents[E]): this {
     this.events().once(event, listener);
     return this;
   }
 
+  /** Removes a listener (or every listener of the event when none is given). */
   off<E extends TrackerEventName>(event: E, listener?: TrackerEvents[E]): this {
     this.emitter?.off(event, listener);
     return this;

@@ -11,6 +11,7 @@ import type { BudgetAlert } from './alert.js';
 export interface AlertChannel {
   /** Names the channel in errors and `onError` reports. */
   readonly name: string;
+  /** Delivers one alert; rejects when it could not (the dispatcher retries per the channel's own policy). */
   send(alert: BudgetAlert): Promise<void>;
   /** Releases what the channel holds (an SMTP pool…). Called once, by `dispatcher.close()`. */
   close?(): Promise<void>;
@@ -40,6 +41,7 @@ export function memoryChannel(name = 'memory'): MemoryChannel {
   return {
     name,
     alerts,
+    /** Keeps the alert in `alerts`. */
     async send(alert) {
       alerts.push(alert);
     },

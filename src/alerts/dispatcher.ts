@@ -22,6 +22,12 @@ export type AlertErrorHandler = (
   context: { alert: BudgetAlert | undefined; channel: string | undefined },
 ) => void;
 
+/**
+ * Options of `createAlertDispatcher`.
+ *
+ * @example
+ * createAlertDispatcher({ channels: [memoryChannel()], onError: (error) => console.error(error) });
+ */
 export interface AlertDispatcherOptions {
   channels: readonly AlertChannel[];
   /** Called with each alert a channel could not deliver (default: `console.error`). */
@@ -36,17 +42,30 @@ export interface AlertDispatcherOptions {
 /** A TokenTracker, as far as alerts care: its session budget events. */
 export interface TrackerAlertSource {
   readonly sessionId: string;
+  /** Present on every TokenTracker: tells a tracker from a BudgetManager. */
   record: (...args: never[]) => unknown;
+  /** Subscribes to the tracker's budget events. */
   on(event: 'budget_warning' | 'budget_exceeded', listener: (event: BudgetEvent) => void): unknown;
+  /** Unsubscribes from the tracker's budget events. */
   off(event: 'budget_warning' | 'budget_exceeded', listener: (event: BudgetEvent) => void): unknown;
 }
 
 /** A BudgetManager, or anything emitting `budget_alert` events of its documented shape. */
 export interface BudgetAlertSource {
+  /** Subscribes to the manager's `budget_alert` events. */
   on(event: 'budget_alert', listener: (event: BudgetAlertEventLike) => void): unknown;
+  /** Unsubscribes from the manager's `budget_alert` events. */
   off(event: 'budget_alert', listener: (event: BudgetAlertEventLike) => void): unknown;
 }
 
+/**
+ * Sends the budget events of attached trackers and budget managers to its channels, queued, so delivery never blocks or breaks tracking.
+ *
+ * @example
+ * const alerts = createAlertDispatcher({ channels: [webhookChannel({ url, secret })] });
+ * alerts.attach(tracker);
+ * await alerts.close();
+ */
 export interface AlertDispatcher {
   /**
    * Queues an alert for every channel and returns at once. The promise settles when every

@@ -3,7 +3,7 @@
  * on the first send, so `tollgate/alerts` loads without it and a webhook-only setup never needs it.
  */
 import { z } from 'zod';
-import { ConfigurationError } from '../errors.js';
+import { peerLoadError } from '../errors.js';
 import { alertHeading, type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
@@ -42,10 +42,18 @@ export interface MailMessage {
 
 /** A ready transport: a nodemailer `Transporter` fits. */
 export interface MailTransport {
+  /** Sends one message (nodemailer's `Transporter.sendMail`). */
   sendMail(message: MailMessage): Promise<unknown>;
+  /** Closes the transport's connections, when it has any. */
   close?(): void;
 }
 
+/**
+ * Options of `emailChannel`: the SMTP transport, the addresses, and the retry policy.
+ *
+ * @example
+ * emailChannel({ transport: 'smtp://mail.internal:25', from: 'tollgate@acme.dev', to: 'finops@acme.dev' });
+ */
 export interface EmailChannelOptions {
   /** SMTP options or an `smtp://` URL (a transport is made on first send), or a transport. */
   transport: SmtpOptions | string | MailTransport;
@@ -259,10 +267,7 @@ async function createTransport(options: SmtpOptions | string): Promise<MailTrans
   try {
     module = await import('nodemailer');
   } catch (cause) {
-    throw new ConfigurationError(
-      'emailChannel needs the nodemailer package: npm install nodemailer',
-      { cause },
-    );
+    throw peerLoadError('emailChannel (tollgate/alerts)', 'nodemailer', cause);
   }
   const create = (module.default?.createTransport ?? module.createTransport) as (
     options: SmtpOptions | string,

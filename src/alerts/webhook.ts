@@ -11,6 +11,12 @@ import { backoffSchema, delayMs, parseOptions, retriesSchema } from './options.j
 import { type BackoffOptions, backoffDelay, resolveBackoff, retryAfterMs, sleep } from './retry.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 
+/**
+ * Options of `webhookChannel`: the endpoint, the signing secret, headers, timeouts and retries.
+ *
+ * @example
+ * webhookChannel({ url: 'https://hooks.example/budget', secret: process.env.HOOK_SECRET! });
+ */
 export interface WebhookChannelOptions {
   /** Where to POST (http or https). */
   url: string;

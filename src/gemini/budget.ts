@@ -18,7 +18,16 @@ import type { Adaptation } from '../react/budgets/events.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { Reservation } from '../react/budgets/types.js';
 import { type BudgetHold, NO_HOLD } from '../react/holds.js';
-import type { CallScope, TrackGeminiOptions } from './call.js';
+import type { RateLimiter } from '../react/rate-limit.js';
+import type { CallScope } from './scope.js';
+
+/** The options of `trackGemini` that the gate reads (documented on `TrackGeminiOptions`). */
+interface GateOptions {
+  budgets?: BudgetManager | undefined;
+  rateLimiter?: RateLimiter | undefined;
+  estimate?: 'local' | 'countTokens' | undefined;
+  defaultMaxOutputTokens?: number | undefined;
+}
 
 /**
  * The output cap assumed for a request that sets none (`defaultMaxOutputTokens`). The estimate
@@ -141,7 +150,7 @@ export interface Admission {
  * lowers the cost); the settlement is what the model actually used cost.
  */
 export async function admit(
-  options: TrackGeminiOptions,
+  options: GateOptions,
   scope: CallScope,
   callId: string,
   request: PlannedRequest,
@@ -178,7 +187,7 @@ function holdSession(
 }
 
 async function admitShared(
-  options: TrackGeminiOptions,
+  options: GateOptions,
   scope: CallScope,
   callId: string,
   request: PlannedRequest,
@@ -247,7 +256,7 @@ function sessionGate(hold: BudgetHold, request: PlannedRequest): Gate {
 }
 
 async function promptTokensOf(
-  options: TrackGeminiOptions,
+  options: GateOptions,
   request: PlannedRequest,
 ): Promise<{ tokens: number; exact: boolean }> {
   if (options.estimate === 'countTokens' && request.countTokens) {

@@ -12,6 +12,7 @@ import type { RateLimiter } from '../react/rate-limit.js';
 import { isRecord } from '../usage/counts.js';
 import { admit, type Costed, type Gate, type PlannedRequest } from './budget.js';
 import { type GraphAttribution, graphAttribution } from './context.js';
+import type { CallScope } from './scope.js';
 
 /** Options of `trackGemini`; every field is optional. Explicit values beat the graph's. */
 export interface TrackGeminiOptions {
@@ -68,18 +69,7 @@ export interface TrackGeminiOptions {
   defaultMaxOutputTokens?: number;
 }
 
-/** Everything known about a call before its request leaves. */
-export interface CallScope {
-  tracker: TokenTracker;
-  agent: string;
-  node: string | undefined;
-  threadId: string | undefined;
-  userId: string | undefined;
-  tenantId: string | undefined;
-  metadata: Record<string, unknown> | undefined;
-  provider: string;
-  model: string;
-}
+export type { CallScope } from './scope.js';
 
 /**
  * Resolves the tracker and the attribution of a call, then runs the hard-budget guard: a

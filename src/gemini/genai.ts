@@ -49,7 +49,9 @@ interface ModelsLike {
 /** What `trackGemini` needs of a @google/genai `GoogleGenAI` client (checked by shape). */
 export interface GoogleGenAILike {
   models: {
+    /** `ai.models.generateContent`: tracked. */
     generateContent(...args: never[]): Promise<unknown>;
+    /** `ai.models.generateContentStream`: tracked. */
     generateContentStream(...args: never[]): Promise<unknown>;
   };
 }

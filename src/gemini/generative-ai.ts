@@ -27,8 +27,11 @@ interface StreamResult {
 /** What `trackGemini` needs of a @google/generative-ai `GenerativeModel` (checked by shape). */
 export interface GenerativeModelLike {
   model: string;
+  /** `model.generateContent`: tracked. */
   generateContent(...args: never[]): Promise<unknown>;
+  /** `model.generateContentStream`: tracked. */
   generateContentStream(...args: never[]): Promise<unknown>;
+  /** `model.startChat`: the chat's `sendMessage` / `sendMessageStream` are tracked. */
   startChat(...args: never[]): unknown;
 }
 

@@ -129,6 +129,7 @@ export class MemoryStore implements Store {
     return added;
   }
 
+  /** Records matching the filters, paged (see `Store.query`). */
   async query(options: QueryOptions = {}): Promise<QueryPage> {
     const limit = pageSize(options.limit);
     const order = options.order ?? 'asc';
@@ -157,6 +158,7 @@ export class MemoryStore implements Store {
     return more && last ? { records, nextCursor: encodeCursor(last, order) } : { records };
   }
 
+  /** Totals grouped by `groupBy` (see `Store.summarize`). */
   async summarize(options: SummaryOptions): Promise<SummaryRow[]> {
     const groupBy = options.groupBy;
     const timeZone = options.timeZone ?? 'UTC';
@@ -276,6 +278,7 @@ export class MemoryStore implements Store {
     if (hold) this.dropHold(callId, hold);
   }
 
+  /** Budget counters' state at `now` (see `Store.counters`). */
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
     checkNow(now);
     this.advance(now);

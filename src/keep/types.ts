@@ -69,6 +69,7 @@ export interface QueryOptions extends RecordFilter {
   order?: 'asc' | 'desc';
 }
 
+/** One page of `Store.query`: the records and the cursor of the next page, if any. */
 export interface QueryPage {
   records: LedgerRecord[];
   /** Present when more records follow. */
@@ -120,6 +121,7 @@ export interface BudgetCounter {
   expiresAt: number;
 }
 
+/** What `Store.reserve` holds: an amount on each of several budget counters, for one call. */
 export interface ReserveRequest {
   /** The call being reserved for; settle and release name it again. */
   callId: string;
@@ -132,6 +134,7 @@ export interface ReserveRequest {
   now: number;
 }
 
+/** The answer of `Store.reserve`: admitted (every counter held), or refused by the first counter that cannot fit the amount. */
 export type ReserveResult =
   | {
       ok: true;
@@ -150,6 +153,7 @@ export type ReserveResult =
       usedFemto: bigint;
     };
 
+/** A budget counter's state at an instant: settled spend and live holds, in femto-dollars. */
 export interface CounterState {
   key: string;
   settledFemto: bigint;
@@ -188,14 +192,25 @@ export interface StoreCapabilities {
   persistent: boolean;
 }
 
+/**
+ * Where records and budget counters live. Four required methods; the rest are capabilities announced in `capabilities`. One conformance suite runs against every driver.
+ *
+ * @example
+ * const store: Store = new MemoryStore();
+ * await store.append([record]);
+ * const rows = await store.summarize({ groupBy: 'user', from, to });
+ */
 export interface Store {
   readonly name: string;
   readonly capabilities: StoreCapabilities;
 
   /** Appends records; a record whose callId is already stored is skipped. Returns how many were new. */
   append(records: readonly LedgerRecord[]): Promise<number>;
+  /** Records matching the filters in `[from, to)`, ordered, paged by an opaque cursor (`limit` at most 10,000). */
   query(options?: QueryOptions): Promise<QueryPage>;
+  /** Totals over `[from, to)`, grouped by `groupBy` (sorted by cost, or by time for hour and day). */
   summarize(options: SummaryOptions): Promise<SummaryRow[]>;
+  /** Flushes and releases the store; later operations throw `StoreUnavailableError`. */
   close(): Promise<void>;
 
   /**
@@ -219,6 +234,7 @@ export interface Store {
   ): Promise<void>;
   /** Drops the call's reservation (failed or abandoned call). Idempotent. */
   release?(callId: string, now: number): Promise<void>;
+  /** The current state of budget counters (settled and held), expired holds left out. */
   counters?(keys: readonly string[], now: number): Promise<CounterState[]>;
 
   /**

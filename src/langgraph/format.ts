@@ -1,6 +1,6 @@
 /** Console lines of the token feed, in the one format tollgate prints them. */
 import { type Adaptation, type BudgetAlertEvent, formatUsd } from '../index.js';
-import type { TokenFeedChunk } from './feed.js';
+import type { TokenFeedChunk } from './chunk.js';
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 

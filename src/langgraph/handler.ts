@@ -99,6 +99,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
   readonly tracker: TokenTracker;
   readonly enforce: 'warn' | 'hard' | undefined;
   readonly onBudgetExceeded: 'throw' | 'interrupt';
+  /** Receives errors of recording (bad usage in strict mode). */
   readonly onError: (error: unknown) => void;
   private readonly runs: Map<string, RunInfo>;
   private readonly writers: Map<string, ChunkWriter>;

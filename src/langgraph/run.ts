@@ -26,7 +26,9 @@ import { observeNodes, PARENT_STREAM_KEY } from './nodes.js';
 export interface TrackableGraph {
   // Method syntax on purpose: its parameters are checked bivariantly, so every compiled graph,
   // whatever its state type, is accepted.
+  /** `CompiledStateGraph.stream`: used with `streamMode: 'values'`. */
   stream(input: unknown, options?: Record<string, unknown>): Promise<AsyncIterable<unknown>>;
+  /** `CompiledStateGraph.invoke`. */
   invoke(input: unknown, options?: Record<string, unknown>): Promise<unknown>;
   checkpointer?: unknown;
   name?: string | undefined;
@@ -67,11 +69,12 @@ export interface RunWithTrackingOptions {
    */
   budgets?: BudgetManager;
   /**
-   * Where to write the JSON report; `false` for none. Default
-   * `outputs/token_usage_<timestamp>_<sessionId>.json` (the session id keeps concurrent runs apart).
+   * Where to write the JSON report. Default: nowhere. `true` writes it to
+   * `outputs/token_usage_<timestamp>_<sessionId>.json` under the working directory (the session
+   * id keeps concurrent runs apart); the path written is on `error.reportPath` after a hard stop.
    */
-  reportPath?: string | false;
-  /** Print the cost report at the end (default true). */
+  reportPath?: string | boolean;
+  /** Print the cost report to the console at the end (default false). */
   printReport?: boolean;
   /** Passed to the graph (thread_id, recursionLimit, your callbacks, …). */
   config?: LangGraphRunnableConfig;
@@ -139,10 +142,10 @@ function checkOptions(options: RunWithTrackingOptions): void {
   }
   if (
     reportPath !== undefined &&
-    reportPath !== false &&
+    typeof reportPath !== 'boolean' &&
     !(typeof reportPath === 'string' && reportPath !== '')
   ) {
-    fail('reportPath', 'a non-empty path or false', reportPath);
+    fail('reportPath', 'a non-empty path, true or false', reportPath);
   }
 }
 
@@ -382,16 +385,17 @@ function takePausedTracker(graph: object, threadId: string | undefined): TokenTr
 /** Writes and prints the report; a failure here never hides the run's own result or error. */
 function report(tracker: TokenTracker, options: RunWithTrackingOptions): string | undefined {
   let path: string | undefined;
-  if (options.reportPath !== false) {
+  if (options.reportPath !== undefined && options.reportPath !== false) {
     try {
       path = tracker.exportToJson(
-        options.reportPath ??
-          resolve('outputs', `token_usage_${fileTimestamp()}_${tracker.sessionId}.json`),
+        options.reportPath === true
+          ? resolve('outputs', `token_usage_${fileTimestamp()}_${tracker.sessionId}.json`)
+          : options.reportPath,
       );
     } catch (error) {
       console.error('[tollgate] could not write the token usage report:', error);
     }
   }
-  if (options.printReport !== false) console.log(tracker.getCostBreakdownReport());
+  if (options.printReport === true) console.log(tracker.getCostBreakdownReport());
   return path;
 }

@@ -25,7 +25,9 @@ export interface InstrumentTrackerOptions extends GenAiAttributeOptions {
 
 /** The part of a TokenTracker the bridge uses. */
 export interface UsageSource {
+  /** Subscribes to recorded calls. */
   on(event: 'usage', listener: (record: UsageRecord) => void): unknown;
+  /** Unsubscribes from recorded calls. */
   off(event: 'usage', listener: (record: UsageRecord) => void): unknown;
 }
 

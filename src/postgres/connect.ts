@@ -5,7 +5,13 @@
  */
 import { createRequire } from 'node:module';
 import type * as Pg from 'pg';
-import { ConfigurationError, describe, StoreUnavailableError, TollgateError } from '../errors.js';
+import {
+  ConfigurationError,
+  describe,
+  peerLoadError,
+  StoreUnavailableError,
+  TollgateError,
+} from '../errors.js';
 
 export type PgModule = typeof Pg;
 export type Pool = Pg.Pool;
@@ -18,9 +24,7 @@ export function loadPg(): PgModule {
   try {
     return createRequire(import.meta.url)('pg') as PgModule;
   } catch (error) {
-    throw new ConfigurationError('tollgate/postgres needs the pg package: npm install pg', {
-      cause: error,
-    });
+    throw peerLoadError('tollgate/postgres', 'pg', error);
   }
 }
 

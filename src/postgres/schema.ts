@@ -19,6 +19,12 @@
  */
 import type { PoolClient, Queryable } from './connect.js';
 
+/**
+ * One versioned step of the ledger's schema: `sql` runs with `{s}` replaced by the quoted schema.
+ *
+ * @example
+ * const latest: Migration | undefined = MIGRATIONS.at(-1); // { version, name, sql }
+ */
 export interface Migration {
   version: number;
   name: string;
@@ -35,6 +41,13 @@ const SUMS = `
   unpriced_calls bigint NOT NULL,
   cost_femto numeric NOT NULL`;
 
+/**
+ * Every migration of the ledger, oldest first; `migrate` applies the pending ones in one
+ * transaction. Migrations only add.
+ *
+ * @example
+ * console.log(MIGRATIONS.map((m) => `${m.version}: ${m.name}`));
+ */
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -146,6 +159,12 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/**
+ * The schema version this build of tollgate writes (the last migration's).
+ *
+ * @example
+ * if ((await schemaVersion(pool, '"tollgate"')) < SCHEMA_VERSION) console.log('migration pending');
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The highest applied version in `schema` (0 when the schema or its table is missing). */

@@ -33,6 +33,14 @@ import { migrate } from './schema.js';
 import { FILTER_COLUMNS, summarize } from './summary.js';
 import { isPostgresUrl } from './url.js';
 
+/**
+ * Options of `createPostgresStore`: where the ledger is (`connectionString` or `pool`), its
+ * schema, and how long records are kept.
+ *
+ * @example
+ * const options: PostgresStoreOptions = { connectionString: 'postgres://localhost/ledger', retention: '180d' };
+ * const store = await createPostgresStore(options);
+ */
 export interface PostgresStoreOptions {
   /**
    * `postgres://user:password@host:5432/db` (any libpq-style URL node-postgres takes). Default:

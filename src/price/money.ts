@@ -71,8 +71,24 @@ function numberToPlainDecimal(value: number): string {
   return digits.padEnd(power + 1, '0');
 }
 
-/** Formats dollars for people: `$0.0021`, `$12.50`; small amounts keep 4 significant decimals. */
+/**
+ * Formats dollars for people: `$0.0021`, `$12.50`. Amounts below a dollar get 4 decimals, and a
+ * non-zero amount that 4 decimals would show as `$0.0000` gets two significant digits instead
+ * (`$0.000030`), so a cheap call never reads as free.
+ *
+ * @example
+ * formatUsd(12.5); // '$12.50'
+ * formatUsd(0.00213); // '$0.0021'
+ * formatUsd(0.00003); // '$0.000030'
+ */
 export function formatUsd(usd: number, decimals?: number): string {
-  const places = decimals ?? (Math.abs(usd) >= 1 ? 2 : 4);
+  const size = Math.abs(usd);
+  const places =
+    decimals ??
+    (size >= 1
+      ? 2
+      : size === 0 || size >= 0.00005
+        ? 4
+        : Math.min(15, Math.ceil(-Math.log10(size)) + 1));
   return `$${usd.toFixed(places)}`;
 }

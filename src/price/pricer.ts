@@ -39,12 +39,19 @@ export interface CostBreakdown {
     total: bigint;
   };
   /** The catalog (or override) model id that priced the call. */
-  pricedAs?: string;
-  provider?: string;
+  pricedAs?: string | undefined;
+  /** The catalog provider that priced the call. */
+  provider?: string | undefined;
   /** The long-context tier applied: 0 for the base price, else the tier's token threshold. */
   tierStart: number;
 }
 
+/**
+ * Options of one pricing: the provider (when the model name is ambiguous) and the call's time (for dated prices).
+ *
+ * @example
+ * priceUsage(usage, 'gemini-2.5-pro', { provider: 'google', timestamp: Date.parse('2025-06-01') });
+ */
 export interface PriceOptions {
   /** Provider id or alias (`google`, `gemini`, `vertex`, `openai`, `anthropic`, …). */
   provider?: string;
@@ -52,6 +59,12 @@ export interface PriceOptions {
   timestamp?: Date | number;
 }
 
+/**
+ * Options of `new Pricer(options)`: price overrides and strictness about unknown models.
+ *
+ * @example
+ * new Pricer({ overrides: { 'my-finetune': { input_mtok: 0.5, output_mtok: 1.5 } }, strict: true });
+ */
 export interface PricerOptions {
   /**
    * Prices that win over the catalog: an object or the path of a JSON file. A key

@@ -139,6 +139,7 @@ export class SessionBudget {
     return spentFemto >= this.limitFemto;
   }
 
+  /** The USD left under the limit at `spentFemto` (0 when spent). */
   remainingUsd(spentFemto: bigint): number {
     return spentFemto >= this.limitFemto ? 0 : femtoToUsd(this.limitFemto - spentFemto);
   }
@@ -149,6 +150,7 @@ export class SessionBudget {
     return Number((spentFemto * 100_000_000n) / this.limitFemto) / 1e6;
   }
 
+  /** Forgets the thresholds already crossed, so they fire again. */
   reset(): void {
     this.exceededFired = false;
     for (const threshold of this.thresholds) threshold.fired = false;

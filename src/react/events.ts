@@ -18,6 +18,7 @@ export interface BudgetEvent {
   timestamp: number;
 }
 
+/** Fired once per model the catalog does not price. */
 export interface UnpricedModelEvent {
   type: 'unpriced_model';
   model: string;
@@ -25,6 +26,7 @@ export interface UnpricedModelEvent {
   agent: string;
 }
 
+/** Fired when usage had to be repaired, or a response carried no usage at all. */
 export interface UsageAnomalyEvent {
   type: 'usage_anomaly';
   /** What was wrong, in a sentence. */
@@ -56,12 +58,19 @@ export interface StoreErrorEvent {
 
 /** The tracker's events and their listener signatures. */
 export interface TrackerEvents {
+  /** Every recorded call. */
   usage: (record: UsageRecord) => void;
+  /** A warning threshold of the session budget was crossed (once each). */
   budget_warning: (event: BudgetEvent) => void;
+  /** The session budget is spent (once). */
   budget_exceeded: (event: BudgetEvent) => void;
+  /** A model without a price (once per model). */
   unpriced_model: (event: UnpricedModelEvent) => void;
+  /** Usage repaired or missing. */
   usage_anomaly: (event: UsageAnomalyEvent) => void;
+  /** A ledger write failed; the batch stays buffered and is retried. */
   store_error: (event: StoreErrorEvent) => void;
 }
 
+/** The names of a TokenTracker's events. */
 export type TrackerEventName = keyof TrackerEvents;

@@ -27,6 +27,12 @@ export interface RateLimit {
   tokensPerMinute?: number | undefined;
 }
 
+/**
+ * Options of `new RateLimiter(options)`.
+ *
+ * @example
+ * new RateLimiter({ store, limits: [{ id: 'u', scope: { kind: 'user' }, requestsPerMinute: 60 }] });
+ */
 export interface RateLimiterOptions {
   /** Share one store (Redis) to share limits across processes. Default: a `MemoryStore`. */
   store?: Store;
@@ -41,6 +47,7 @@ export interface RateLimiterOptions {
   onListenerError?: ListenerErrorHandler;
 }
 
+/** Who makes a call, and how many tokens it may use (prompt + max output). */
 export interface RateCheckInput {
   userId?: string | undefined;
   agent?: string | undefined;
@@ -51,6 +58,7 @@ export interface RateCheckInput {
   now?: number | undefined;
 }
 
+/** The answer of a passed check (a refused one throws `RateLimitExceededError`). */
 export interface RateCheckResult {
   ok: true;
   /** How long the check slept in wait mode (0 otherwise). */
@@ -69,8 +77,11 @@ export interface RateLimitedEvent {
   waiting: boolean;
 }
 
+/** A RateLimiter's events. */
 export interface RateLimiterEvents {
+  /** A check was refused. */
   rate_limited: (event: RateLimitedEvent) => void;
+  /** The store failed; the check passed or failed per `onStoreError`. */
   store_error: (event: StoreErrorEvent) => void;
 }
 
@@ -151,6 +162,7 @@ export class RateLimiter {
     this.events = new SafeEmitter(options.onListenerError);
   }
 
+  /** Listens to a limiter event. */
   on<E extends keyof RateLimiterEvents>(event: E, listener: RateLimiterEvents[E]): this {
     this.events.on(event, listener);
     return this;
@@ -195,6 +207,7 @@ export class RateLimiter {
     return true;
   }
 
+  /** Removes a listener (or every listener of the event when none is given). */
   off<E extends keyof RateLimiterEvents>(event: E, listener?: RateLimiterEvents[E]): this {
     this.events.off(event, listener);
     return this;

@@ -5,9 +5,15 @@
  * once Redis is back.
  */
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
-import { ConfigurationError, describe, TollgateError } from '../errors.js';
+import { ConfigurationError, describe, peerLoadError, TollgateError } from '../errors.js';
 import { StoreUnavailableError } from './errors.js';
 
+/**
+ * How to reach Redis: a URL, cluster nodes or a client of yours, and how long to wait for a first connection.
+ *
+ * @example
+ * createRedisStore({ url: 'redis://127.0.0.1:6379', connectTimeoutMs: 2_000 });
+ */
 export interface ConnectOptions {
   /** `redis://[:password@]host:port[/db]`; default `REDIS_URL`, else `redis://127.0.0.1:6379`. */
   url?: string | undefined;
@@ -48,9 +54,7 @@ async function loadIoredis(): Promise<{
     const module = await import('ioredis');
     return { Redis: module.Redis ?? module.default, Cluster: module.Cluster };
   } catch (cause) {
-    throw new ConfigurationError('tollgate/redis needs the ioredis package: npm install ioredis', {
-      cause,
-    });
+    throw peerLoadError('tollgate/redis', 'ioredis', cause);
   }
 }
 

@@ -48,6 +48,7 @@ export interface RedisRetention {
   counterGraceMs: number;
 }
 
+/** Key lifetimes by default: records 24 h, call ids 49 h, daily and hourly totals 48 h. */
 export const DEFAULT_RETENTION: RedisRetention = {
   recordTtlMs: DAY_MS,
   dailyTtlMs: 2 * DAY_MS,
@@ -67,18 +68,22 @@ export function seenTtlMs(retention: RedisRetention): number {
 export class KeyLayout {
   constructor(readonly prefix: string) {}
 
+  /** `<p>rec:<callId>`: one usage record. */
   record(callId: string): string {
     return `${this.prefix}rec:${callId}`;
   }
+  /** `<p>seen:<callId>`: the call id was appended (idempotency). */
   seen(callId: string): string {
     return `${this.prefix}seen:${callId}`;
   }
   get index(): string {
     return `${this.prefix}idx`;
   }
+  /** `<p>idx:user:<u>`: a user's records by time. */
   userIndex(userId: string): string {
     return `${this.prefix}idx:user:${userId}`;
   }
+  /** `<p>thread:<t>`: a conversation's records. */
   thread(threadId: string): string {
     return `${this.prefix}thread:${threadId}`;
   }
@@ -88,24 +93,31 @@ export class KeyLayout {
   get expiries(): string {
     return `${this.prefix}exp`;
   }
+  /** `<p>d:<YYYY-MM-DD>:<dim>`: daily totals. */
   daily(day: string, dim: AggregateDim): string {
     return `${this.prefix}d:${day}:${dim}`;
   }
+  /** `<p>h:<YYYY-MM-DDTHH>:<dim>`: hourly totals. */
   hourly(hour: string, dim: AggregateDim): string {
     return `${this.prefix}h:${hour}:${dim}`;
   }
+  /** `<p>b:<counter>`: a budget counter (settled and reserved). */
   counter(key: string): string {
     return `${this.prefix}b:${key}`;
   }
+  /** `<p>bz:<counter>`: a counter's live holds by expiry. */
   reservations(key: string): string {
     return `${this.prefix}bz:${key}`;
   }
+  /** `<p>call:<callId>`: a reservation's state. */
   call(callId: string): string {
     return `${this.prefix}call:${callId}`;
   }
+  /** `<p>rate:<key>`: a rate limit's GCRA state. */
   rate(key: string): string {
     return `${this.prefix}rate:${key}`;
   }
+  /** `<p>alert:<key>:<threshold>`: an alert was sent this window. */
   alert(key: string, threshold: number): string {
     return `${this.prefix}alert:${key}:${threshold}`;
   }

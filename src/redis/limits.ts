@@ -132,6 +132,7 @@ end
 return out
 `);
 
+/** Whose clock rate limits use: the caller's `now` (`request`) or Redis `TIME` (`server`). */
 export type RateClock = 'request' | 'server';
 
 /** The rate-limit capability of `RedisStore`. */

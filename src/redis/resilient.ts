@@ -36,6 +36,12 @@ import type {
 import { StoreUnavailableError } from './errors.js';
 import { type Pending, ReplayJournal } from './journal.js';
 
+/**
+ * Options of `createResilientStore`: Redis as primary, a local ledger behind it, what to do while Redis is down, and an optional journal file for the replay queue.
+ *
+ * @example
+ * createResilientStore({ primary: redis, local: sqlite, failMode: 'open', journalPath: 'outputs/replay.jsonl' });
+ */
 export interface ResilientStoreOptions {
   /** The shared store (a `RedisStore`). */
   primary: Store;
@@ -59,6 +65,7 @@ export interface ResilientStoreOptions {
   journalPath?: string;
 }
 
+/** Events of a ResilientStore: degraded and recovered, replays, a loaded journal. */
 export type ResilientEvent =
   | { type: 'unavailable'; operation: string; error: unknown }
   | { type: 'recovered'; replayed: number; downMs: number }
@@ -183,10 +190,12 @@ export class ResilientStore implements Store {
     return added;
   }
 
+  /** Records from the local ledger, which holds every record (see `Store.query`). */
   query(options?: QueryOptions): Promise<QueryPage> {
     return this.local.query(options);
   }
 
+  /** Totals from the local ledger (see `Store.summarize`). */
   summarize(options: SummaryOptions): Promise<SummaryRow[]> {
     return this.local.summarize(options);
   }

@@ -35,6 +35,12 @@ import { RedisLedger } from './ledger.js';
 import { markAlert, type RateClock, RedisRateLimits } from './limits.js';
 import { summarize } from './summary.js';
 
+/**
+ * Options of `createRedisStore`: the connection, the key prefix, lifetimes and the rate-limit clock.
+ *
+ * @example
+ * createRedisStore({ url: process.env.REDIS_URL, prefix: 'myapp:' });
+ */
 export interface RedisStoreOptions extends ConnectOptions {
   /**
    * An ioredis client you configured yourself (standalone, Sentinel or `Cluster`). The store
@@ -136,6 +142,7 @@ export class RedisStore implements Store {
     return this.guard('release', () => this.budgets.release(callId, now));
   }
 
+  /** Budget counters' state at `now` (see `Store.counters`). */
   counters(keys: readonly string[], now: number): Promise<CounterState[]> {
     return this.guard('counters', () => this.budgets.counters(keys, now));
   }

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CryptoKey, KeyObject } from 'jose';
-import { ConfigurationError, describe } from '../errors.js';
+import { ConfigurationError, describe, peerLoadError } from '../errors.js';
 import { forbidden, HttpError } from './errors.js';
 
 export type Role = 'viewer' | 'admin';
@@ -22,6 +22,7 @@ export interface ApiKeyRecord {
 
 /** Keys kept elsewhere (a database): looked up by hash. */
 export interface ApiKeyStore {
+  /** The record of a key by its hash (`sha256:<hex>`), or undefined. */
   findByHash(hash: string): ApiKeyRecord | undefined | Promise<ApiKeyRecord | undefined>;
 }
 
@@ -190,7 +191,10 @@ function jwtVerifier(options: JwtOptions, now: () => number): Verify {
   }
   const algorithms = options.algorithms ?? (secret !== undefined ? ['HS256'] : ['RS256']);
   let key: Promise<Uint8Array | CryptoKey | KeyObject> | undefined;
-  const jose = () => import('jose');
+  const jose = () =>
+    import('jose').catch((cause: unknown) => {
+      throw peerLoadError('auth.jwt (tollgate/server)', 'jose', cause);
+    });
   const keyOf = () => {
     key ??= (async () => {
       if (secret !== undefined) {

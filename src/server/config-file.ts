@@ -35,6 +35,7 @@ import { writeFileAtomic } from '../show/export.js';
 import { RateLimitList } from './rate-limit-list.js';
 import type { ConfigChange } from './types.js';
 
+/** What `<ledger>.config.json` holds: the budget rules and rate limits set through the API or the CLI. */
 export interface ServerConfig {
   budgets: BudgetRule[];
   rateLimits: RateLimit[];

@@ -6,10 +6,11 @@
 import { createRequire } from 'node:module';
 import type * as Prom from 'prom-client';
 import type { UsageRecord } from '../account/record.js';
-import { ConfigurationError } from '../errors.js';
+import { peerLoadError } from '../errors.js';
 import type { LedgerRecord, Store } from '../keep/types.js';
 import { femtoToUsd } from '../price/money.js';
 
+/** Options of `createMetrics`: whether `/metrics` is public, and prom-client's process metrics. */
 export interface MetricsOptions {
   /** Serve /metrics without credentials (default false). */
   public?: boolean;
@@ -23,6 +24,13 @@ export interface BudgetUtilization {
   ratio: number;
 }
 
+/**
+ * Prometheus metrics fed by recorded calls (`observe`), served as text by the handler's `/metrics`.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * tracker.on('usage', metrics.observe);
+ */
 export interface MetricsRegistry {
   readonly public: boolean;
   readonly registry: Prom.Registry;
@@ -194,11 +202,6 @@ function loadPromClient(): typeof Prom {
   try {
     return createRequire(import.meta.url)('prom-client') as typeof Prom;
   } catch (error) {
-    throw new ConfigurationError(
-      'createMetrics needs the prom-client package: npm install prom-client',
-      {
-        cause: error,
-      },
-    );
+    throw peerLoadError('createMetrics (tollgate/server)', 'prom-client', error);
   }
 }

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { ConfigurationError } from '../errors.js';
 import { type ErrorCode, HttpError, jsonText } from './errors.js';
 
+/** Where `serve` listens: a port (0 for a free one) and a host (default 127.0.0.1). */
 export interface ServeOptions {
   /** 0 picks a free port (see the returned `url`). */
   port: number;
@@ -15,6 +16,7 @@ export interface ServeOptions {
   host?: string;
 }
 
+/** A listening server: its URL and a `close()` that stops it. */
 export interface RunningServer {
   /** `http://127.0.0.1:8787` */
   url: string;

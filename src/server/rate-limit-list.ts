@@ -20,6 +20,7 @@ export class RateLimitList implements RateLimitControl {
     for (const limit of limits) this.setLimit(limit);
   }
 
+  /** Every limit. */
   listLimits(): RateLimit[] {
     return [...this.limits.values()].map((limit) => structuredClone(limit));
   }
@@ -36,6 +37,7 @@ export class RateLimitList implements RateLimitControl {
     return structuredClone(copy);
   }
 
+  /** Removes a limit by id; `false` when there was none. */
   removeLimit(id: string): boolean {
     return this.limits.delete(id);
   }

@@ -7,6 +7,12 @@ import { ConfigurationError, describe } from '../errors.js';
 import { type GcraCell, gcraStep } from '../keep/gcra.js';
 import { HttpError } from './errors.js';
 
+/**
+ * The bounds each caller of the API is held to (`createHandler({ limits })`); all on by default.
+ *
+ * @example
+ * createHandler({ store, limits: { maxDays: 90, requestsPerMinute: 120, burst: 20 } });
+ */
 export interface RequestLimits {
   /** The longest range (`days`) a request may ask for; more is a 400 (default 366). */
   maxDays?: number;

@@ -35,6 +35,7 @@ const MAX_TOO_LARGE = 1_024;
 const SIZE = { series: 1_024, bucket: 240, window: 512, part: 120, row: 240 } as const;
 const rowBytes = (row: SummaryRow) => SIZE.row + 2 * row.key.length;
 
+/** Options of `new Rollup(store, options)`: when buckets settle and are refreshed, and how many rows are kept. */
 export interface RollupOptions {
   /** A bucket is kept once it ended this long ago (default 10 minutes). */
   settleMs?: number;

@@ -14,9 +14,13 @@ import type { UsageQueries } from './validate.js';
 export interface BudgetControl {
   /** The store holding the counters (for the spend shown next to each budget). */
   readonly store?: Store;
+  /** Every budget rule. */
   listRules(): BudgetRule[];
+  /** Adds or replaces a rule. */
   setRule(rule: BudgetRule): BudgetRule;
+  /** Removes a rule; `false` when there was none. */
   removeRule(id: string): boolean;
+  /** A user's spend today, this week and this month (for `GET /api/usage/users/:id`). */
   getUserStats?(userId: string, now?: number): Promise<UserStats>;
 }
 
@@ -25,9 +29,13 @@ export interface BudgetControl {
  * `rate_limited` event for the rejections metric.
  */
 export interface RateLimitControl {
+  /** Every rate limit. */
   listLimits?(): RateLimit[];
+  /** Adds or replaces a limit. */
   setLimit?(limit: RateLimit): RateLimit;
+  /** Removes a limit; `false` when there was none. */
   removeLimit?(id: string): boolean;
+  /** Reports refusals (counted in `/metrics`). */
   on?(event: 'rate_limited', listener: (event: RateLimitedEvent) => void): unknown;
 }
 
@@ -38,6 +46,12 @@ export type ConfigChange =
   | { kind: 'rate-limit'; action: 'set'; limit: RateLimit }
   | { kind: 'rate-limit'; action: 'remove'; id: string };
 
+/**
+ * Options of `createHandler`: the store, budgets, rate limits, auth, metrics and summaries.
+ *
+ * @example
+ * createHandler({ store, budgets, auth: { apiKeys: [createApiKey('admin').record] } });
+ */
 export interface HandlerOptions {
   /** The ledger the usage endpoints read. */
   store: Store;
@@ -89,6 +103,7 @@ export interface HandlerStats {
  */
 export interface Handler {
   (request: Request): Promise<Response>;
+  /** What the rollup and the answer cache keep now, by their own accounting. */
   stats(): HandlerStats;
 }
 

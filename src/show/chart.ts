@@ -32,8 +32,8 @@ function panel(title: string, groups: Record<string, AggregateStats>, top: numbe
     const label = name.length > 24 ? `${name.slice(0, 23)}…` : name;
     parts.push(
       `<text x="20" y="${y + 15}">${escapeXml(label)}</text>`,
-      `<rect x="${LABEL_WIDTH + 20}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="3" fill="${color}"><title>${escapeXml(`${name}: ${formatUsd(group.costUsd, 6)}, ${group.tokens} tokens, ${group.calls} calls`)}</title></rect>`,
-      `<text x="${LABEL_WIDTH + BAR_WIDTH + 30}" y="${y + 15}">${escapeXml(`${formatUsd(group.costUsd)} · ${group.calls} call${group.calls === 1 ? '' : 's'}`)}</text>`,
+      `<rect x="${LABEL_WIDTH + 20}" y="${y}" width="${width}" height="${BAR_HEIGHT}" rx="3" fill="${color}"><title>${escapeXml(`${name}: ${formatUsd(group.costUsd, 6)}, ${group.tokens} tokens, ${plural(group.calls, 'call')}`)}</title></rect>`,
+      `<text x="${LABEL_WIDTH + BAR_WIDTH + 30}" y="${y + 15}">${escapeXml(`${formatUsd(group.costUsd)} · ${plural(group.calls, 'call')}`)}</text>`,
     );
     y += BAR_HEIGHT + GAP;
   });
@@ -49,7 +49,7 @@ export function costBreakdownSvg(stats: TokenUsageStats, title = 'Cost breakdown
   const agents = panel('Cost by agent', stats.byAgent, header);
   const models = panel('Cost by model', stats.byModel, header + agents.height + 16);
   const height = header + agents.height + 16 + models.height + 20;
-  const subtitle = `${formatUsd(stats.totalCostUsd)} total · ${stats.totalCalls} calls · ${stats.totalTokens.toLocaleString('en-US')} tokens${
+  const subtitle = `${formatUsd(stats.totalCostUsd)} total · ${plural(stats.totalCalls, 'call')} · ${stats.totalTokens.toLocaleString('en-US')} tokens${
     stats.budgetLimitUsd === null
       ? ''
       : ` · budget ${formatUsd(stats.budgetLimitUsd)} (${(stats.budgetUtilizationPercent ?? 0).toFixed(1)}%)`
@@ -64,4 +64,9 @@ export function costBreakdownSvg(stats: TokenUsageStats, title = 'Cost breakdown
     '</svg>',
     '',
   ].join('\n');
+}
+
+/** `1 call`, `2 calls`. */
+function plural(count: number, noun: string): string {
+  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { UsageRecord } from '../account/record.js';
-import type { TokenUsageStats } from '../account/tracker.js';
+import type { TokenUsageStats } from '../account/stats.js';
 import type { InsightReport } from '../insights/types.js';
 import type { CurrencyTotal } from './export-currency.js';
 
@@ -38,6 +38,7 @@ export interface ExportedCall {
   metadata: Record<string, unknown> | null;
 }
 
+/** What `exportToJson` writes: the session, when, its statistics and every call. */
 export interface UsageExport {
   sessionId: string;
   exportedAt: string;
@@ -49,6 +50,12 @@ export interface UsageExport {
   currency?: CurrencyTotal;
 }
 
+/**
+ * One record as the JSON export writes it: flat token fields, USD costs, an ISO datetime.
+ *
+ * @example
+ * tracker.getUsageHistory().map(toExportedCall);
+ */
 export function toExportedCall(record: UsageRecord): ExportedCall {
   const { usage, cost } = record;
   return {
@@ -123,6 +130,12 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/**
+ * Records as RFC 4180 CSV, one row per call with a header row.
+ *
+ * @example
+ * writeFileSync('usage.csv', toCsv(tracker.getUsageHistory()));
+ */
 export function toCsv(records: readonly UsageRecord[]): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const record of records) {

@@ -1,5 +1,5 @@
 import type { AggregateStats } from '../account/aggregate.js';
-import type { TokenUsageStats } from '../account/tracker.js';
+import type { TokenUsageStats } from '../account/stats.js';
 import type { InsightReport } from '../insights/types.js';
 import { decimalToScaled, formatUsd } from '../price/money.js';
 import type { CurrencyConverter } from './currency/convert.js';
@@ -45,10 +45,15 @@ function section(
  * was billed at another tier than standard (flex, batch, priority, provisioned); with
  * `insights`, a short "Suggestions" section (see `formatSuggestions`); with `currency`, amounts
  * in that currency (rounded once to its minor unit) and a line naming the rate and its date.
+ * `durationLabel` names what `sessionDurationSeconds` measures (default `Session duration`; a
+ * report over a ledger of many runs says `First to last call`).
+ *
+ * @example
+ * console.log(formatCostReport(tracker.getStatistics()));
  */
 export function formatCostReport(
   stats: TokenUsageStats,
-  options: { insights?: InsightReport; currency?: CurrencyConverter } = {},
+  options: { insights?: InsightReport; currency?: CurrencyConverter; durationLabel?: string } = {},
 ): string {
   const converter = options.currency;
   // The exact total is converted from its decimal string; groups from their rounded dollars.
@@ -65,7 +70,7 @@ export function formatCostReport(
     `  Total tokens:           ${int(stats.totalTokens)} (input ${int(stats.inputTokens)}, output ${int(stats.outputTokens)}; cached ${int(stats.cachedTokens)}, reasoning ${int(stats.reasoningTokens)})`,
     `  Total cost:             ${total}`,
     `  Average cost per call:  ${money(stats.averageCostPerCall)}`,
-    `  Session duration:       ${duration(stats.sessionDurationSeconds)}`,
+    `  ${`${options.durationLabel ?? 'Session duration'}:`.padEnd(24)}${duration(stats.sessionDurationSeconds)}`,
   ];
   if (stats.budgetLimitUsd !== null) {
     lines.push(

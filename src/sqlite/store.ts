@@ -2,7 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ConfigurationError, StoreUnavailableError, TollgateError } from '../errors.js';
+import {
+  ConfigurationError,
+  peerLoadError,
+  StoreUnavailableError,
+  TollgateError,
+} from '../errors.js';
 import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
 import { checkGroupBy, checkRecordTiers } from '../keep/checks.js';
 import { orderSummaryRows } from '../keep/summary.js';
@@ -36,6 +41,12 @@ import {
 import { migrate } from './schema.js';
 import { decodeCursor, encodeCursor, whereOf } from './sql.js';
 
+/**
+ * Options of `createSqliteStore`: the file, the busy timeout and the page cache size.
+ *
+ * @example
+ * createSqliteStore({ path: 'outputs/tollgate.db', busyTimeoutMs: 5_000 });
+ */
 export interface SqliteStoreOptions {
   /**
    * The database file, created with its folder when missing. Default: `TOLLGATE_DB`, else
@@ -224,6 +235,7 @@ export class SqliteStore implements Store {
     this.budgets.release(callId, now);
   }
 
+  /** Budget counters' state at `now` (see `Store.counters`). */
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
     this.live('counters');
     return this.budgets.counters(keys, now);
@@ -300,10 +312,7 @@ function loadDriver(): typeof BetterSqlite3 {
   try {
     return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
   } catch (error) {
-    throw new ConfigurationError(
-      'tollgate/sqlite needs the better-sqlite3 package: npm install better-sqlite3',
-      { cause: error },
-    );
+    throw peerLoadError('tollgate/sqlite', 'better-sqlite3', error);
   }
 }
 

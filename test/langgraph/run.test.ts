@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   Annotation,
   MemorySaver,
@@ -132,6 +132,21 @@ describe('runWithTracking', () => {
     for (const [i, line] of log.lines.entries()) expect(line).toMatch(expected[i] as RegExp);
   });
 
+  it('prints nothing and writes nothing unless asked', async () => {
+    const outputs = resolve('outputs');
+    const before = existsSync(outputs) ? readdirSync(outputs).sort() : [];
+    const log = captureLog();
+    let result: Awaited<ReturnType<typeof runWithTracking>> | undefined;
+    try {
+      result = await runWithTracking(pipeline(fixedModel()), input, { budgetLimitUsd: CALL * 2 });
+    } finally {
+      log.restore();
+    }
+    expect(result?.tokenUsageStats.totalCalls).toBe(3);
+    expect(log.lines).toEqual([]);
+    expect(existsSync(outputs) ? readdirSync(outputs).sort() : []).toEqual(before);
+  });
+
   it('prints llm_call lines and the cost report when asked', async () => {
     const log = captureLog();
     try {
@@ -139,6 +154,7 @@ describe('runWithTracking', () => {
         reportPath: false,
         streamOutput: true,
         printLlmCalls: true,
+        printReport: true,
       });
     } finally {
       log.restore();
@@ -158,6 +174,8 @@ describe('runWithTracking', () => {
     const error = await runWithTracking(pipeline(model), input, {
       budgetLimitUsd: CALL * 1.5,
       enforce: 'hard',
+      reportPath: true,
+      printReport: true,
       // Estimates as small as the calls (20 output tokens; 1,024 before the first record).
       trackerOptions: { holdOutputTokens: 20 },
     })
@@ -234,7 +252,7 @@ describe('runWithTracking', () => {
     await expect(
       runWithTracking(pipeline(fixedModel()), input, { ...quiet, reportPath: '' }),
     ).rejects.toThrow(
-      'runWithTracking: invalid option reportPath: expected a non-empty path or false',
+      'runWithTracking: invalid option reportPath: expected a non-empty path, true or false',
     );
     await expect(
       runWithTracking(pipeline(fixedModel()), input, {

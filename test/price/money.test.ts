@@ -51,4 +51,16 @@ describe('money', () => {
     expect(formatUsd(12.5)).toBe('$12.50');
     expect(formatUsd(0.5, 2)).toBe('$0.50');
   });
+
+  it.each([
+    [0, '$0.0000'],
+    [0.00005, '$0.0001'],
+    [0.00003, '$0.000030'],
+    [0.0000449, '$0.000045'],
+    [0.000001234, '$0.0000012'],
+    [1e-12, '$0.0000000000010'],
+    [1e-20, '$0.000000000000000'],
+  ])('never shows a non-zero amount as zero where it can: %s → %s', (usd, text) => {
+    expect(formatUsd(usd)).toBe(text);
+  });
 });

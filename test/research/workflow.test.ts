@@ -158,6 +158,21 @@ describe('research CLI', () => {
     }
   });
 
+  it.each([
+    [['--bogus'], 'error: unknown option --bogus (see --help)'],
+    [['RAG', '--budget', '-1'], 'error: --budget must be a positive number, got "-1" (see --help)'],
+    [['--budget=-1'], 'error: --budget must be a positive number, got "-1" (see --help)'],
+    [
+      ['--out', '-x'],
+      'error: --out needs a value (write --out=VALUE for one that starts with "-") (see --help)',
+    ],
+    [['--budget'], 'error: --budget needs a value (see --help)'],
+  ])('says what is wrong with %j in plain words', async (args, line) => {
+    const result = await cli(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(line);
+  });
+
   it('prints help', async () => {
     const result = await cli(['--help']);
     expect(result.code).toBe(0);

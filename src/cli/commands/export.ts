@@ -52,13 +52,13 @@ const COLUMNS = [
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write the ledger as JSON or CSV',
-  help: `Usage: tollgate export --format json|csv [--out FILE] [--since 7d] [--user ID] [--tenant ID] [--db PATH]
+  help: `Usage: tollgate export [--format json|csv] [--out FILE] [--since 7d] [--user ID] [--tenant ID] [--db PATH]
 
 Writes every record of the ledger (oldest first) as JSON or CSV, page by page, so a ledger of
 any size is exported in constant memory. Money is exact: costUsdExact is a decimal string.
 
 Options:
-  --format F     json or csv (required)
+  --format F     json (default) or csv
   --out FILE     write to FILE (atomically: complete or not at all); default standard output
   --since WHEN   records since a duration ago (30m, 12h, 7d, 2w) or a date; default: all
   --user ID      only this user's records
@@ -86,9 +86,9 @@ Options:
       await write(io.stdout, this.help);
       return 0;
     }
-    const format = text(args, 'format');
+    const format = text(args, 'format') ?? 'json';
     if (format !== 'json' && format !== 'csv') {
-      throw new UsageError(`--format: expected json or csv, got ${JSON.stringify(format ?? '')}`);
+      throw new UsageError(`--format: expected json or csv, got ${JSON.stringify(format)}`);
     }
     const out = text(args, 'out');
     if (out === '') throw new UsageError('--out: expected a file name, got ""');

@@ -66,7 +66,10 @@ ${CURRENCY_HELP}  -h, --help     this help
         io.stdout,
         `Ledger ${ledgerName(path)}, calls since ${new Date(from).toISOString()}${scope ? ` (${scope})` : ''}\n`,
       );
-      await write(io.stdout, `${formatCostReport(stats, currency ? { currency } : {})}\n`);
+      await write(
+        io.stdout,
+        `${formatCostReport(stats, { durationLabel: 'First to last call', ...(currency ? { currency } : {}) })}\n`,
+      );
       if (stats.totalCalls > 0) {
         await write(io.stdout, `Exact total: $${stats.totalCostUsdExact}\n`);
       }

@@ -1,4 +1,6 @@
 /** `tollgate serve`: the HTTP API over the SQLite ledger. */
+import { createRequire } from 'node:module';
+import { MissingPeerError } from '../../errors.js';
 import { BudgetManager } from '../../react/budgets/index.js';
 import {
   type ApiKeyRecord,
@@ -100,6 +102,10 @@ Environment:
       generated = key;
     }
     const secret = io.env.TOLLGATE_JWT_SECRET;
+    // Said before anything starts, rather than at the first request that carries a token.
+    if (secret && !installed('jose')) {
+      throw new CommandError('TOLLGATE_JWT_SECRET needs the jose package: npm install jose');
+    }
     const db = dbPath(text(args, 'db'), io.env);
     const settings = configPath(text(args, 'db'), io.env);
     const config = readConfig(settings);
@@ -111,14 +117,14 @@ Environment:
       defaultDailyUserLimitUsd: null,
     });
     const rateLimits = new RateLimitList(config.rateLimits);
-    const metrics = createMetrics();
-    const stopFollowing = metrics.follow(store);
+    const metrics = metricsIfInstalled();
+    const stopFollowing = metrics?.follow(store) ?? (() => {});
     const handler = createHandler({
       store,
       budgets,
       rateLimiter: rateLimits,
       auth: { apiKeys, ...(secret ? { jwt: { secret } } : {}) },
-      metrics,
+      ...(metrics ? { metrics } : {}),
       // Read-modify-write under the file's lock: a change made meanwhile by the CLI or another
       // server is kept, not overwritten with this server's copy.
       onChange: async (change) => {
@@ -140,8 +146,11 @@ Environment:
     }
     await write(
       io.stdout,
-      `tollgate API on ${running.url} (ledger ${ledgerName(db)}, rules ${settings})\n`,
+      `tollgate dashboard and API on ${running.url}/ (ledger ${ledgerName(db)}, rules ${settings})\n`,
     );
+    if (!metrics) {
+      await write(io.stdout, '/metrics is off: npm install prom-client to serve it\n');
+    }
     if (generated) {
       await write(
         io.stdout,
@@ -156,6 +165,26 @@ Environment:
     return 0;
   },
 };
+
+/** Whether a package can be loaded from here (an optional peer of tollgate). */
+function installed(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Prometheus metrics when prom-client is installed; without it the server runs without them. */
+function metricsIfInstalled(): ReturnType<typeof createMetrics> | undefined {
+  try {
+    return createMetrics();
+  } catch (error) {
+    if (MissingPeerError.isInstance(error)) return undefined;
+    throw error;
+  }
+}
 
 /** Resolves on SIGINT or SIGTERM. */
 function stopped(): Promise<void> {

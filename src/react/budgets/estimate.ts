@@ -17,6 +17,12 @@ export function defaultPricer(): Pricer {
   return sharedPricer;
 }
 
+/**
+ * Input of `estimateCallCost`: the model, the prompt size and the output cap.
+ *
+ * @example
+ * estimateCallCost({ model: 'gemini-2.5-flash', promptTokens: 2_000, maxOutputTokens: 1_024 });
+ */
 export interface CallEstimateInput {
   model: string;
   provider?: string | undefined;

@@ -80,8 +80,12 @@ export interface StoreErrorEvent {
 
 /** The budget manager's events and their listener signatures. */
 export interface BudgetManagerEvents {
+  /** A rule crossed one of its `alertAt` thresholds (once per threshold per window). */
   budget_alert: (event: BudgetAlertEvent) => void;
+  /** A hard rule refused a call. */
   budget_refused: (event: BudgetRefusedEvent) => void;
+  /** An adaptive rule ran low: the call is switched to a cheaper model or a lower output cap. */
   adaptive: (event: AdaptiveEvent) => void;
+  /** The store failed; the call went on (fail-open) or was refused (fail-closed). */
   store_error: (event: StoreErrorEvent) => void;
 }

@@ -112,11 +112,13 @@ export class BudgetManager {
     for (const rule of options.rules ?? []) this.setRule(rule);
   }
 
+  /** Listens to a manager event (`budget_alert`, `budget_refused`, `adaptive`, `store_error`). */
   on<E extends keyof BudgetManagerEvents>(event: E, listener: BudgetManagerEvents[E]): this {
     this.events.on(event, listener);
     return this;
   }
 
+  /** Removes a listener (or every listener of the event when none is given). */
   off<E extends keyof BudgetManagerEvents>(event: E, listener?: BudgetManagerEvents[E]): this {
     this.events.off(event, listener);
     return this;
@@ -147,11 +149,13 @@ export class BudgetManager {
     });
   }
 
+  /** Removes a rule by id; `false` when there was none. */
   removeRule(id: string): boolean {
     this.limits.delete(id);
     return this.rules.delete(id);
   }
 
+  /** Every rule, the per-user default included. */
   listRules(): BudgetRule[] {
     return [...this.rules.values()].map((rule) => structuredClone(rule));
   }

@@ -8,8 +8,11 @@ import { parseModelName } from '../../price/catalog.js';
 import { usdToFemto } from '../../price/money.js';
 import { assertTimeZone, type CalendarWindow, windowAt } from './calendar.js';
 
+/** What a budget rule counts: per user, tenant, model, provider, agent, or everything (`global`). */
 export type ScopeKind = 'user' | 'tenant' | 'model' | 'provider' | 'agent' | 'global';
+/** A rule's window: each call on its own (`request`), or a calendar hour, day, ISO week or month in the rule's time zone. */
 export type BudgetWindow = 'request' | CalendarWindow;
+/** `soft` counts and alerts; `hard` refuses; `adaptive` switches to a fallback model or a lower output cap when low. */
 export type BudgetMode = 'soft' | 'hard' | 'adaptive';
 
 /** Alert thresholds used when a rule names none: half, 80% and 95% of the limit. */

@@ -5,6 +5,12 @@ import type { ListenerErrorHandler } from '../safe-emitter.js';
 import type { Adaptation, ChargedScope } from './events.js';
 import type { BudgetMode, BudgetRule, BudgetWindow, CallSubject } from './rules.js';
 
+/**
+ * Options of `new BudgetManager(options)`.
+ *
+ * @example
+ * new BudgetManager({ store, defaultDailyUserLimitUsd: 5, onStoreError: 'fail-closed' });
+ */
 export interface BudgetManagerOptions {
   /** Where counters live; share one store (Redis, SQLite) to share budgets. Default: memory. */
   store?: Store;
@@ -78,6 +84,7 @@ export interface Reservation {
   readonly degraded?: boolean;
 }
 
+/** The answer of an admitted `BudgetManager.reserve`: the reservation to settle or release, and an adaptation when a rule runs low (a refusal throws). */
 export interface ReserveOutcome {
   ok: true;
   reservation: Reservation;
@@ -100,6 +107,7 @@ export interface WindowStats {
   forecast: SpendForecast | null;
 }
 
+/** A user's spend today, this week and this month, with limits, what remains and when each resets. */
 export interface UserStats {
   today: WindowStats;
   week: WindowStats;
