@@ -7,6 +7,7 @@ import type { InsightCall } from './types.js';
 
 /** Something with a tracker's history: a `TokenTracker`. */
 export interface HistorySource {
+  /** The calls to analyse, oldest first (what `TokenTracker.getUsageHistory` returns). */
   getUsageHistory(): readonly UsageRecord[];
   readonly pricer?: Pricer;
 }
