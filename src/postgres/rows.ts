@@ -1,7 +1,8 @@
 /**
  * Ledger rows: a batch of records to the one JSON parameter of one `INSERT … SELECT` (one
- * statement whatever the batch size; JSON is parsed by Postgres in C, three times faster than
- * 22 text arrays), and rows back to records.
+ * statement whatever the batch size), and rows back to records. The parameter is read as
+ * `jsonb`: `e->>i` on a `jsonb` array is a direct lookup, whereas on `json` it scans the
+ * element's text again for every field (twice the statement's time for 10,000 records).
  */
 import { ConfigurationError, describe } from '../errors.js';
 import { storedTier } from '../keep/checks.js';
@@ -63,7 +64,7 @@ const SUM_COLUMNS =
  * so concurrent batches lock them in one order (no deadlock).
  */
 export function appendSql(s: string): string {
-  return insertSql(s, `SELECT ${FIELDS} FROM json_array_elements($1::json) e`);
+  return insertSql(s, `SELECT ${FIELDS} FROM jsonb_array_elements($1::jsonb) e`);
 }
 
 /**
