@@ -39,6 +39,11 @@ const groups: Record<string, () => Promise<string>> = {
     console.log(JSON.stringify(postgres, null, 2));
     return writeResult('bench-postgres', postgres);
   },
+  'server-postgres': async () => {
+    const server = await runServerBenchmark('postgres');
+    console.log(JSON.stringify(server, null, 2));
+    return writeResult('bench-server-postgres', { summaryLoad: server });
+  },
   server: async () => {
     const server = await runServerBenchmark();
     console.log(JSON.stringify(server, null, 2));

@@ -13,9 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import type { LedgerRecord } from '../src/keep/types.js';
+import type { LedgerRecord, Store } from '../src/keep/types.js';
+import { createPostgresStore } from '../src/postgres/index.js';
 import { createApiKey, createHandler, serve } from '../src/server/index.js';
 import { createSqliteStore } from '../src/sqlite/index.js';
+import { fillLedger } from '../test/support/postgres-fill.js';
+import { type PostgresServer, startPostgresServer } from '../test/support/postgres-server.js';
 import { writeResult } from './stats.js';
 
 const ROWS = 1_000_000;
@@ -67,13 +70,41 @@ async function seed(db: string): Promise<void> {
   const store = createSqliteStore({ path: db });
   for (let from = 0; from < ROWS; from += 50_000) await store.append(rows(from, 50_000, end));
   const seedSeconds = (performance.now() - started) / 1000;
-  // What one summary costs without the server's rollup: the store's own scans.
-  const directStart = performance.now();
-  await store.summarize({ groupBy: 'day', from: end - 30 * DAY, to: end });
-  await store.summarize({ groupBy: 'user', from: end - 30 * DAY, to: end });
-  const directMs = performance.now() - directStart;
+  const directMs = await directSummaryMs(store, end);
   await store.close();
   process.stdout.write(JSON.stringify({ seedSeconds, directMs }));
+}
+
+/** What one API summary costs without the server's rollup: the store's own two summaries. */
+async function directSummaryMs(store: Store, end: number): Promise<number> {
+  const started = performance.now();
+  await store.summarize({ groupBy: 'day', from: end - 30 * DAY, to: end });
+  await store.summarize({ groupBy: 'user', from: end - 30 * DAY, to: end });
+  return performance.now() - started;
+}
+
+/**
+ * Seeds a Postgres ledger server-side (the same spread: 30 days, `USERS` users) and times one
+ * summary straight from the store.
+ */
+async function seedPostgres(url: string): Promise<{ seedSeconds: number; directMs: number }> {
+  const end = Date.now();
+  const started = performance.now();
+  const store = await createPostgresStore({ connectionString: url, schema: 'ledger' });
+  await fillLedger(store.pool, store.schema, {
+    count: ROWS,
+    from: end - 30 * DAY,
+    to: end,
+    users: USERS,
+    bulk: true,
+  });
+  for (const table of ['records', 'rollup_hourly', 'rollup_thread_hourly']) {
+    await store.pool.query(`VACUUM ANALYZE ${store.schema}.${table}`);
+  }
+  const seedSeconds = (performance.now() - started) / 1000;
+  const directMs = await directSummaryMs(store, end);
+  await store.close();
+  return { seedSeconds, directMs };
 }
 
 function runChild(args: string[]): Promise<string> {
@@ -91,15 +122,22 @@ function runChild(args: string[]): Promise<string> {
   });
 }
 
-/** The server side: opens the ledger and serves it; prints `READY <url>` on stdout. */
+/**
+ * The server side: opens the ledger (a SQLite path, or a `postgres://` URL served with the
+ * server's in-memory rollup off) and serves it; prints `READY <url>` on stdout.
+ */
 async function child(db: string, keyHash: string): Promise<void> {
-  const store = createSqliteStore({ path: db });
+  const postgres = db.startsWith('postgres://');
+  const store: Store = postgres
+    ? await createPostgresStore({ connectionString: db, schema: 'ledger' })
+    : createSqliteStore({ path: db });
   const handler = createHandler({
     store,
     auth: { apiKeys: [{ id: 'bench', hash: keyHash, role: 'viewer' }] },
     // 500 req/s from one key stands for many dashboards: the per-key limit would refuse most.
     // The cold rollup build is measured whole (coldFirstRequestMs), not cut at 5 s of store time.
     limits: { requestsPerMinute: false, storeTimeoutMs: 120_000 },
+    ...(postgres ? { summaries: { rollup: false } } : {}),
   });
   const running = await serve(handler, { port: 0 });
   process.stdout.write(`READY ${running.url}\n`);
@@ -134,18 +172,29 @@ async function timed(url: string, key: string): Promise<{ ms: number; status: nu
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-/** Seeds the ledger, starts the server, loads it; returns the figures. */
-export async function runServerBenchmark() {
+/**
+ * Seeds the ledger, starts the server, loads it; returns the figures. `ledger: 'postgres'`
+ * serves a Postgres ledger (a real server started in the OS temp dir) with the server's
+ * in-memory rollup off, so every recompute is the database's own summary.
+ */
+export async function runServerBenchmark(ledger: 'sqlite' | 'postgres' = 'sqlite') {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-server-'));
-  const db = join(dir, 'ledger.db');
+  let db = join(dir, 'ledger.db');
   let server: ChildProcess | undefined;
+  let postgres: PostgresServer | undefined;
   try {
-    // Seeding in its own process keeps this one (the load generator) free of its garbage.
-    const seeded = await runChild(['--seed', db]);
-    const { seedSeconds, directMs } = JSON.parse(seeded) as {
-      seedSeconds: number;
-      directMs: number;
-    };
+    let seeded: { seedSeconds: number; directMs: number };
+    if (ledger === 'postgres') {
+      postgres = await startPostgresServer({
+        settings: { fsync: 'on', shared_buffers: '512MB', max_wal_size: '8GB', work_mem: '32MB' },
+      });
+      db = postgres.url;
+      seeded = await seedPostgres(db);
+    } else {
+      // Seeding in its own process keeps this one (the load generator) free of its garbage.
+      seeded = JSON.parse(await runChild(['--seed', db]));
+    }
+    const { seedSeconds, directMs } = seeded;
 
     const { key, record } = createApiKey('viewer');
     const started = await startChild(db, record.hash);
@@ -169,7 +218,7 @@ export async function runServerBenchmark() {
     const errors = result.errors + result.timeouts + result.non2xx;
     const p99 = result.latency.p99;
     return {
-      what: `autocannon, ${RATE} req/s for ${DURATION_S} s, GET ${PATH}, ${ROWS.toLocaleString('en-US')}-row SQLite ledger over 30 days, ${USERS} users, loopback, server in its own process`,
+      what: `autocannon, ${RATE} req/s for ${DURATION_S} s, GET ${PATH}, ${ROWS.toLocaleString('en-US')}-row ${ledger === 'postgres' ? 'Postgres ledger (server rollup off)' : 'SQLite ledger'} over 30 days, ${USERS} users, loopback, server in its own process`,
       rows: ROWS,
       seedSeconds: round(seedSeconds),
       storeSummaryWithoutRollupMs: round(directMs),
@@ -191,7 +240,9 @@ export async function runServerBenchmark() {
       targetP99Ms: 50,
       meetsTarget: p99 <= 50 && errors === 0 && sent >= RATE * DURATION_S * 0.98,
       notes:
-        'A summary is two store summaries (by day, by user); without the rollup each scans the 30 days (storeSummaryWithoutRollupMs). The server keeps settled 5-minute, hourly and daily buckets (built once: coldFirstRequestMs), reads only the first <5 and last ~10 minutes from the store, and reuses an answer for 1 s (stale-while-revalidate), so a recompute costs a few ms once a second.',
+        ledger === 'postgres'
+          ? "A summary is two store summaries (by day, by user), each answered by Postgres from its hourly rollup tables (storeSummaryWithoutRollupMs) with the server's in-memory rollup off; the server reuses an answer for 1 s (stale-while-revalidate), so Postgres computes one summary about once a second under load."
+          : 'A summary is two store summaries (by day, by user); without the rollup each scans the 30 days (storeSummaryWithoutRollupMs). The server keeps settled 5-minute, hourly and daily buckets (built once: coldFirstRequestMs), reads only the first <5 and last ~10 minutes from the store, and reuses an answer for 1 s (stale-while-revalidate), so a recompute costs a few ms once a second.',
     };
   } finally {
     server?.kill('SIGTERM');
@@ -199,6 +250,7 @@ export async function runServerBenchmark() {
       await new Promise((resolve) => server?.once('exit', resolve));
     }
     rmSync(dir, { recursive: true, force: true });
+    await postgres?.dispose();
   }
 }
 

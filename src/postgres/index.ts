@@ -11,7 +11,7 @@
  */
 export { monthLabel, monthOf } from './partitions.js';
 export { parseRetention } from './retention.js';
-export { insertSql, RECORD_INSERT_COLUMNS } from './rows.js';
+export { insertSql, RECORD_INSERT_COLUMNS, rollupsFromRecordsSql } from './rows.js';
 export { MIGRATIONS, type Migration, migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
 export { createPostgresStore, PostgresStore, type PostgresStoreOptions } from './store.js';
 export { planSummary, type SummaryPlan } from './summary.js';

@@ -157,6 +157,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'records: service tier',
+    // NULL is standard (the default tier); existing records were all standard-priced. Adding a
+    // nullable column without a default is a catalog change, instant at any ledger size.
+    sql: `ALTER TABLE {s}.records ADD COLUMN service_tier text;`,
+  },
 ];
 
 /**

@@ -8,6 +8,7 @@ import {
   SCHEMA_VERSION,
   schemaVersion,
 } from '../../src/postgres/index.js';
+import { monthOf, Partitions } from '../../src/postgres/partitions.js';
 import { ledgerRecords } from '../keep/fixtures.js';
 import { rejection } from '../support/rejection.js';
 import { runWorker } from './processes.js';
@@ -84,6 +85,61 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     await dropStore(server(), store);
   });
 
+  it('upgrades a version-2 ledger with records to service tiers: old records read as standard', async () => {
+    const schema = freshSchema();
+    const pool = new pg.Pool({ connectionString: server().url });
+    const client = await pool.connect();
+    const old = ledgerRecords(3, () => ({ userId: 'before' }));
+    try {
+      expect(await migrate(client, `"${schema}"`, 2)).toEqual([1, 2]);
+      // Records written by a version-2 process: the columns it knew, nothing of tiers.
+      await new Partitions(pool, `"${schema}"`).ensure(old.map((r) => monthOf(r.timestamp)));
+      for (const r of old) {
+        await client.query(
+          `INSERT INTO "${schema}".records (month, id, call_id, ts, session_id, agent, model,
+             user_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
+             tool_use_prompt_tokens, total_tokens, priced, cost_femto)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+          [
+            monthOf(r.timestamp),
+            r.id,
+            r.callId,
+            r.timestamp,
+            r.sessionId,
+            r.agent,
+            r.model,
+            r.userId,
+            r.inputTokens,
+            r.cacheReadTokens,
+            r.cacheWriteTokens,
+            r.outputTokens,
+            r.reasoningTokens,
+            r.toolUsePromptTokens,
+            r.totalTokens,
+            r.priced,
+            r.costFemto.toString(),
+          ],
+        );
+      }
+    } finally {
+      client.release();
+      await pool.end();
+    }
+    const store = await createPostgresStore({ connectionString: server().url, schema });
+    expect(await schemaVersion(store.pool, store.schema)).toBe(SCHEMA_VERSION);
+    const tiered = ledgerRecords(2, (i) => ({
+      userId: 'after',
+      serviceTier: i === 0 ? 'flex' : 'priority',
+    }));
+    expect(await store.append(tiered)).toBe(2);
+    const before = (await store.query({ userId: 'before' })).records;
+    expect(before.map((r) => r.callId).sort()).toEqual(old.map((r) => r.callId).sort());
+    expect(before.every((r) => r.serviceTier === undefined)).toBe(true);
+    const after = (await store.query({ userId: 'after' })).records;
+    expect(after.map((r) => r.serviceTier).sort()).toEqual(['flex', 'priority']);
+    await dropStore(server(), store);
+  });
+
   it.each([
     ['schema', { schema: 'bad name; DROP TABLE x' }, /schema must be a name/],
     ['schema', { schema: '1abc' }, /schema must be a name/],
@@ -107,6 +163,7 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     ['sessionId', { sessionId: undefined as unknown as string }],
     ['priced', { priced: 'yes' as unknown as boolean }],
     ['userId', { userId: 'a\u0000b' }],
+    ['serviceTier', { serviceTier: 'turbo' as unknown as 'flex' }],
   ])(
     'a record with a bad %s is refused with a ConfigurationError; the batch stores nothing',
     async (field, bad) => {
