@@ -371,7 +371,9 @@ describe('arxivPaperSearch', () => {
       }, 20);
     };
     const search = arxivPaperSearch({ baseUrl, intervalMs: 100 });
+    const started = performance.now();
     const results = await Promise.all([search('a1 bb', 2), search('a2 bb', 2), search('a3 bb', 2)]);
+    const elapsed = performance.now() - started;
     expect(results).toEqual([[LEWIS], [LEWIS], [LEWIS]]);
     expect(most).toBe(1);
     expect(requests.map((r) => r.url.searchParams.get('search_query'))).toEqual([
@@ -379,9 +381,9 @@ describe('arxivPaperSearch', () => {
       'all:a2 AND all:bb',
       'all:a3 AND all:bb',
     ]);
-    for (let i = 1; i < requests.length; i++) {
-      expect((requests[i]?.at ?? 0) - (requests[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(95);
-    }
+    // Two waits of intervalMs at least, seen from the caller: a busy machine only lengthens this
+    // (the gaps the server sees jitter with delivery), and without the waits it takes ~60 ms.
+    expect(elapsed).toBeGreaterThanOrEqual(200);
   });
 
   it('fails the later calls at once after a failure, without asking again', async () => {
