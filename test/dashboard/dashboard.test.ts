@@ -233,6 +233,9 @@ beforeAll(async () => {
     rateLimiter: limits,
     auth: { apiKeys: [admin.record, viewer.record, globex.record] },
     now: () => NOW,
+    // Every test here shares one admin key, and each page load sends several requests: the
+    // per-key API limit (tested in test/server/limits.test.ts) would refuse some of them.
+    limits: { requestsPerMinute: false },
   });
   running = await serve(handler, { port: 0, host: '127.0.0.1' });
 });

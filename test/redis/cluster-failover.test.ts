@@ -185,7 +185,12 @@ describeRedis('RedisStore on a Redis Cluster with replicas: failover', () => {
       expect(outcomes.refused).toBeGreaterThan(0);
       const [state] = await first.counters([key], Date.now());
       expect(state?.reservedFemto).toBe(usdToFemto(1));
-      expect(await masterPortOf(first.client as Cluster, prefix)).toBe(replicaPort);
+      // Other nodes learn of the promotion by gossip: their slot map converges to it.
+      await until('every node reports the promoted replica as master', async () => {
+        if ((await masterPortOf(first.client as Cluster, prefix)) !== replicaPort) {
+          throw new StoreUnavailableError('redis', 'slots');
+        }
+      });
     } finally {
       await Promise.all(stores.map((store) => store.close()));
     }
