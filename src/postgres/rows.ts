@@ -7,8 +7,8 @@
 import { ConfigurationError, describe } from '../errors.js';
 import { storedTier } from '../keep/checks.js';
 import { metadataJson } from '../keep/record.js';
+import { recordFromColumns } from '../keep/sql-rows.js';
 import type { LedgerRecord } from '../keep/types.js';
-import { parseServiceTier } from '../usage/tier.js';
 import { monthOf } from './partitions.js';
 
 /** Columns of `records` in the order of the append statement's arrays, with their types. */
@@ -248,30 +248,5 @@ export const RECORD_COLUMNS = `seq, id, call_id, ts, session_id, agent, node, mo
   cost_femto::text AS cost_femto, metadata, service_tier`;
 
 export function fromRow(row: RecordRow): LedgerRecord {
-  const record: LedgerRecord = {
-    id: row.id,
-    callId: row.call_id,
-    timestamp: Number(row.ts),
-    sessionId: row.session_id,
-    agent: row.agent,
-    model: row.model,
-    inputTokens: Number(row.input_tokens),
-    cacheReadTokens: Number(row.cache_read_tokens),
-    cacheWriteTokens: Number(row.cache_write_tokens),
-    outputTokens: Number(row.output_tokens),
-    reasoningTokens: Number(row.reasoning_tokens),
-    toolUsePromptTokens: Number(row.tool_use_prompt_tokens),
-    totalTokens: Number(row.total_tokens),
-    priced: row.priced,
-    costFemto: BigInt(row.cost_femto),
-  };
-  if (row.node !== null) record.node = row.node;
-  if (row.provider !== null) record.provider = row.provider;
-  if (row.user_id !== null) record.userId = row.user_id;
-  if (row.tenant_id !== null) record.tenantId = row.tenant_id;
-  if (row.thread_id !== null) record.threadId = row.thread_id;
-  if (row.metadata !== null) record.metadata = JSON.parse(row.metadata);
-  const tier = parseServiceTier(row.service_tier);
-  if (tier !== undefined && tier !== 'standard') record.serviceTier = tier;
-  return record;
+  return recordFromColumns(row, row.priced, BigInt(row.cost_femto));
 }

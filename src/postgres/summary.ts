@@ -11,6 +11,7 @@
  */
 import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
 import { checkBounds, checkGroupBy } from '../keep/checks.js';
+import { summaryFromSums } from '../keep/sql-rows.js';
 import { addRowToRow, orderSummaryRows } from '../keep/summary.js';
 import type { GroupBy, RecordFilter, SummaryOptions, SummaryRow } from '../keep/types.js';
 import type { Queryable } from './connect.js';
@@ -178,17 +179,7 @@ export function summarySql(s: string, options: SummaryOptions, plan: SummaryPlan
 }
 
 function toRow(key: string, sum: SumRow): SummaryRow {
-  return {
-    key,
-    calls: Number(sum.calls),
-    inputTokens: Number(sum.input ?? 0),
-    outputTokens: Number(sum.output ?? 0),
-    cachedTokens: Number(sum.cached ?? 0),
-    reasoningTokens: Number(sum.reasoning ?? 0),
-    totalTokens: Number(sum.total ?? 0),
-    unpricedCalls: Number(sum.unpriced ?? 0),
-    costFemto: BigInt(sum.cost ?? 0),
-  };
+  return summaryFromSums(key, sum, BigInt(sum.cost ?? 0));
 }
 
 /**

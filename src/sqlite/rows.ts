@@ -4,9 +4,9 @@
  */
 import { storedTier } from '../keep/checks.js';
 import { metadataJson } from '../keep/record.js';
+import { recordFromColumns, summaryFromSums } from '../keep/sql-rows.js';
 import { addRowToRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
-import { parseServiceTier } from '../usage/tier.js';
 import { joinFemto, splitFemto } from './money.js';
 
 export const INSERT = `INSERT INTO records (id, call_id, ts, session_id, agent, node, model, provider,
@@ -86,46 +86,11 @@ export function fillRow(row: unknown[], record: LedgerRecord): unknown[] {
 }
 
 export function fromRow(row: RecordRow): LedgerRecord {
-  const record: LedgerRecord = {
-    id: row.id,
-    callId: row.call_id,
-    timestamp: Number(row.ts),
-    sessionId: row.session_id,
-    agent: row.agent,
-    model: row.model,
-    inputTokens: Number(row.input_tokens),
-    cacheReadTokens: Number(row.cache_read_tokens),
-    cacheWriteTokens: Number(row.cache_write_tokens),
-    outputTokens: Number(row.output_tokens),
-    reasoningTokens: Number(row.reasoning_tokens),
-    toolUsePromptTokens: Number(row.tool_use_prompt_tokens),
-    totalTokens: Number(row.total_tokens),
-    priced: row.priced === 1n,
-    costFemto: joinFemto(row.cost_micro, row.cost_rem),
-  };
-  if (row.node !== null) record.node = row.node;
-  if (row.provider !== null) record.provider = row.provider;
-  if (row.user_id !== null) record.userId = row.user_id;
-  if (row.tenant_id !== null) record.tenantId = row.tenant_id;
-  if (row.thread_id !== null) record.threadId = row.thread_id;
-  if (row.metadata !== null) record.metadata = JSON.parse(row.metadata);
-  const tier = parseServiceTier(row.service_tier);
-  if (tier !== undefined && tier !== 'standard') record.serviceTier = tier;
-  return record;
+  return recordFromColumns(row, row.priced === 1n, joinFemto(row.cost_micro, row.cost_rem));
 }
 
 export function toSummaryRow(key: string, sum: SumRow): SummaryRow {
-  return {
-    key,
-    calls: Number(sum.calls),
-    inputTokens: Number(sum.input ?? 0),
-    outputTokens: Number(sum.output ?? 0),
-    cachedTokens: Number(sum.cached ?? 0),
-    reasoningTokens: Number(sum.reasoning ?? 0),
-    totalTokens: Number(sum.total ?? 0),
-    unpricedCalls: Number(sum.unpriced ?? 0),
-    costFemto: joinFemto(sum.micro, sum.rem),
-  };
+  return summaryFromSums(key, sum, joinFemto(sum.micro, sum.rem));
 }
 
 /** Folds SQL slots into local buckets (several 15-minute slots make one hour or day). */

@@ -47,7 +47,8 @@ Options:
   --tenant ID         only this tenant's calls
   --candidate A=M,…   candidate models for agent (or model) A; repeatable; '*' for all
   --json              the report as JSON
-  --db PATH           the SQLite ledger (default: $TOLLGATE_DB, else outputs/tollgate.db)
+  --db PATH           the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
+                      outputs/tollgate.db)
 ${CURRENCY_HELP}  -h, --help          this help
 `,
   async run(argv, io) {
