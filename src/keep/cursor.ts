@@ -3,6 +3,7 @@
  * appended while paging never shift a page.
  */
 import { ConfigurationError, describe } from '../errors.js';
+import type { LedgerRecord, QueryPage } from './types.js';
 
 /**
  * A query cursor: the order and the (timestamp, seq) of the last record returned, base64url.
@@ -35,4 +36,27 @@ export function decodeCursor(cursor: string, order: 'asc' | 'desc'): { ts: numbe
     );
   }
   return position;
+}
+
+/**
+ * A page of a SQL query asked for `limit + 1` rows: the first `limit` as records, and a cursor
+ * after the last of them when the extra row shows that more follow.
+ *
+ * @example
+ * const rows = statement.all(...params, limit + 1);
+ * return pageOf(rows, limit, 'desc', fromRow);
+ */
+export function pageOf<Row extends { ts: bigint | number | string; seq: bigint | number | string }>(
+  rows: Row[],
+  limit: number,
+  order: 'asc' | 'desc',
+  toRecord: (row: Row) => LedgerRecord,
+): QueryPage {
+  const more = rows.length > limit;
+  if (more) rows.length = limit;
+  const last = rows[rows.length - 1];
+  return {
+    records: rows.map(toRecord),
+    ...(more && last ? { nextCursor: encodeCursor(order, Number(last.ts), Number(last.seq)) } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 import { ConfigurationError, describe, StoreUnavailableError } from '../errors.js';
 import { checkBounds } from '../keep/checks.js';
-import { decodeCursor, encodeCursor } from '../keep/cursor.js';
+import { decodeCursor, pageOf } from '../keep/cursor.js';
 import type {
   BudgetCounter,
   CounterState,
@@ -180,15 +180,7 @@ export class PostgresStore implements Store {
     const sql = `SELECT ${RECORD_COLUMNS} FROM ${this.schema}.records ${where}
       ORDER BY ts ${dir}, seq ${dir} LIMIT ${add(limit + 1)}`;
     const { rows } = await guard('query', () => this.pool.query<RecordRow>(sql, params));
-    const more = rows.length > limit;
-    if (more) rows.length = limit;
-    const last = rows[rows.length - 1];
-    return {
-      records: rows.map(fromRow),
-      ...(more && last
-        ? { nextCursor: encodeCursor(order, Number(last.ts), Number(last.seq)) }
-        : {}),
-    };
+    return pageOf(rows, limit, order, fromRow);
   }
 
   /** Totals per group from the hourly rollups, the partial hours at the ends from the records. */

@@ -1,7 +1,4 @@
 import { ConfigurationError } from '../errors.js';
-
-export { decodeCursor, encodeCursor } from '../keep/cursor.js';
-
 import type { RecordFilter } from '../keep/types.js';
 
 /** Equality filters and the columns they test. */

@@ -10,6 +10,7 @@ import {
 } from '../errors.js';
 import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
 import { checkGroupBy, checkRecordTiers } from '../keep/checks.js';
+import { decodeCursor, pageOf } from '../keep/cursor.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -39,7 +40,7 @@ import {
   toSummaryRow,
 } from './rows.js';
 import { migrate } from './schema.js';
-import { decodeCursor, encodeCursor, whereOf } from './sql.js';
+import { whereOf } from './sql.js';
 
 /**
  * Options of `createSqliteStore`: the file, the busy timeout and the page cache size.
@@ -172,15 +173,7 @@ export class SqliteStore implements Store {
     const sql = `SELECT * FROM records ${where.sql} ORDER BY ts ${dir}, seq ${dir} LIMIT ?`;
     const params: unknown[] = after ? [...where.params, after.ts, after.seq] : where.params;
     const rows = this.statement(sql).all(...params, limit + 1) as RecordRow[];
-    const more = rows.length > limit;
-    if (more) rows.length = limit;
-    const last = rows[rows.length - 1];
-    return {
-      records: rows.map(fromRow),
-      ...(more && last
-        ? { nextCursor: encodeCursor(order, Number(last.ts), Number(last.seq)) }
-        : {}),
-    };
+    return pageOf(rows, limit, order, fromRow);
   }
 
   /**
