@@ -13,6 +13,11 @@
  *   the same 39 feed chunks (see `floorModels`);
  * - `gemini.tracked`: `trackGemini` models and `runWithTracking` as the research workflow uses
  *   them (a session budget, the feed's chunks delivered to `onEvent`, statistics at the end).
+ * - `gemini.trackedInvoke`: the same `trackGemini` models recording into a long-lived tracker,
+ *   the graph run with plain `invoke`, as the handler and `trackChatModel` variants run;
+ * - `gemini.tasksObserved`: plain models, the graph showing every task to an observer that
+ *   does nothing (LangGraph's "tasks" payloads through a parent stream): what seeing each
+ *   node's start and end costs before tollgate does anything with it.
  * With a LangChain chat model (`InstantChatModel`, same answers and usage, through LangChain's
  * `invoke` / `stream`):
  * - `langchain.plain`: no tracking;
@@ -45,14 +50,17 @@ const warmup = 30;
 const modelName = (agent: AgentName) =>
   AGENTS[agent].tier === 'fast' ? 'gemini-2.5-flash-lite' : 'gemini-2.5-flash';
 
-function models(tracked: boolean): (agent: AgentName) => ResearchModel {
+function models(tracked: boolean, tracker?: TokenTracker): (agent: AgentName) => ResearchModel {
   const cache = new Map<AgentName, ResearchModel>();
   return (agent) => {
     let model = cache.get(agent);
     if (!model) {
       const fake = fakeGenerativeModel(agent, modelName(agent));
       model = tracked
-        ? (trackGemini(fake as Parameters<typeof trackGemini>[0]) as ResearchModel)
+        ? (trackGemini(
+            fake as Parameters<typeof trackGemini>[0],
+            tracker ? { tracker } : {},
+          ) as ResearchModel)
         : fake;
       cache.set(agent, model);
     }
@@ -174,6 +182,14 @@ const outputDir = mkdtempSync(`${tmpdir()}/tollgate-bench-`);
 const plain = buildResearchGraph({ modelFor: models(false), outputDir, feed: false });
 const tracked = buildResearchGraph({ modelFor: models(true), outputDir });
 const floor = buildResearchGraph({ modelFor: floorModels(), outputDir, feed: false });
+const invokeTracker = new TokenTracker({ historyLimit: 1000 });
+const trackedInvoke = buildResearchGraph({
+  modelFor: models(true, invokeTracker),
+  outputDir,
+  feed: false,
+});
+/** A parent stream asking for "tasks" and dropping them: LangGraph's share of node steps. */
+const tasksObserver = { modes: new Set(['tasks']), push: () => undefined };
 const chatPlain = buildResearchGraph({ modelFor: chatModels(), outputDir, feed: false });
 // One tracker per tracking variant for the whole run (a long-lived process's), never read.
 const handlerTracker = new TokenTracker({ historyLimit: 1000 });
@@ -211,6 +227,9 @@ const variants: Record<string, () => Promise<unknown>> = {
     floorChunks = seen.length;
     return { ...state, stats: { calls: floorRun.calls, spentUsd: floorRun.spentFemto / 1e15 } };
   },
+  'gemini.trackedInvoke': () => trackedInvoke.invoke(input),
+  'gemini.tasksObserved': () =>
+    plain.invoke(input, { configurable: { __pregel_stream: tasksObserver } }),
   'langchain.plain': () => chatPlain.invoke(input),
   'langchain.noopHandler': () => chatPlain.invoke(input, { callbacks: [doNothing] }),
   'langchain.handler': () => chatPlain.invoke(input, { callbacks: [handler] }),
@@ -243,6 +262,7 @@ for (let round = 0; round < warmup + rounds; round++) {
 const recorded = {
   handler: handlerTracker.getStatistics().totalCalls,
   trackChatModel: wrapperTracker.getStatistics().totalCalls,
+  trackGemini: invokeTracker.getStatistics().totalCalls,
 };
 console.log(
   JSON.stringify({

@@ -26,7 +26,7 @@ interface ChildReport {
   modelCallsPerRun: number;
   feedChunksPerRun: number;
   floorChunks: number;
-  recorded: { handler: number; trackChatModel: number };
+  recorded: { handler: number; trackChatModel: number; trackGemini: number };
   times: Record<string, number[]>;
   cpuTimes: Record<string, number[]>;
 }
@@ -84,6 +84,8 @@ export async function runLangGraphBenchmark() {
   const gemini = overhead(report, 'gemini.tracked', 'gemini.plain');
   const floor = overhead(report, 'gemini.floor', 'gemini.plain');
   const control = overhead(report, 'gemini.plainAgain', 'gemini.plain');
+  const geminiAlone = overhead(report, 'gemini.trackedInvoke', 'gemini.plain');
+  const tasksObserved = overhead(report, 'gemini.tasksObserved', 'gemini.plain');
   const targets = {
     handlerAboveDoNothing: { targetUs: 15, measuredUs: judged(handlerAboveNoop) },
     trackChatModel: { targetUs: 30, measuredUs: judged(wrapper) },
@@ -125,7 +127,7 @@ export async function runLangGraphBenchmark() {
       verdict(targets.handlerAboveDoNothing),
     ),
     row('(d) trackChatModel', wrapper, '(a)', wrapper, '≤ 30', verdict(targets.trackChatModel)),
-    row('(e) Gemini SDK-shaped model, no tracking', undefined, 'reference of (f), (g)'),
+    row('(e) Gemini SDK-shaped model, no tracking', undefined, 'reference of (f)–(i)'),
     row(
       '(f) trackGemini + runWithTracking',
       gemini,
@@ -135,6 +137,8 @@ export async function runLangGraphBenchmark() {
       verdict(targets.trackGemini),
     ),
     row('(g) floor: same feed, hard-coded prices', floor, 'yardstick shown beside (f)'),
+    row('(h) trackGemini alone, graph.invoke', geminiAlone, '(e); run as (c) and (d) are'),
+    row('(i) every task shown to a no-op observer', tasksObserved, "(e); LangGraph's part of (f)"),
   ]);
 
   return {
@@ -153,6 +157,8 @@ export async function runLangGraphBenchmark() {
       trackChatModel: wrapper,
       trackGemini: gemini,
       geminiFloor: floor,
+      trackGeminiAlone: geminiAlone,
+      tasksObservedByNoOp: tasksObserved,
       control,
     },
     targets: Object.fromEntries(
