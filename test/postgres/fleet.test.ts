@@ -29,8 +29,9 @@ describePostgres('a fleet of worker processes on one Postgres ledger', () => {
       server(),
       `SELECT count(*)::int AS calls, sum(cost_femto)::text AS cost FROM ${store.schema}.records`,
     );
-    const [counter] = await store.counters(['user:alice:day:2026-12-07'], Date.now());
-    const [global] = await store.counters(['global:day:2026-12-07'], Date.now());
+    const day = new Date(Number(startAt)).toISOString().slice(0, 10);
+    const [counter] = await store.counters([`user:alice:day:${day}`], Date.now());
+    const [global] = await store.counters([`global:day:${day}`], Date.now());
     expect(ledger?.calls).toBe(granted);
     expect(counter?.settledFemto).toBe(BigInt(ledger?.cost ?? -1));
     expect(global?.settledFemto).toBe(BigInt(ledger?.cost ?? -1));

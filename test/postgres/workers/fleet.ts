@@ -17,15 +17,12 @@ const [url, schema, worker, count, limit, startAt] = process.argv.slice(2) as [
   string,
 ];
 const store = await createPostgresStore({ connectionString: url, schema, maxConnections: 4 });
-const day = Date.UTC(2026, 11, 7);
+// Today's window (the test reads the counters back at its own now): a day from the start.
+const day = new Date(Number(startAt)).toISOString().slice(0, 10);
+const expiresAt = Number(startAt) + 86_400_000;
 const counters: BudgetCounter[] = [
-  {
-    key: 'user:alice:day:2026-12-07',
-    limitFemto: BigInt(limit),
-    hard: true,
-    expiresAt: day + 86_400_000,
-  },
-  { key: 'global:day:2026-12-07', limitFemto: 0n, hard: false, expiresAt: day + 86_400_000 },
+  { key: `user:alice:day:${day}`, limitFemto: BigInt(limit), hard: true, expiresAt },
+  { key: `global:day:${day}`, limitFemto: 0n, hard: false, expiresAt },
 ];
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
 let granted = 0;
