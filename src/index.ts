@@ -70,9 +70,14 @@ export {
   type ForecastInput,
   forecastSpend,
   ledgerForecast,
-  ruleForecast,
   type SpendForecast,
 } from './react/forecast.js';
+export {
+  type EntityForecast,
+  entityForecasts,
+  type RuleForecast,
+  ruleForecast,
+} from './react/rule-forecast.js';
 export {
   type BudgetHold,
   DEFAULT_HOLD_MS,

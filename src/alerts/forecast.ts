@@ -1,10 +1,11 @@
 /**
  * `budget_forecast` alerts: a budget rule whose window's projected spend passes its limit is
- * alerted once per window, through the dispatcher's channels.
+ * alerted once per window (a rule for every user, tenant… once per entity and window), through
+ * the dispatcher's channels.
  */
 import type { Store } from '../keep/types.js';
 import type { BudgetRule } from '../react/budgets/rules.js';
-import { ruleForecast, type SpendForecast } from '../react/forecast.js';
+import { type EntityForecast, entityForecasts } from '../react/rule-forecast.js';
 import { alertId, type BudgetAlert, createBudgetAlert, formatAlertUsd } from './alert.js';
 import type { AlertDispatcher } from './dispatcher.js';
 
@@ -25,14 +26,20 @@ export interface ForecastAlerts {
   start(intervalMs: number): () => void;
 }
 
-function forecastAlert(rule: BudgetRule, f: SpendForecast): BudgetAlert {
+function forecastAlert(rule: BudgetRule, f: EntityForecast): BudgetAlert {
   const scope =
-    rule.scope.id === undefined ? rule.scope.kind : `${rule.scope.kind}:${rule.scope.id}`;
+    rule.scope.kind === 'global'
+      ? 'global'
+      : `${rule.scope.kind}:${rule.scope.id === undefined ? f.entity : rule.scope.id}`;
   const limit = rule.limitUsd;
   const runOut = f.runOutAt ? `; runs out ${f.runOutAt}` : '';
   return createBudgetAlert({
-    // One per rule and window instance: every process derives the same id, receivers dedupe.
-    id: alertId('forecast', rule.id, f.windowStart, limit),
+    // One per rule, entity and window instance: every process derives the same id, receivers
+    // dedupe. A rule naming its entity keeps the id it always had.
+    id:
+      rule.scope.id === undefined && rule.scope.kind !== 'global'
+        ? alertId('forecast', rule.id, f.entity, f.windowStart, limit)
+        : alertId('forecast', rule.id, f.windowStart, limit),
     kind: 'budget_forecast',
     threshold: Math.round((f.projectedUsd / limit) * 1e6) / 1e6,
     spentUsd: f.spentUsd,
@@ -49,8 +56,9 @@ function forecastAlert(rule: BudgetRule, f: SpendForecast): BudgetAlert {
 }
 
 /**
- * Watches budget rules' forecasts (`ruleForecast`) and sends a `budget_forecast` alert once per window
- * when the projection passes the limit.
+ * Watches budget rules' forecasts (`entityForecasts`: every scope, each entity of a rule without
+ * an id) and sends a `budget_forecast` alert once per rule, entity and window when the projection
+ * passes the limit.
  *
  * @example
  * const watch = createForecastAlerts({ dispatcher, store, rules: () => budgets.listRules() });
@@ -62,14 +70,16 @@ export function createForecastAlerts(options: ForecastAlertOptions): ForecastAle
   const check = async (now = Date.now()): Promise<BudgetAlert[]> => {
     for (const [id, end] of sent) if (end <= now) sent.delete(id);
     const alerts: BudgetAlert[] = [];
-    for (const rule of options.rules()) {
-      const forecast = await ruleForecast(options.store, rule, now);
-      if (!forecast?.overLimit) continue;
-      const alert = forecastAlert(rule, forecast);
-      if (sent.has(alert.id)) continue;
-      sent.set(alert.id, Date.parse(forecast.windowEnd));
-      alerts.push(alert);
-      await options.dispatcher.send(alert);
+    const rules = options.rules();
+    for (const rule of rules) {
+      for (const forecast of await entityForecasts(options.store, rule, now, rules)) {
+        if (!forecast.overLimit) continue;
+        const alert = forecastAlert(rule, forecast);
+        if (sent.has(alert.id)) continue;
+        sent.set(alert.id, Date.parse(forecast.windowEnd));
+        alerts.push(alert);
+        await options.dispatcher.send(alert);
+      }
     }
     return alerts;
   };

@@ -36,6 +36,14 @@ it('lists each rule with its forecast and the ledger month', async () => {
           limitUsd: 20,
           mode: 'hard',
         },
+        { id: 'each-user', scope: { kind: 'user' }, window: 'week', limitUsd: 5, mode: 'soft' },
+        {
+          id: 'google',
+          scope: { kind: 'provider', id: 'google' },
+          window: 'month',
+          limitUsd: 25,
+          mode: 'soft',
+        },
       ],
     }),
   );
@@ -57,5 +65,16 @@ it('lists each rule with its forecast and the ledger month', async () => {
   expect(lines[1]).toBe(
     '  spent $15.00 since 2026-11-01T00:00:00.000Z; projected $30.50 ($30.50–$30.50) by 2026-12-01T00:00:00.000Z; runs out 2026-11-20T12:00:00.000Z',
   );
-  expect(lines[2]).toMatch(/^ledger this month: spent \$15\.00 .* projected \$30\.50 /);
+  // Every user (alice's own rule is for the month, not the week): the one projected highest,
+  // how many users spend, how many pass the limit. The week of Monday the 9th: $7 of $5 so far.
+  expect(lines[2]).toMatch(/^each-user +every user +\$5 per week \(soft\)$/);
+  expect(lines[3]).toBe(
+    '  highest of 1, 1 projected past the limit: alice spent $7.00 since 2026-11-09T00:00:00.000Z; projected $7.50 ($7.50–$7.50) by 2026-11-16T00:00:00.000Z; runs out 2026-11-15T12:00:00.000Z',
+  );
+  // A provider: the calls on its models.
+  expect(lines[4]).toMatch(/^google +provider google +\$25 per month \(soft\)$/);
+  expect(lines[5]).toBe(
+    '  spent $15.00 since 2026-11-01T00:00:00.000Z; projected $30.50 ($30.50–$30.50) by 2026-12-01T00:00:00.000Z; runs out 2026-11-25T12:00:00.000Z',
+  );
+  expect(lines[6]).toMatch(/^ledger this month: spent \$15\.00 .* projected \$30\.50 /);
 });

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { isPostgresUrl } from '../../postgres/url.js';
 import { formatUsd } from '../../price/money.js';
 import { BudgetManager, type BudgetRule, type BudgetWindow } from '../../react/budgets/index.js';
-import { ledgerForecast, ruleForecast, type SpendForecast } from '../../react/forecast.js';
+import { ledgerForecast, type SpendForecast } from '../../react/forecast.js';
+import { type RuleForecast, ruleForecast } from '../../react/rule-forecast.js';
 import { configPathFor, readConfigFile, updateConfigFile } from '../../server/config-file.js';
 import {
   type Command,
@@ -123,8 +124,8 @@ async function list(path: string, db: string, io: Io): Promise<number> {
       lines.push(
         `${rule.id.padEnd(24)} ${scope.padEnd(24)} $${rule.limitUsd} per ${rule.window} (${rule.mode})`,
       );
-      const forecast = store ? await ruleForecast(store, rule, now) : null;
-      if (forecast) lines.push(`  ${forecastLine(forecast)}`);
+      const forecast = store ? await ruleForecast(store, rule, now, rules) : null;
+      if (forecast) lines.push(`  ${ruleForecastLine(rule.scope.id === undefined, forecast)}`);
     }
     if (store) {
       const overall = await ledgerForecast(store, { window: 'month', now });
@@ -135,6 +136,14 @@ async function list(path: string, db: string, io: Io): Promise<number> {
   } finally {
     await store?.close();
   }
+}
+
+/** For a rule over every user (tenant…): the one projected highest, and how many pass the limit. */
+function ruleForecastLine(everyEntity: boolean, f: RuleForecast): string {
+  if (!everyEntity) return forecastLine(f);
+  if (f.entities === 0) return 'no spend under this rule yet';
+  const over = f.entitiesOverLimit > 0 ? `, ${f.entitiesOverLimit} projected past the limit` : '';
+  return `highest of ${f.entities}${over}: ${f.entity} ${forecastLine(f)}`;
 }
 
 /** `spent $x; projected $y ($lo–$hi) by <end>; runs out <date>` */

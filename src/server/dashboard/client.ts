@@ -933,16 +933,28 @@ function budgetItem(b, admin) {
       h('span', { class: 'tag', text: b.mode }),
     ),
     details,
-    b.forecast ? forecastLine(b.forecast) : null,
+    b.forecast ? forecastLine(b.forecast, b.scope && b.scope.id === undefined && b.scope.kind !== 'global') : null,
     admin ? budgetForm(b) : null,
   );
 }
 
-/** A rule's forecast: the projection to the window's end, its range, and the run-out date. */
-function forecastLine(f) {
+/**
+ * A rule's forecast: the projection to the window's end, its range, and the run-out date; for a
+ * rule over every user (tenant…), whose projection is highest and how many pass the limit.
+ */
+function forecastLine(f, everyEntity) {
   return h(
     'p',
     { class: 'hint', 'data-testid': 'budget-forecast', 'data-over': f.overLimit ? 'true' : 'false' },
+    everyEntity && f.entity
+      ? h(
+          'span',
+          { 'data-testid': 'budget-forecast-entity' },
+          'Highest of ' + f.entities + ': ' + f.entity +
+            (f.entitiesOverLimit ? ' (' + f.entitiesOverLimit + ' projected past the limit)' : '') +
+            ' · ',
+        )
+      : null,
     'Projected ',
     h('strong', { 'data-testid': 'budget-projected', text: money(f.projectedUsd) }),
     ' (' + money(f.projectedLowUsd) + '–' + money(f.projectedHighUsd) + ') by ',
