@@ -3,6 +3,8 @@
  * alerted once per window (a rule for every user, tenant… once per entity and window), through
  * the dispatcher's channels.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ConfigurationError } from '../errors.js';
 import type { Store } from '../keep/types.js';
 import type { BudgetRule } from '../react/budgets/rules.js';
 import { type EntityForecast, entityForecasts } from '../react/rule-forecast.js';
@@ -16,6 +18,11 @@ export interface ForecastAlertOptions {
   store: Pick<Store, 'summarize'>;
   /** The rules to watch, read at each check (e.g. `() => budgets.listRules()`). */
   rules: () => readonly BudgetRule[];
+  /**
+   * A JSON file remembering the alerts sent (id → window end), so a restarted process does not
+   * alert the same window again. Absent or empty: start afresh; unreadable: ConfigurationError.
+   */
+  sentPath?: string;
 }
 
 /** Checks forecasts on demand or on an interval. */
@@ -66,7 +73,14 @@ function forecastAlert(rule: BudgetRule, f: EntityForecast): BudgetAlert {
  */
 export function createForecastAlerts(options: ForecastAlertOptions): ForecastAlerts {
   /** Alert ids sent, with their window's end, forgotten once the window is over. */
-  const sent = new Map<string, number>();
+  const sent = readSent(options.sentPath);
+  const remember = () => {
+    if (!options.sentPath) return;
+    // Written whole and renamed into place: a crash mid-write leaves the previous file.
+    const temp = `${options.sentPath}.${process.pid}.tmp`;
+    writeFileSync(temp, `${JSON.stringify(Object.fromEntries(sent))}\n`);
+    renameSync(temp, options.sentPath);
+  };
   const check = async (now = Date.now()): Promise<BudgetAlert[]> => {
     for (const [id, end] of sent) if (end <= now) sent.delete(id);
     const alerts: BudgetAlert[] = [];
@@ -77,6 +91,7 @@ export function createForecastAlerts(options: ForecastAlertOptions): ForecastAle
         const alert = forecastAlert(rule, forecast);
         if (sent.has(alert.id)) continue;
         sent.set(alert.id, Date.parse(forecast.windowEnd));
+        remember();
         alerts.push(alert);
         await options.dispatcher.send(alert);
       }
@@ -93,4 +108,33 @@ export function createForecastAlerts(options: ForecastAlertOptions): ForecastAle
       return () => clearInterval(timer);
     },
   };
+}
+
+/** The alerts sent before, from `sentPath`: an object of alert id → window end (epoch ms). */
+function readSent(path: string | undefined): Map<string, number> {
+  const sent = new Map<string, number>();
+  if (!path) return sent;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return sent;
+    throw new ConfigurationError(`forecast alerts: cannot read ${path}: ${String(error)}`);
+  }
+  if (text.trim() === '') return sent;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const entries =
+    parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : null;
+  if (!entries || entries.some(([, end]) => !Number.isFinite(end))) {
+    throw new ConfigurationError(
+      `forecast alerts: ${path} must be a JSON object of alert id → window end (epoch ms)`,
+    );
+  }
+  for (const [id, end] of entries) sent.set(id, end as number);
+  return sent;
 }

@@ -1,5 +1,5 @@
 /** `budget_forecast` alerts: once per window, through a real webhook channel on loopback. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   createForecastAlerts,
   webhookChannel,
 } from '../../src/alerts/index.js';
+import { ConfigurationError } from '../../src/errors.js';
 import type { BudgetRule } from '../../src/react/budgets/index.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
 import { ledgerRow } from '../support/ledger-rows.js';
@@ -121,5 +122,22 @@ describe('createForecastAlerts', () => {
     await dispatcher.close();
     await sink.close();
     await store.close();
+  });
+
+  it('sentPath: a broken file is a ConfigurationError naming it; a missing one starts afresh', () => {
+    const bad = join(dir, 'sent-bad.json');
+    writeFileSync(bad, '["not", "an object"]');
+    const options = { dispatcher: { send: async () => {} }, store: { summarize: async () => [] } };
+    expect(() => createForecastAlerts({ ...options, rules: () => [], sentPath: bad })).toThrow(
+      ConfigurationError,
+    );
+    writeFileSync(bad, '{"x": "soon"}');
+    expect(() => createForecastAlerts({ ...options, rules: () => [], sentPath: bad })).toThrow(
+      /sent-bad\.json must be a JSON object/,
+    );
+    const fresh = join(dir, 'sent-none.json');
+    expect(() =>
+      createForecastAlerts({ ...options, rules: () => [], sentPath: fresh }),
+    ).not.toThrow();
   });
 });
