@@ -106,9 +106,25 @@ describe('tollgate serve: budget_forecast alerts', () => {
         Object.keys(JSON.parse(readFileSync(join(dir, 'rules.alerts-sent.json'), 'utf8'))),
       ).toHaveLength(2);
 
-      // Restarted in the same window: nothing is sent again.
-      const second = serve(['--forecast-every', '30s'], env);
-      expect(await second.checked).toContain('forecasts checked: 0 budget_forecast alert(s) sent');
+      // Restarted in the same window: nothing is sent again. With --rates, ?currency= answers.
+      const rates = join(dir, 'rates.json');
+      writeFileSync(rates, JSON.stringify({ date: '2026-11-20', rates: { EUR: '0.5' } }));
+      const second = serve(['--forecast-every', '30s', '--rates', rates], env);
+      const again = await second.checked;
+      expect(again).toContain('forecasts checked: 0 budget_forecast alert(s) sent');
+      const base = /API on (http:\/\/127\.0\.0\.1:\d+)/.exec(again)?.[1];
+      const key = /API key \(shown once.*\): (tg_\S+)/.exec(again)?.[1];
+      const summary = (await (
+        await fetch(`${base}/api/usage/summary?days=1&currency=EUR`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).json()) as { totals: { costUsdExact: string; costInCurrency: string }; currency: object };
+      expect(summary.currency).toMatchObject({ code: 'EUR', rate: '0.5', rateDate: '2026-11-20' });
+      // The last day's spend × 0.5, rounded once to the cent
+      expect(Number(summary.totals.costInCurrency)).toBeCloseTo(
+        Math.round(Number(summary.totals.costUsdExact) * 50) / 100,
+        10,
+      );
       expect(await stop(second.child)).toBe(0);
       expect(hook.requests).toHaveLength(2);
       expect(smtp.messages).toHaveLength(2);

@@ -28,6 +28,7 @@ import {
   UsageError,
   write,
 } from '../args.js';
+import { ratesFromFlag } from '../currency.js';
 import {
   ALERT_ENV_HELP,
   alertChannels,
@@ -77,6 +78,9 @@ Options:
   --db PATH     the SQLite ledger, or a postgres:// URL (default: $TOLLGATE_DB, else
                 outputs/tollgate.db)
   --forecast-every D   how often forecasts are checked for alerts: 30s, 15m, 1h (default 15m)
+  --rates FILE|ecb     exchange rates for ?currency= and the dashboard's currency choice: a JSON
+                       file, or the ECB's daily rates (read at start; 5 s timeout,
+                       TOLLGATE_FX_RATES as offline fallback); default TOLLGATE_FX_RATES
   -h, --help    this help
 
 Environment:
@@ -94,6 +98,7 @@ ${ALERT_ENV_HELP}`,
         host: { type: 'string' },
         db: { type: 'string' },
         'forecast-every': { type: 'string' },
+        rates: { type: 'string' },
       },
       { min: 0, max: 0 },
     );
@@ -124,6 +129,7 @@ ${ALERT_ENV_HELP}`,
     }
     const forecastEvery = forecastInterval(text(args, 'forecast-every'));
     const channels = alertChannels(io.env);
+    const fxRates = await ratesFromFlag(text(args, 'rates'), io.env);
     const db = dbPath(text(args, 'db'), io.env);
     const settings = configPath(text(args, 'db'), io.env);
     const config = readConfig(settings);
@@ -141,6 +147,7 @@ ${ALERT_ENV_HELP}`,
       store,
       budgets,
       rateLimiter: rateLimits,
+      ...(fxRates ? { fxRates } : {}),
       auth: { apiKeys, ...(secret ? { jwt: { secret } } : {}) },
       ...(metrics ? { metrics } : {}),
       // Read-modify-write under the file's lock: a change made meanwhile by the CLI or another
