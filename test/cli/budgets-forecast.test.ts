@@ -78,3 +78,35 @@ it('lists each rule with its forecast and the ledger month', async () => {
   );
   expect(lines[6]).toMatch(/^ledger this month: spent \$15\.00 .* projected \$30\.50 /);
 });
+
+it('budgets list --currency: limits and forecasts converted, the rate named', async () => {
+  const db = join(dir, 'ledger.db');
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (c) => {
+    out += c;
+  });
+  const code = await main(['budgets', 'list', '--db', db, '--currency', 'JPY'], {
+    stdout,
+    stderr: new PassThrough(),
+    env: { TOLLGATE_FX_RATES: '{"date":"2026-11-20","rates":{"JPY":"150.5"}}' },
+    now: () => NOW,
+  });
+  expect(code).toBe(0);
+  const lines = out.trim().split('\n');
+  expect(lines[0]).toBe(
+    'JPY at 150.5 per USD (rate of 2026-11-20, TOLLGATE_FX_RATES); USD is the unit of account',
+  );
+  // $20 → ¥3,010; $15 → ¥2,258 (2,257.5, half away from zero); $30.50 → ¥4,590 (4,590.25)
+  expect(lines[1]).toMatch(/^alice-month +user alice +¥3,010 per month \(hard\)$/);
+  expect(lines[2]).toBe(
+    '  spent ¥2,258 since 2026-11-01T00:00:00.000Z; projected ¥4,590 (¥4,590–¥4,590) by 2026-12-01T00:00:00.000Z; runs out 2026-11-20T12:00:00.000Z',
+  );
+  const refused = await main(['budgets', 'set-user', 'bob', '3', '--db', db, '--currency', 'EUR'], {
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    env: {},
+    now: () => NOW,
+  });
+  expect(refused).toBe(2);
+});
