@@ -73,12 +73,6 @@ export {
   type SpendForecast,
 } from './react/forecast.js';
 export {
-  type EntityForecast,
-  entityForecasts,
-  type RuleForecast,
-  ruleForecast,
-} from './react/rule-forecast.js';
-export {
   type BudgetHold,
   DEFAULT_HOLD_MS,
   DEFAULT_HOLD_OUTPUT_TOKENS,
@@ -94,6 +88,12 @@ export {
   type RateLimiterEvents,
   type RateLimiterOptions,
 } from './react/rate-limit.js';
+export {
+  type EntityForecast,
+  entityForecasts,
+  type RuleForecast,
+  ruleForecast,
+} from './react/rule-forecast.js';
 export { costBreakdownSvg } from './show/chart.js';
 export {
   type CurrencyConverter,
