@@ -65,7 +65,8 @@ function ruleEntity(rule: BudgetRule): string | undefined {
  * Every entity's forecast in a rule's current window, highest projection first. A rule naming
  * one entity gives at most that one; a rule without an id gives each entity with spend, except
  * those with a rule of their own for the same kind and window in `rules` (theirs replaces it).
- * Reads `1 + lookback + 1` grouped summaries, however many entities there are.
+ * Reads two summaries for everything or one user, tenant or agent, else `2 + lookback` grouped
+ * summaries (the window, today and each day of the lookback), however many entities there are.
  *
  * @example
  * const each = await entityForecasts(store, { id: 'u', scope: { kind: 'user' }, window: 'day', limitUsd: 5, mode: 'soft' });
@@ -82,11 +83,29 @@ export async function entityForecasts(
   const zone = rule.timeZone ?? 'UTC';
   const kind = rule.scope.kind;
   const groupBy = GROUP[kind];
-  if (!groupBy) {
-    const f = await ledgerForecast(store, { window, limitUsd: rule.limitUsd, now, timeZone: zone });
-    return [{ ...f, entity: '' }];
-  }
   const named = ruleEntity(rule);
+  // Everything, or one user, tenant or agent: the ledger filters by it, two summaries suffice.
+  const filter = !groupBy
+    ? {}
+    : named === undefined
+      ? undefined
+      : kind === 'user'
+        ? { userId: named }
+        : kind === 'tenant'
+          ? { tenantId: named }
+          : kind === 'agent'
+            ? { agent: named }
+            : undefined;
+  if (filter || !groupBy) {
+    const f = await ledgerForecast(store, {
+      window,
+      filter,
+      limitUsd: rule.limitUsd,
+      now,
+      timeZone: zone,
+    });
+    return [{ ...f, entity: named ?? '' }];
+  }
   const own = new Set(
     rules
       .filter((r) => r.id !== rule.id && r.scope.kind === kind && r.window === rule.window)
@@ -104,19 +123,9 @@ export async function entityForecasts(
     day = windowAt('day', day.start - 1, zone);
     days.push({ start: day.start, end: day.end });
   }
-  // A rule naming a user, tenant or agent reads only its calls; models and providers are matched
-  // by name after grouping (the ledger keeps the model as the provider spelled it).
-  const narrowed =
-    named === undefined
-      ? {}
-      : kind === 'user'
-        ? { userId: named }
-        : kind === 'tenant'
-          ? { tenantId: named }
-          : kind === 'agent'
-            ? { agent: named }
-            : {};
-  const read = (from: number, to: number) => store.summarize({ ...narrowed, groupBy, from, to });
+  // Each entity of the kind (models and providers matched by name after grouping: the ledger
+  // keeps the model as the provider spelled it), from one grouped summary a day.
+  const read = (from: number, to: number) => store.summarize({ groupBy, from, to });
   const [inWindow, ...daily] = await Promise.all([
     read(span.start, now + 1),
     ...days.map((d) => read(d.start, d.end)),
