@@ -19,7 +19,7 @@ const integrations = [
 const integration = `^src/(${integrations.join('|')})/`;
 
 /** Which integration may import which (beyond the core, which every one may). */
-const allowed = { cli: ['sqlite', 'postgres', 'server'] };
+const allowed = { cli: ['sqlite', 'postgres', 'server', 'alerts'] };
 
 module.exports = {
   forbidden: [

@@ -70,7 +70,6 @@ export {
   type ForecastInput,
   forecastSpend,
   ledgerForecast,
-  ruleForecast,
   type SpendForecast,
 } from './react/forecast.js';
 export {
@@ -89,6 +88,12 @@ export {
   type RateLimiterEvents,
   type RateLimiterOptions,
 } from './react/rate-limit.js';
+export {
+  type EntityForecast,
+  entityForecasts,
+  type RuleForecast,
+  ruleForecast,
+} from './react/rule-forecast.js';
 export { costBreakdownSvg } from './show/chart.js';
 export {
   type CurrencyConverter,

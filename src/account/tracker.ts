@@ -647,10 +647,10 @@ export class TokenTracker {
     return writeFileAtomic(target, `${JSON.stringify(this.toJSON(), null, 2)}\n`);
   }
 
-  /** Writes one CSV row per call in history, atomically; returns the path. */
+  /** Writes one CSV row per call in history (with the tracker's `currency` columns), atomically; returns the path. */
   exportToCsv(path?: string): string {
     const target = path ?? defaultExportPath('token_usage', 'csv');
-    return writeFileAtomic(target, toCsv(this.getUsageHistory()));
+    return writeFileAtomic(target, toCsv(this.getUsageHistory(), { currency: this.currency }));
   }
 
   /** Forgets every record and total, re-arms budget events, restarts the session clock. */

@@ -24,17 +24,24 @@ export async function converterFromFlags(
   env: NodeJS.ProcessEnv,
 ): Promise<CurrencyConverter | undefined> {
   if (currency === undefined) return undefined;
-  let table: FxRates | undefined;
+  const table = await ratesFromFlag(rates, env);
+  return currencyConverter({ currency, ...(table ? { rates: table } : {}) });
+}
+
+/**
+ * The rates `--rates FILE|ecb` names: a JSON file, the ECB's daily rates (TOLLGATE_FX_RATES as
+ * the offline fallback), or without the flag TOLLGATE_FX_RATES (undefined when unset).
+ */
+export async function ratesFromFlag(
+  rates: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<FxRates | undefined> {
   if (rates === 'ecb') {
     const fallback = ratesFromEnv(env);
-    table = await fetchEcbRates({
+    return fetchEcbRates({
       ...(env.TOLLGATE_ECB_URL ? { url: env.TOLLGATE_ECB_URL } : {}),
       ...(fallback ? { fallback } : {}),
     });
-  } else if (rates !== undefined) {
-    table = loadRatesFile(rates);
-  } else {
-    table = ratesFromEnv(env);
   }
-  return currencyConverter({ currency, ...(table ? { rates: table } : {}) });
+  return rates === undefined ? ratesFromEnv(env) : loadRatesFile(rates);
 }

@@ -2,9 +2,11 @@ import { ConfigurationError, describe } from '../errors.js';
 import type { RecordFilter, Store } from '../keep/types.js';
 import { femtoToDecimal, femtoToUsd, usdToFemto } from '../price/money.js';
 import { type CalendarWindow, windowAt } from './budgets/calendar.js';
-import type { BudgetRule } from './budgets/rules.js';
 
 const DAY = 86_400_000;
+
+/** Complete days the daily rate is estimated from, by default. */
+export const LOOKBACK_DAYS = 14;
 
 /**
  * A spend forecast for one window. Method: the daily rate is the exponentially weighted mean of
@@ -65,7 +67,7 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
  * if (f.overLimit) console.warn(`runs out ${f.runOutAt}`);
  */
 export function forecastSpend(input: ForecastInput): SpendForecast {
-  const lookback = Math.floor(positiveInteger('lookbackDays', input.lookbackDays, 14));
+  const lookback = Math.floor(positiveInteger('lookbackDays', input.lookbackDays, LOOKBACK_DAYS));
   const halfLife = positiveInteger('halfLifeDays', input.halfLifeDays, 3);
   if (!Number.isFinite(input.now)) {
     throw new ConfigurationError(`forecast: now must be epoch ms (got ${describe(input.now)})`);
@@ -161,7 +163,7 @@ export async function ledgerForecast(
   const now = options.now ?? Date.now();
   const zone = options.timeZone ?? 'UTC';
   const span = windowAt(options.window, now, zone);
-  const lookback = Math.floor(positiveInteger('lookbackDays', options.lookbackDays, 14));
+  const lookback = Math.floor(positiveInteger('lookbackDays', options.lookbackDays, LOOKBACK_DAYS));
   const from = Math.min(span.start, windowAt('day', now, zone).start - (lookback + 1) * DAY);
   const filter = options.filter ?? {};
   const [inWindow, daily] = await Promise.all([
@@ -178,41 +180,5 @@ export async function ledgerForecast(
     timeZone: zone,
     lookbackDays: lookback,
     ...(options.halfLifeDays === undefined ? {} : { halfLifeDays: options.halfLifeDays }),
-  });
-}
-
-/** The ledger filter of a rule's scope; undefined when the ledger cannot tell (providers, or a rule for every user). */
-function scopeFilter(rule: BudgetRule): RecordFilter | undefined {
-  const { kind, id } = rule.scope;
-  if (kind === 'global') return {};
-  if (id === undefined) return undefined;
-  if (kind === 'user') return { userId: id };
-  if (kind === 'tenant') return { tenantId: id };
-  if (kind === 'agent') return { agent: id };
-  if (kind === 'model') return { model: id };
-  return undefined;
-}
-
-/**
- * The forecast of a budget rule's current window from the ledger; null for `request` windows and
- * scopes the ledger cannot filter by (a provider, or a rule for every user without an id).
- *
- * @example
- * const f = await ruleForecast(store, { id: 'm', scope: { kind: 'global' }, window: 'month', limitUsd: 100, mode: 'soft' });
- */
-export async function ruleForecast(
-  store: Pick<Store, 'summarize'>,
-  rule: BudgetRule,
-  now = Date.now(),
-): Promise<SpendForecast | null> {
-  if (rule.window === 'request') return null;
-  const filter = scopeFilter(rule);
-  if (!filter) return null;
-  return ledgerForecast(store, {
-    window: rule.window,
-    filter,
-    limitUsd: rule.limitUsd,
-    now,
-    ...(rule.timeZone ? { timeZone: rule.timeZone } : {}),
   });
 }

@@ -8,6 +8,7 @@ import type { SummaryOptions } from '../keep/types.js';
 import { ratesFromEnv } from '../show/currency/rates.js';
 import { createAuthenticator } from './auth.js';
 import { TtlCache } from './cache.js';
+import { inCurrency, takeCurrency } from './currency.js';
 import { dashboardAsset, dashboardPage, dashboardSession } from './dashboard/index.js';
 import { HttpError, json, notFound, upstream } from './errors.js';
 import { resolveLimits, storeBudget } from './request-limits.js';
@@ -153,7 +154,13 @@ export function createHandler(options: HandlerOptions): Handler {
         signal: budget.signal,
         app,
       };
-      return await handle(context);
+      // The insights route reads its own `currency` (its cache key holds it).
+      const converter =
+        url.pathname.startsWith('/api/') && handle !== insights
+          ? takeCurrency(url, app.fxRates)
+          : undefined;
+      const response = await handle(context);
+      return converter ? await inCurrency(response, converter) : response;
     } catch (error) {
       if (error instanceof HttpError) {
         // 501 is a configuration answer, not a failure: only a failing store is reported.

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { UsageRecord } from '../account/record.js';
 import type { TokenUsageStats } from '../account/stats.js';
 import type { InsightReport } from '../insights/types.js';
+import type { CurrencyConverter } from './currency/convert.js';
 import type { CurrencyTotal } from './export-currency.js';
 
 /** One call as written to JSON and CSV exports: flat, with an ISO datetime. */
@@ -130,17 +131,44 @@ export function csvField(value: unknown): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** The columns a CSV export adds in another currency, after the USD ones. */
+export const CSV_CURRENCY_COLUMNS = ['currency', 'costInCurrency', 'fxRate', 'fxRateDate'] as const;
+
 /**
- * Records as RFC 4180 CSV, one row per call with a header row.
+ * The currency columns of one call: the code, its exact cost converted and rounded once to the
+ * minor unit, and the rate with its date.
+ *
+ * @example
+ * csvCurrencyFields(eur, 12_500_000_000_000_000n); // ['EUR', '11.50', '0.92', '2026-11-20']
+ */
+export function csvCurrencyFields(converter: CurrencyConverter, costFemto: bigint): string[] {
+  return [
+    converter.currency,
+    converter.amount(costFemto),
+    converter.rate?.text ?? '1',
+    converter.rate?.date ?? '',
+  ].map(csvField);
+}
+
+/**
+ * Records as RFC 4180 CSV, one row per call with a header row. With `currency`, four more
+ * columns: `currency`, `costInCurrency` (exact, rounded once to its minor unit), `fxRate` and
+ * `fxRateDate`; the USD columns stay.
  *
  * @example
  * writeFileSync('usage.csv', toCsv(tracker.getUsageHistory()));
  */
-export function toCsv(records: readonly UsageRecord[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
+export function toCsv(
+  records: readonly UsageRecord[],
+  options: { currency?: CurrencyConverter | undefined } = {},
+): string {
+  const { currency } = options;
+  const lines = [[...CSV_COLUMNS, ...(currency ? CSV_CURRENCY_COLUMNS : [])].join(',')];
   for (const record of records) {
     const call = toExportedCall(record);
-    lines.push(CSV_COLUMNS.map((column) => csvField(call[column])).join(','));
+    const fields = CSV_COLUMNS.map((column) => csvField(call[column]));
+    if (currency) fields.push(...csvCurrencyFields(currency, BigInt(record.cost.totalFemto)));
+    lines.push(fields.join(','));
   }
   return `${lines.join('\r\n')}\r\n`;
 }

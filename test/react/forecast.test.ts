@@ -202,4 +202,31 @@ describe('getUserStats forecasts', () => {
     expect(month.forecast?.projectedUsd).toBeCloseTo(30.5, 9);
     expect(today.forecast).toMatchObject({ window: 'day', limitUsd: null, runOutAt: null });
   });
+
+  it('a rule for every user gives each user their forecast against its limit', async () => {
+    const store = new MemoryStore();
+    await store.append(
+      Array.from({ length: 21 }, (_, d) => [
+        row(`a${d}`, 'alice', TODAY - d * DAY + 6 * 3_600_000, USD),
+        row(`b${d}`, 'bob', TODAY - d * DAY + 6 * 3_600_000, 2n * USD),
+      ]).flat(),
+    );
+    const manager = new BudgetManager({ store, defaultDailyUserLimitUsd: null });
+    manager.setRule({
+      id: 'each',
+      scope: { kind: 'user' },
+      window: 'week',
+      limitUsd: 10,
+      mode: 'soft',
+    });
+    const alice = await manager.getUserStats('alice', NOW);
+    const bob = await manager.getUserStats('bob', NOW);
+    // The week of Monday the 9th has half a day left: each user at their own pace ($1, $2 a day)
+    // against the rule's $10 each.
+    expect(alice.week.forecast).toMatchObject({ limitUsd: 10, overLimit: false, window: 'week' });
+    expect(alice.week.forecast?.dailyRateUsd).toBeCloseTo(1, 12);
+    expect(bob.week.forecast).toMatchObject({ limitUsd: 10, window: 'week' });
+    expect(bob.week.forecast?.dailyRateUsd).toBeCloseTo(2, 12);
+    expect(alice.month.forecast?.limitUsd).toBeNull();
+  });
 });

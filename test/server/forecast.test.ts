@@ -47,7 +47,13 @@ describe('GET /api/budgets forecasts', () => {
       res.body.budgets.map((b: { id: string; forecast: unknown }) => [b.id, b.forecast]),
     );
     const month = await ledgerForecast(store, { window: 'month', limitUsd: 0.2, now: NOW });
-    expect(byId['all-month']).toEqual(JSON.parse(JSON.stringify(month)));
+    const plain = (f: object) => JSON.parse(JSON.stringify(f));
+    expect(byId['all-month']).toEqual({
+      ...plain(month),
+      entity: '',
+      entities: 1,
+      entitiesOverLimit: 1,
+    });
     // November so far holds every seeded call: $0.116
     expect(byId['all-month']).toMatchObject({
       spentUsdExact: '0.116',
@@ -56,8 +62,28 @@ describe('GET /api/budgets forecasts', () => {
     });
     expect(byId['all-month'].projectedUsd).toBeGreaterThan(0.116);
     expect(byId['alice-day']).toMatchObject({ window: 'day', limitUsd: 1 });
-    expect(byId['each-user']).toBeNull();
-    expect(byId.google).toBeNull();
+    // A rule for every user: the user projected highest (alice, $0.10 yesterday), the count of
+    // users with spend, and how many pass the limit; alice's own day rule has another window.
+    const alice = await ledgerForecast(store, {
+      window: 'week',
+      filter: { userId: 'alice' },
+      limitUsd: 5,
+      now: NOW,
+    });
+    expect(byId['each-user']).toEqual({
+      ...plain(alice),
+      entity: 'alice',
+      entities: 3,
+      entitiesOverLimit: 0,
+    });
+    // A provider: every model the catalog places at google (the unknown model is left out).
+    const google = await ledgerForecast(store, { window: 'month', limitUsd: 5, now: NOW });
+    expect(byId.google).toEqual({
+      ...plain(google),
+      entity: 'google',
+      entities: 1,
+      entitiesOverLimit: 0,
+    });
     expect(byId['per-call']).toBeNull();
     expect(res.body.ledgerForecast).toMatchObject({
       window: 'month',

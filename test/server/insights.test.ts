@@ -53,13 +53,15 @@ describe('GET /api/insights', () => {
       rate: '0.5',
       rateDate: '2026-11-20',
       rateSource: 'user',
+      minorDigits: 2,
     });
+    expect(res.body.costInCurrency).toBe('0.06');
     for (const insight of res.body.insights) {
       const cents = Math.round(Number(insight.savingUsdExact) * 0.5 * 100) / 100;
       expect(Number(insight.savingInCurrency)).toBeCloseTo(cents, 10);
     }
     const jpy = await call(handler, 'GET /api/insights?currency=jpy', { key: keys.viewer });
-    expect(jpy.body.currency.totalCost).toBe('17');
+    expect(jpy.body.currency).toMatchObject({ totalCost: '17', minorDigits: 0 });
     for (const [code, message] of [
       ['CHF', /No exchange rate for CHF/],
       ['NOPE', /Unknown currency/],

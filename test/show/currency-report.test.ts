@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { TokenTracker } from '../../src/account/tracker.js';
 import { CurrencyError } from '../../src/errors.js';
 import { toLedgerRecord } from '../../src/keep/record.js';
 import { parseRates } from '../../src/show/currency/index.js';
+import { toCsv } from '../../src/show/export.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
 import { runCli } from '../support/cli-io.js';
 import { usage } from '../support/usage-factory.js';
@@ -133,5 +134,89 @@ describe('tollgate report --currency', () => {
       expect(err).toMatch(message);
       expect(err.trim().split('\n')).toHaveLength(1);
     }
+  });
+});
+
+describe('CSV and JSON exports in another currency', () => {
+  // Three calls of different size on 2.5 Pro ($1.25/M in, $10/M out): $0.01125 (1k in, 1k out),
+  // $0.125 + $10 = $10.125 (100k in, 1M out), and $0.000125 (100 in).
+  function bigger(options: ConstructorParameters<typeof TokenTracker>[0] = {}) {
+    const t = new TokenTracker(options);
+    for (const [inputTokens, outputTokens] of [
+      [1_000, 1_000],
+      [100_000, 1_000_000],
+      [100, 0],
+    ] as const) {
+      t.record({
+        agent: 'writer',
+        model: 'gemini-2.5-pro',
+        usage: usage({ inputTokens, outputTokens }),
+        timestamp: NOW,
+      });
+    }
+    return t;
+  }
+  const fx = parseRates({
+    date: '2026-11-20',
+    rates: { EUR: '0.92', JPY: '151.37', KWD: '0.3075', BHD: '0.376' },
+  });
+
+  it.each([
+    // $0.01125 × 0.92 = 0.01035 → 0.01; $10.125 × 0.92 = 9.315 exactly → 9.32 (half away
+    // from zero); $0.000125 × 0.92 → 0.00
+    ['EUR', ['0.01', '9.32', '0.00']],
+    // × 151.37: 1.7029125 → 2; 1532.62125 → 1533; 0.01892 → 0 (no minor unit)
+    ['JPY', ['2', '1533', '0']],
+    // × 0.3075: 0.003459375 → 0.003; 3.1134375 → 3.113; 0.0000384 → 0.000 (three decimals)
+    ['KWD', ['0.003', '3.113', '0.000']],
+    // × 0.376: 0.00423 → 0.004; 3.807 exactly; 0.000047 → 0.000
+    ['BHD', ['0.004', '3.807', '0.000']],
+  ] as const)('tracker CSV in %s: each call converted exactly and rounded once', (code, costs) => {
+    const t = bigger({ currency: code, rates: fx });
+    const path = t.exportToCsv(join(dir, `calls-${code}.csv`));
+    const [header, ...rows] = readFileSync(path, 'utf8').trim().split('\r\n');
+    const columns = (header ?? '').split(',');
+    expect(columns.slice(-4)).toEqual(['currency', 'costInCurrency', 'fxRate', 'fxRateDate']);
+    const at = (name: string) => columns.indexOf(name);
+    expect(rows.map((row) => row.split(',')[at('costInCurrency')])).toEqual(costs);
+    expect(rows.every((row) => row.split(',')[at('currency')] === code)).toBe(true);
+    expect(rows.every((row) => row.endsWith(`,${fx[code]?.text},2026-11-20`))).toBe(true);
+    // The USD columns are unchanged.
+    expect(rows.map((row) => row.split(',')[at('costUsd')])).toEqual([
+      '0.01125',
+      '10.125',
+      '0.000125',
+    ]);
+    // Without a currency, no currency columns.
+    expect(toCsv(t.getUsageHistory()).split('\r\n')[0]).not.toContain('currency');
+  });
+
+  it('tollgate export --currency: CSV columns and JSON fields per record, with the rate dated', async () => {
+    const file = join(dir, 'rates-kwd.json');
+    writeFileSync(file, JSON.stringify({ date: '2026-11-18', rates: { KWD: '0.3075' } }));
+    const csv = await cli(['export', '--format', 'csv', '--currency', 'KWD', '--rates', file]);
+    expect(csv.code).toBe(0);
+    const [header, ...rows] = csv.out.trim().split('\r\n');
+    expect(header).toMatch(/,costUsdExact,metadata,currency,costInCurrency,fxRate,fxRateDate$/);
+    expect(rows).toHaveLength(1000);
+    // $0.001735 × 0.3075 = 0.000533… → 0.001
+    expect(rows.every((row) => row.endsWith(',KWD,0.001,0.3075,2026-11-18'))).toBe(true);
+    const json = await cli(['export', '--currency', 'jpy'], {
+      TOLLGATE_FX_RATES: '{"date":"2026-11-17","rates":{"JPY":"1000"}}',
+    });
+    expect(json.code).toBe(0);
+    const parsed = JSON.parse(json.out);
+    expect(parsed.currency).toEqual({
+      code: 'JPY',
+      minorDigits: 0,
+      rate: '1000',
+      rateDate: '2026-11-17',
+      rateSource: 'TOLLGATE_FX_RATES',
+    });
+    // $0.001735 × 1000 = ¥1.735 → ¥2
+    expect(parsed.records[0]).toMatchObject({ costUsdExact: '0.001735', costInCurrency: '2' });
+    const missing = await cli(['export', '--currency', 'CHF']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/No exchange rate for CHF/);
   });
 });

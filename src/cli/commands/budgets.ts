@@ -3,8 +3,10 @@ import { existsSync } from 'node:fs';
 import { isPostgresUrl } from '../../postgres/url.js';
 import { formatUsd } from '../../price/money.js';
 import { BudgetManager, type BudgetRule, type BudgetWindow } from '../../react/budgets/index.js';
-import { ledgerForecast, ruleForecast, type SpendForecast } from '../../react/forecast.js';
+import { ledgerForecast, type SpendForecast } from '../../react/forecast.js';
+import { type RuleForecast, ruleForecast } from '../../react/rule-forecast.js';
 import { configPathFor, readConfigFile, updateConfigFile } from '../../server/config-file.js';
+import type { CurrencyConverter } from '../../show/currency/convert.js';
 import {
   type Command,
   CommandError,
@@ -17,6 +19,7 @@ import {
   UsageError,
   write,
 } from '../args.js';
+import { CURRENCY_HELP, CURRENCY_OPTIONS, converterFromFlags } from '../currency.js';
 
 const WINDOWS: readonly BudgetWindow[] = ['request', 'hour', 'day', 'week', 'month'];
 
@@ -32,7 +35,7 @@ export const budgets: Command = {
   name: 'budgets',
   summary: 'set and list budget rules',
   help: `Usage: tollgate budgets set-user <userId> <usd> [--window day] [--db PATH]
-       tollgate budgets list [--db PATH]
+       tollgate budgets list [--currency CODE [--rates FILE|ecb]] [--db PATH]
 
 set-user   a hard limit of <usd> dollars per window for one user (replacing the default
            for users), saved in the ledger's configuration file, which \`tollgate serve\` loads
@@ -45,12 +48,12 @@ Options:
   --db PATH    the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
                outputs/tollgate.db); the rules live in <ledger>.config.json beside it
                (outputs/tollgate.config.json for Postgres), or at $TOLLGATE_CONFIG
-  -h, --help   this help
+${CURRENCY_HELP}  -h, --help   this help
 `,
   async run(argv, io) {
     const args = parse(
       argv,
-      { window: { type: 'string' }, db: { type: 'string' } },
+      { window: { type: 'string' }, db: { type: 'string' }, ...CURRENCY_OPTIONS },
       { min: 0, max: 3 },
     );
     if (args.help) {
@@ -59,12 +62,22 @@ Options:
     }
     const [action, ...rest] = args.positionals;
     const path = configPath(text(args, 'db'), io.env);
-    if (action === 'set-user') return setUser(rest, text(args, 'window') ?? 'day', path, io);
+    if (action === 'set-user') {
+      if (text(args, 'currency') !== undefined || text(args, 'rates') !== undefined) {
+        throw new UsageError('--currency: only for list (limits are set in USD)');
+      }
+      return setUser(rest, text(args, 'window') ?? 'day', path, io);
+    }
     if (action === 'list') {
       if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
       // `list --window day` does not filter: saying so beats a list that looks filtered.
       if (text(args, 'window') !== undefined) throw new UsageError('--window: only for set-user');
-      return list(path, dbPath(text(args, 'db'), io.env), io);
+      const currency = await converterFromFlags(
+        text(args, 'currency'),
+        text(args, 'rates'),
+        io.env,
+      );
+      return list(path, dbPath(text(args, 'db'), io.env), io, currency);
     }
     throw new UsageError(
       action === undefined
@@ -107,28 +120,34 @@ async function setUser(rest: string[], window: string, path: string, io: Io): Pr
   return 0;
 }
 
-async function list(path: string, db: string, io: Io): Promise<number> {
+async function list(
+  path: string,
+  db: string,
+  io: Io,
+  currency: CurrencyConverter | undefined,
+): Promise<number> {
+  const usd = currency ? (amount: number) => currency.formatUsd(amount) : formatUsd;
   const { budgets: rules } = readConfig(path);
   // Forecasts come from the ledger when there is one; the rules are listed either way.
   const store = existsSync(db) ? await openLedger(db, { mustExist: true }) : undefined;
   try {
     const now = io.now();
     if (rules.length === 0) await write(io.stdout, `no budget rules in ${path}\n`);
-    const lines: string[] = [];
+    const lines: string[] = currency?.rate ? [currency.note] : [];
     for (const rule of rules) {
       const scope =
         rule.scope.id === undefined
           ? `every ${rule.scope.kind}`
           : `${rule.scope.kind} ${rule.scope.id}`;
       lines.push(
-        `${rule.id.padEnd(24)} ${scope.padEnd(24)} $${rule.limitUsd} per ${rule.window} (${rule.mode})`,
+        `${rule.id.padEnd(24)} ${scope.padEnd(24)} ${currency ? usd(rule.limitUsd) : `$${rule.limitUsd}`} per ${rule.window} (${rule.mode})`,
       );
-      const forecast = store ? await ruleForecast(store, rule, now) : null;
-      if (forecast) lines.push(`  ${forecastLine(forecast)}`);
+      const forecast = store ? await ruleForecast(store, rule, now, rules) : null;
+      if (forecast) lines.push(`  ${ruleForecastLine(rule.scope.id === undefined, forecast, usd)}`);
     }
     if (store) {
       const overall = await ledgerForecast(store, { window: 'month', now });
-      lines.push(`ledger this month: ${forecastLine(overall)}`);
+      lines.push(`ledger this month: ${forecastLine(overall, usd)}`);
     }
     if (lines.length > 0) await write(io.stdout, `${lines.join('\n')}\n`);
     return 0;
@@ -137,13 +156,24 @@ async function list(path: string, db: string, io: Io): Promise<number> {
   }
 }
 
+/** For a rule over every user (tenant…): the one projected highest, and how many pass the limit. */
+function ruleForecastLine(everyEntity: boolean, f: RuleForecast, usd: Money): string {
+  if (!everyEntity) return forecastLine(f, usd);
+  if (f.entities === 0) return 'no spend under this rule yet';
+  const over = f.entitiesOverLimit > 0 ? `, ${f.entitiesOverLimit} projected past the limit` : '';
+  return `highest of ${f.entities}${over}: ${f.entity} ${forecastLine(f, usd)}`;
+}
+
 /** `spent $x; projected $y ($lo–$hi) by <end>; runs out <date>` */
-function forecastLine(f: SpendForecast): string {
+/** Formats dollars: as dollars, or converted to the `--currency`. */
+type Money = (usd: number) => string;
+
+function forecastLine(f: SpendForecast, usd: Money): string {
   const runOut =
     f.limitUsd === null ? '' : f.runOutAt ? `; runs out ${f.runOutAt}` : '; lasts the window';
   return (
-    `spent ${formatUsd(f.spentUsd)} since ${f.windowStart}; projected ${formatUsd(f.projectedUsd)} ` +
-    `(${formatUsd(f.projectedLowUsd)}–${formatUsd(f.projectedHighUsd)}) by ${f.windowEnd}${runOut}`
+    `spent ${usd(f.spentUsd)} since ${f.windowStart}; projected ${usd(f.projectedUsd)} ` +
+    `(${usd(f.projectedLowUsd)}–${usd(f.projectedHighUsd)}) by ${f.windowEnd}${runOut}`
   );
 }
 

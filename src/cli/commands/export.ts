@@ -4,7 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { LedgerRecord, RecordFilter, Store } from '../../keep/types.js';
 import { recordJson } from '../../server/present.js';
-import { csvField } from '../../show/export.js';
+import type { CurrencyConverter } from '../../show/currency/convert.js';
+import { currencyInfo } from '../../show/currency/json.js';
+import { CSV_CURRENCY_COLUMNS, csvCurrencyFields, csvField } from '../../show/export.js';
 import {
   type Command,
   CommandError,
@@ -18,6 +20,7 @@ import {
   UsageError,
   write,
 } from '../args.js';
+import { CURRENCY_HELP, CURRENCY_OPTIONS, converterFromFlags } from '../currency.js';
 import { ProgressBar } from '../progress.js';
 
 const PAGE = 5_000;
@@ -52,10 +55,12 @@ const COLUMNS = [
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write the ledger as JSON or CSV',
-  help: `Usage: tollgate export [--format json|csv] [--out FILE] [--since 7d] [--user ID] [--tenant ID] [--db PATH]
+  help: `Usage: tollgate export [--format json|csv] [--out FILE] [--since 7d] [--user ID] [--tenant ID] [--currency CODE [--rates FILE|ecb]] [--db PATH]
 
 Writes every record of the ledger (oldest first) as JSON or CSV, page by page, so a ledger of
-any size is exported in constant memory. Money is exact: costUsdExact is a decimal string.
+any size is exported in constant memory. Money is exact: costUsdExact is a decimal string. With
+--currency, each record also has costInCurrency (rounded once to the currency's minor unit):
+JSON names the rate and its date in a currency block, CSV in the fxRate and fxRateDate columns.
 
 Options:
   --format F     json (default) or csv
@@ -66,7 +71,7 @@ Options:
   --db PATH      the SQLite ledger or a postgres:// URL (default: $TOLLGATE_DB, else
                  outputs/tollgate.db)
   --progress     show a progress bar on stderr even when it is not a terminal
-  -h, --help     this help
+${CURRENCY_HELP}  -h, --help     this help
 `,
   async run(argv, io) {
     const args = parse(
@@ -79,6 +84,7 @@ Options:
         tenant: { type: 'string' },
         db: { type: 'string' },
         progress: { type: 'boolean' },
+        ...CURRENCY_OPTIONS,
       },
       { min: 0, max: 0 },
     );
@@ -100,11 +106,12 @@ Options:
       ...(user === undefined ? {} : { userId: user }),
       ...(tenant === undefined ? {} : { tenantId: tenant }),
     };
+    const currency = await converterFromFlags(text(args, 'currency'), text(args, 'rates'), io.env);
     const store = await openLedger(dbPath(text(args, 'db'), io.env), { mustExist: true });
     try {
       const showProgress = args.values.progress === true || io.stderr.isTTY === true;
       if (out === undefined) {
-        await exportTo(io.stdout, store, filter, format, showProgress ? io : undefined);
+        await exportTo(io.stdout, store, filter, format, showProgress ? io : undefined, currency);
         return 0;
       }
       const count = await exportToFile(
@@ -113,6 +120,7 @@ Options:
         filter,
         format,
         showProgress ? io : undefined,
+        currency,
       );
       await write(io.stderr, `${count} records written to ${resolve(out)}\n`);
       return 0;
@@ -133,6 +141,7 @@ async function exportToFile(
   filter: RecordFilter,
   format: 'json' | 'csv',
   progress: Io | undefined,
+  currency: CurrencyConverter | undefined,
 ): Promise<number> {
   const temporary = join(dirname(path), `.${process.pid}-${Date.now()}.export.tmp`);
   let fd: number;
@@ -152,7 +161,7 @@ async function exportToFile(
   // listener it would end the process with a stack trace. write() and finished() report it.
   file.on('error', () => {});
   try {
-    const count = await exportTo(file, store, filter, format, progress);
+    const count = await exportTo(file, store, filter, format, progress, currency);
     file.end();
     await finished(file);
     renameSync(temporary, path);
@@ -187,6 +196,7 @@ async function exportTo(
   filter: RecordFilter,
   format: 'json' | 'csv',
   progress: Io | undefined,
+  currency: CurrencyConverter | undefined,
 ): Promise<number> {
   let bar: ProgressBar | undefined;
   if (progress) {
@@ -196,15 +206,17 @@ async function exportTo(
   await write(
     stream,
     format === 'csv'
-      ? `${COLUMNS.join(',')}\r\n`
-      : `{"exportedAt":${JSON.stringify(new Date().toISOString())},"records":[`,
+      ? `${[...COLUMNS, ...(currency ? CSV_CURRENCY_COLUMNS : [])].join(',')}\r\n`
+      : `{"exportedAt":${JSON.stringify(new Date().toISOString())},${currency ? `"currency":${JSON.stringify(currencyInfo(currency))},` : ''}"records":[`,
   );
   let count = 0;
   let cursor: string | undefined;
   do {
     const page = await store.query({ ...filter, limit: PAGE, ...(cursor ? { cursor } : {}) });
     const lines = page.records.map((record, i) =>
-      format === 'csv' ? csvLine(record) : `${count + i === 0 ? '\n' : ',\n'}${jsonLine(record)}`,
+      format === 'csv'
+        ? csvLine(record, currency)
+        : `${count + i === 0 ? '\n' : ',\n'}${jsonLine(record, currency)}`,
     );
     if (lines.length > 0) await write(stream, lines.join(''));
     count += page.records.length;
@@ -216,12 +228,18 @@ async function exportTo(
   return count;
 }
 
-const jsonLine = (record: LedgerRecord) =>
-  JSON.stringify(recordJson(record), (_, value) =>
+/** One record as JSON; in a currency, with `costInCurrency` after `costUsdExact`. */
+function jsonLine(record: LedgerRecord, currency: CurrencyConverter | undefined): string {
+  const { metadata, ...row } = recordJson(record);
+  const converted = currency ? { costInCurrency: currency.amount(record.costFemto) } : {};
+  return JSON.stringify({ ...row, ...converted, metadata }, (_, value) =>
     typeof value === 'bigint' ? value.toString() : value,
   );
+}
 
-function csvLine(record: LedgerRecord): string {
+function csvLine(record: LedgerRecord, currency: CurrencyConverter | undefined): string {
   const row = recordJson(record) as Record<string, unknown>;
-  return `${COLUMNS.map((column) => csvField(row[column])).join(',')}\r\n`;
+  const fields = COLUMNS.map((column) => csvField(row[column]));
+  if (currency) fields.push(...csvCurrencyFields(currency, record.costFemto));
+  return `${fields.join(',')}\r\n`;
 }

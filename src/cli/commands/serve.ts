@@ -28,6 +28,13 @@ import {
   UsageError,
   write,
 } from '../args.js';
+import { ratesFromFlag } from '../currency.js';
+import {
+  ALERT_ENV_HELP,
+  alertChannels,
+  forecastInterval,
+  watchForecasts,
+} from '../serve-alerts.js';
 import { configPath, readConfig } from './budgets.js';
 
 /**
@@ -58,27 +65,41 @@ export function parseApiKeys(value: string): ApiKeyRecord[] {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the HTTP API and /metrics over the ledger',
-  help: `Usage: tollgate serve [--port 8787] [--host 127.0.0.1] [--db PATH]
+  help: `Usage: tollgate serve [--port 8787] [--host 127.0.0.1] [--db PATH] [--forecast-every 15m]
 
 Serves the usage, budget and rate-limit API and Prometheus /metrics over the SQLite ledger.
+With an alert channel in the environment, it checks every budget rule's forecast at start and
+every --forecast-every, and sends a budget_forecast alert once per rule (and user…) and window
+when the projection passes the limit.
 
 Options:
   --port N      the port (default 8787; 0 picks a free one)
   --host H      the interface (default 127.0.0.1: this machine only)
   --db PATH     the SQLite ledger, or a postgres:// URL (default: $TOLLGATE_DB, else
                 outputs/tollgate.db)
+  --forecast-every D   how often forecasts are checked for alerts: 30s, 15m, 1h (default 15m)
+  --rates FILE|ecb     exchange rates for ?currency= and the dashboard's currency choice: a JSON
+                       file, or the ECB's daily rates (read at start; 5 s timeout,
+                       TOLLGATE_FX_RATES as offline fallback); default TOLLGATE_FX_RATES
   -h, --help    this help
 
 Environment:
   TOLLGATE_API_KEYS    comma-separated role:key[:tenant] (role admin or viewer); without it an
                        admin key is generated and printed once
   TOLLGATE_JWT_SECRET  also accept HS256 bearer tokens with a role (and tenant) claim
-  TOLLGATE_CONFIG      the budgets and rate limits file (default: <ledger>.config.json)
-`,
+  TOLLGATE_CONFIG      the budgets and rate limits file (default: <ledger>.config.json); the
+                       forecast alerts sent are remembered beside it (<config>.alerts-sent.json)
+${ALERT_ENV_HELP}`,
   async run(argv, io) {
     const args = parse(
       argv,
-      { port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' } },
+      {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        db: { type: 'string' },
+        'forecast-every': { type: 'string' },
+        rates: { type: 'string' },
+      },
       { min: 0, max: 0 },
     );
     if (args.help) {
@@ -106,6 +127,9 @@ Environment:
     if (secret && !installed('jose')) {
       throw new CommandError('TOLLGATE_JWT_SECRET needs the jose package: npm install jose');
     }
+    const forecastEvery = forecastInterval(text(args, 'forecast-every'));
+    const channels = alertChannels(io.env);
+    const fxRates = await ratesFromFlag(text(args, 'rates'), io.env);
     const db = dbPath(text(args, 'db'), io.env);
     const settings = configPath(text(args, 'db'), io.env);
     const config = readConfig(settings);
@@ -123,6 +147,7 @@ Environment:
       store,
       budgets,
       rateLimiter: rateLimits,
+      ...(fxRates ? { fxRates } : {}),
       auth: { apiKeys, ...(secret ? { jwt: { secret } } : {}) },
       ...(metrics ? { metrics } : {}),
       // Read-modify-write under the file's lock: a change made meanwhile by the CLI or another
@@ -144,10 +169,26 @@ Environment:
       await store.close();
       throw new CommandError(`cannot listen on ${host}:${port}: ${firstLine(error)}`);
     }
+    const stopForecasts = watchForecasts({
+      channels,
+      store,
+      rules: () => budgets.listRules(),
+      intervalMs: forecastEvery,
+      sentPath: `${settings.replace(/\.json$/, '')}.alerts-sent.json`,
+      onFirstCheck: (sent) => {
+        write(io.stdout, `forecasts checked: ${sent} budget_forecast alert(s) sent\n`);
+      },
+    });
     await write(
       io.stdout,
       `tollgate dashboard and API on ${running.url}/ (ledger ${ledgerName(db)}, rules ${settings})\n`,
     );
+    if (channels.length > 0) {
+      await write(
+        io.stdout,
+        `budget_forecast alerts by ${channels.map((c) => c.name).join(' and ')}, checked every ${text(args, 'forecast-every') ?? '15m'}\n`,
+      );
+    }
     if (!metrics) {
       await write(io.stdout, '/metrics is off: npm install prom-client to serve it\n');
     }
@@ -158,6 +199,7 @@ Environment:
       );
     }
     await stopped();
+    await stopForecasts();
     stopWatching();
     stopFollowing();
     await running.close();

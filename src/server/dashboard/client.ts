@@ -9,6 +9,7 @@ export const CLIENT_JS = String.raw`// tollgate dashboard: one vanilla ES module
 // values), never as HTML.
 const KEY_STORAGE = 'tollgate.apiKey';
 const DAYS_STORAGE = 'tollgate.days';
+const CURRENCY_STORAGE = 'tollgate.currency';
 const PERIODS = [1, 7, 30];
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const DAY_MS = 86400000;
@@ -17,7 +18,18 @@ const BUDGET_WINDOWS = ['request', 'hour', 'day', 'week', 'month'];
 const BUDGET_MODES = ['soft', 'hard', 'adaptive'];
 const LIMIT_SCOPES = ['global', 'user', 'agent', 'model'];
 
-const state = { key: null, days: 7, role: null, tenantId: null, generation: 0 };
+// currency: the code asked for (USD: none); fx: the currency block of the latest answer.
+const state = {
+  key: null,
+  days: 7,
+  role: null,
+  tenantId: null,
+  generation: 0,
+  currency: 'USD',
+  currencies: [],
+  fx: null,
+  currencyProblem: null,
+};
 let formCount = 0;
 
 // ── formatting ─────────────────────────────────────────────────────────────
@@ -57,8 +69,52 @@ function money(value) {
   return (negative ? '-$' : '$') + group(whole) + '.' + fraction;
 }
 
+/**
+ * An amount already converted by the server (exact, rounded once to the currency's minor unit):
+ * formatted as given, never rounded again. Intl formats a decimal string exactly.
+ */
+function fxMoney(decimal) {
+  if (decimal === null || decimal === undefined || !state.fx) return '—';
+  const digits = state.fx.minorDigits;
+  return new Intl.NumberFormat('en-US', {
+    style: 'currency',
+    currency: state.fx.code,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(String(decimal));
+}
+
+/**
+ * The amount "stem" of an API object (cost, limit, spent, projectedHigh…): in the chosen
+ * currency when the answer carries it ("costInCurrency"), else in dollars from the exact decimal.
+ */
+function amount(object, stem) {
+  if (!object) return '—';
+  const converted = object[stem + 'InCurrency'];
+  if (state.fx && converted !== undefined) return fxMoney(converted);
+  const exact = object[stem + 'UsdExact'];
+  return money(exact !== undefined ? exact : object[stem + 'Usd']);
+}
+
+/** An amount's number for charts: in the chosen currency when shown in it. */
+function amountNumber(object, stem) {
+  if (!object) return 0;
+  const converted = object[stem + 'InCurrency'];
+  if (state.fx && converted !== undefined && converted !== null) return Number(converted);
+  const exact = object[stem + 'UsdExact'];
+  return Number(exact !== undefined ? exact : object[stem + 'Usd']) || 0;
+}
+
 /** An axis label: every label with the decimals of the largest, so $0.00 sits under $2.00. */
 function axisMoney(value, top) {
+  if (state.fx) {
+    return new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency: state.fx.code,
+      maximumFractionDigits: top < 1 ? Math.max(state.fx.minorDigits, 2) : state.fx.minorDigits,
+      minimumFractionDigits: top < 1 ? Math.max(state.fx.minorDigits, 2) : state.fx.minorDigits,
+    }).format(value);
+  }
   if (top < 1) return money(value);
   const [whole, fraction] = roundDecimal(plainDecimal(value), 2).split('.');
   return '$' + group(whole) + '.' + fraction;
@@ -209,6 +265,7 @@ async function enter(key, restoring) {
   }
   state.role = session.role;
   state.tenantId = session.tenantId;
+  chooseCurrencies(Array.isArray(session.currencies) ? session.currencies : []);
   sessionStorage.setItem(KEY_STORAGE, key);
   $('who').textContent =
     session.role + (session.tenantId === null ? '' : ' · tenant ' + session.tenantId);
@@ -216,6 +273,31 @@ async function enter(key, restoring) {
   $('controls').hidden = false;
   $('dashboard-view').hidden = false;
   await load();
+}
+
+/**
+ * Fills the currency choice with the server's rates and picks the one asked for: ?currency= in
+ * the page's address, else the last choice in this tab, else USD. A code without a rate here
+ * is said so, and amounts stay in USD (never dollars labelled as another currency).
+ */
+function chooseCurrencies(currencies) {
+  state.currencies = currencies;
+  const select = $('currency');
+  select.replaceChildren(
+    h('option', { value: 'USD', text: 'USD' }),
+    ...currencies.map((c) =>
+      h('option', { value: c.code, text: c.code + (c.rateDate ? ' (' + c.rateDate + ')' : '') }),
+    ),
+  );
+  const asked = new URLSearchParams(location.search).get('currency');
+  const wanted = (asked || sessionStorage.getItem(CURRENCY_STORAGE) || 'USD').trim().toUpperCase();
+  const known = wanted === 'USD' || currencies.some((c) => c.code === wanted);
+  state.currency = known ? wanted : 'USD';
+  state.fx = null;
+  select.value = state.currency;
+  state.currencyProblem = known
+    ? null
+    : 'No exchange rate for ' + wanted + ' on this server (set TOLLGATE_FX_RATES): amounts are in USD.';
 }
 
 function signOut(message) {
@@ -238,22 +320,59 @@ function signOut(message) {
 const unauthorized = (results) =>
   results.find((r) => r.status === 'rejected' && r.reason && r.reason.status === 401);
 
+/** A GET of the API, with the chosen currency (the server adds "<x>InCurrency" beside each amount). */
+function read(path) {
+  if (state.currency === 'USD') return api(path);
+  return api(path + (path.includes('?') ? '&' : '?') + 'currency=' + encodeURIComponent(state.currency));
+}
+
+/** The currency block of the first answer that has one (all carry the same rate). */
+function currencyOf(results) {
+  if (state.currency === 'USD') return null;
+  for (const r of results) {
+    const block = r.status === 'fulfilled' && r.value ? r.value.currency : null;
+    if (block && block.code === state.currency) return block;
+  }
+  return null;
+}
+
+/**
+ * Names the rate and its date while amounts are shown in another currency, or why a currency
+ * asked for cannot be shown.
+ */
+function renderCurrencyNote() {
+  const note = $('currency-note');
+  const fx = state.fx;
+  const problem = !fx && state.currencyProblem;
+  note.hidden = !fx && !problem;
+  note.classList.toggle('form-error', Boolean(problem));
+  if (problem) note.setAttribute('role', 'alert');
+  else note.removeAttribute('role');
+  note.textContent = fx
+    ? 'Amounts in ' + fx.code + ' at ' + fx.rate + ' per USD (' +
+      (fx.rateDate ? 'rate of ' + fx.rateDate : 'undated rate') + ', ' + fx.rateSource +
+      '), rounded to ' + plural(fx.minorDigits, 'decimal') + '; USD is the unit of account.'
+    : problem || '';
+}
+
 async function load() {
   const generation = ++state.generation;
   const days = state.days;
   const q = '?days=' + days;
   document.body.dataset.state = 'loading';
   $('dashboard-view').setAttribute('aria-busy', 'true');
-  const insightsAnswer = settled(api('api/insights' + q));
+  const insightsAnswer = settled(read('api/insights' + q));
   const results = await Promise.allSettled([
-    api('api/usage/summary' + q),
-    api('api/usage/by-agent' + q),
-    api('api/usage/by-model' + q),
-    api('api/usage/records' + q + '&limit=20'),
-    api('api/budgets'),
+    read('api/usage/summary' + q),
+    read('api/usage/by-agent' + q),
+    read('api/usage/by-model' + q),
+    read('api/usage/records' + q + '&limit=20'),
+    read('api/budgets'),
     api('api/rate-limits'),
   ]);
   if (generation !== state.generation) return;
+  state.fx = currencyOf(results);
+  renderCurrencyNote();
   const refused = unauthorized(results);
   if (refused) {
     signOut('Your key is no longer accepted: ' + refused.reason.message);
@@ -291,6 +410,7 @@ async function load() {
   renderLimits(limits);
   $('dashboard-view').removeAttribute('aria-busy');
   document.body.dataset.days = String(days);
+  document.body.dataset.currency = state.fx ? state.fx.code : 'USD';
   document.body.dataset.state = 'ready';
 }
 
@@ -323,7 +443,7 @@ function problem(error) {
 /** Budgets and rate limits again, after a change. */
 async function reloadRules() {
   const generation = state.generation;
-  const results = await Promise.allSettled([api('api/budgets'), api('api/rate-limits')]);
+  const results = await Promise.allSettled([read('api/budgets'), api('api/rate-limits')]);
   if (generation !== state.generation) return;
   const refused = unauthorized(results);
   if (refused) {
@@ -358,7 +478,7 @@ function renderTotals(summary) {
   const number = (testid, value) =>
     h('span', { 'data-testid': testid, 'data-value': value, text: count(value) });
   $('totals').replaceChildren(
-    card('Total cost', money(t.costUsdExact), 'total-cost', t.costUsdExact),
+    card('Total cost', amount(t, 'cost'), 'total-cost', t.costUsdExact),
     card('Calls', count(t.calls), 'total-calls', t.calls),
     card(
       'Tokens',
@@ -372,7 +492,7 @@ function renderTotals(summary) {
     ),
     card(
       'Average per call',
-      money(summary.averageCostPerCallUsd),
+      amount(summary, 'averageCostPerCall'),
       'average-cost',
       summary.averageCostPerCallUsd,
     ),
@@ -398,7 +518,7 @@ function renderDaily(summary) {
     const date = new Date(t).toISOString().slice(0, 10);
     days.push({ date, bucket: byDay.get(date) || null });
   }
-  const costs = days.map((d) => (d.bucket ? Number(d.bucket.costUsdExact) : 0));
+  const costs = days.map((d) => (d.bucket ? amountNumber(d.bucket, 'cost') : 0));
   const peak = Math.max(0, ...costs);
   const top = niceCeiling(peak);
   const W = 1000;
@@ -437,7 +557,7 @@ function renderDaily(summary) {
     const label =
       day.date +
       ': ' +
-      money(bucket ? bucket.costUsdExact : '0') +
+      (bucket ? amount(bucket, 'cost') : amount({ costUsdExact: '0', costInCurrency: '0' }, 'cost')) +
       ', ' +
       plural(bucket ? bucket.calls : 0, 'call');
     return svg(
@@ -477,9 +597,9 @@ function renderDaily(summary) {
     ' to ' +
     (days.length ? days[days.length - 1].date : '') +
     ': total ' +
-    money(summary.totals.costUsdExact) +
+    amount(summary.totals, 'cost') +
     (peak > 0 && peakDay
-      ? '; highest ' + money(peakDay.bucket.costUsdExact) + ' on ' + peakDay.date
+      ? '; highest ' + amount(peakDay.bucket, 'cost') + ' on ' + peakDay.date
       : '; no spend');
   $('daily').replaceChildren(
     svg(
@@ -523,7 +643,7 @@ function renderGroups(id, rows, nameKey, kind, title) {
         class: 'hbar-cost',
         'data-testid': kind + '-cost',
         'data-value': row.costUsdExact,
-        text: money(row.costUsdExact),
+        text: amount(row, 'cost'),
       }),
       h('span', {
         class: 'hbar-share',
@@ -537,7 +657,7 @@ function renderGroups(id, rows, nameKey, kind, title) {
           class: 'hbar-track',
           role: 'img',
           'aria-label':
-            name + ': ' + money(row.costUsdExact) + ', ' + percent(row.share) + ' of cost',
+            name + ': ' + amount(row, 'cost') + ', ' + percent(row.share) + ' of cost',
         },
         h('span', { class: 'hbar-fill', style: { width: width.toFixed(2) + '%' } }),
       ),
@@ -568,7 +688,7 @@ function renderInsights(report) {
             class: 'insight-saving',
             'data-testid': 'insight-saving',
             'data-value': i.savingUsdExact,
-            text: ' save ~' + money(i.savingUsdExact),
+            text: ' save ~' + amount(i, 'saving'),
           })
         : false,
     ),
@@ -606,7 +726,7 @@ function renderRecords(page) {
         h('span', {
           'data-testid': 'call-cost',
           'data-value': r.costUsdExact,
-          text: money(r.costUsdExact),
+          text: amount(r, 'cost'),
         }),
       ),
     ),
@@ -859,7 +979,7 @@ function renderBudgets(result) {
   if (overall) {
     const line = forecastLine(overall);
     line.setAttribute('data-testid', 'ledger-forecast');
-    line.prepend('Whole ledger this month: spent ' + money(overall.spentUsdExact) + ' · ');
+    line.prepend('Whole ledger this month: spent ' + amount(overall, 'spent') + ' · ');
     $('budgets').append(line);
   }
 }
@@ -870,7 +990,7 @@ function budgetItem(b, admin) {
   const limit = h('span', {
     'data-testid': 'budget-limit',
     'data-value': b.limitUsd,
-    text: money(b.limitUsd),
+    text: amount(b, 'limit'),
   });
   let details;
   if (status) {
@@ -887,7 +1007,7 @@ function budgetItem(b, admin) {
         h('span', {
           'data-testid': 'budget-spent',
           'data-value': status.spentUsdExact,
-          text: money(status.spentUsdExact),
+          text: amount(status, 'spent'),
         }),
         ' of ',
         limit,
@@ -933,19 +1053,31 @@ function budgetItem(b, admin) {
       h('span', { class: 'tag', text: b.mode }),
     ),
     details,
-    b.forecast ? forecastLine(b.forecast) : null,
+    b.forecast ? forecastLine(b.forecast, b.scope && b.scope.id === undefined && b.scope.kind !== 'global') : null,
     admin ? budgetForm(b) : null,
   );
 }
 
-/** A rule's forecast: the projection to the window's end, its range, and the run-out date. */
-function forecastLine(f) {
+/**
+ * A rule's forecast: the projection to the window's end, its range, and the run-out date; for a
+ * rule over every user (tenant…), whose projection is highest and how many pass the limit.
+ */
+function forecastLine(f, everyEntity) {
   return h(
     'p',
     { class: 'hint', 'data-testid': 'budget-forecast', 'data-over': f.overLimit ? 'true' : 'false' },
+    everyEntity && f.entity
+      ? h(
+          'span',
+          { 'data-testid': 'budget-forecast-entity' },
+          'Highest of ' + f.entities + ': ' + f.entity +
+            (f.entitiesOverLimit ? ' (' + f.entitiesOverLimit + ' projected past the limit)' : '') +
+            ' · ',
+        )
+      : null,
     'Projected ',
-    h('strong', { 'data-testid': 'budget-projected', text: money(f.projectedUsd) }),
-    ' (' + money(f.projectedLowUsd) + '–' + money(f.projectedHighUsd) + ') by ',
+    h('strong', { 'data-testid': 'budget-projected', text: amount(f, 'projected') }),
+    ' (' + amount(f, 'projectedLow') + '–' + amount(f, 'projectedHigh') + ') by ',
     h('time', { datetime: f.windowEnd, text: time(f.windowEnd) + ' UTC' }),
     f.runOutAt
       ? h(
@@ -1203,6 +1335,17 @@ function start() {
     if (!PERIODS.includes(value)) return;
     state.days = value;
     sessionStorage.setItem(DAYS_STORAGE, String(value));
+    load();
+  });
+  $('currency').addEventListener('change', () => {
+    state.currency = $('currency').value;
+    state.currencyProblem = null;
+    sessionStorage.setItem(CURRENCY_STORAGE, state.currency);
+    // The address says the currency shown, so a copied link shows the same.
+    const url = new URL(location.href);
+    if (state.currency === 'USD') url.searchParams.delete('currency');
+    else url.searchParams.set('currency', state.currency);
+    history.replaceState(null, '', url);
     load();
   });
   $('refresh').addEventListener('click', () => load());

@@ -88,10 +88,16 @@ export const dashboardAsset: RouteHandler = async (ctx) => {
   return send(ctx, file, versioned ? 'public, max-age=31536000, immutable' : 'no-cache', {});
 };
 
-/** GET /dashboard/session (authenticated): the role and tenant of the caller's key. */
+/**
+ * GET /dashboard/session (authenticated): the role and tenant of the caller's key, and the
+ * currencies this server has rates for (the dashboard's currency choices), each with its date.
+ */
 export const dashboardSession: RouteHandler = async (ctx) => {
   const { role, tenantId, subject, via } = ctx.credential;
-  return json({ role, tenantId: tenantId ?? null, subject, via }, 200, {
+  const currencies = Object.entries(ctx.app.fxRates ?? {})
+    .map(([code, rate]) => ({ code, rate: rate.text, rateDate: rate.date ?? null }))
+    .sort((a, b) => a.code.localeCompare(b.code));
+  return json({ role, tenantId: tenantId ?? null, subject, via, currencies }, 200, {
     'cache-control': 'no-store',
   });
 };

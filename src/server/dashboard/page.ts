@@ -26,6 +26,10 @@ export const PAGE_HTML = `<!doctype html>
       <option value="7">Last 7 days</option>
       <option value="30">Last 30 days</option>
     </select>
+    <label for="currency">Currency</label>
+    <select id="currency" data-testid="currency">
+      <option value="USD">USD</option>
+    </select>
     <button type="button" id="refresh" class="secondary">Refresh</button>
     <span id="who" class="who" data-testid="role"></span>
     <button type="button" id="signout" class="secondary">Sign out</button>
@@ -47,6 +51,7 @@ export const PAGE_HTML = `<!doctype html>
 
   <div id="dashboard-view" hidden>
     <p id="range" class="range" data-testid="range"></p>
+    <p id="currency-note" class="hint" data-testid="currency-note" hidden></p>
     <p id="banner" class="banner" role="alert" hidden></p>
 
     <section aria-labelledby="totals-title">

@@ -7,7 +7,8 @@ import type { Store } from '../../keep/types.js';
 import { parseModelName } from '../../price/catalog.js';
 import { femtoToDecimal, femtoToUsd, usdToFemto } from '../../price/money.js';
 import { type BudgetRule, windowKey } from '../../react/budgets/index.js';
-import { ledgerForecast, ruleForecast } from '../../react/forecast.js';
+import { ledgerForecast } from '../../react/forecast.js';
+import { ruleForecast } from '../../react/rule-forecast.js';
 import { type Credential, requireAdmin } from '../auth.js';
 import { badRequest, forbidden, HttpError, json, notFound, upstream } from '../errors.js';
 import { isoOf } from '../present.js';
@@ -40,7 +41,8 @@ const visible = (credential: Credential) => (rule: BudgetRule) =>
 export const listBudgets: RouteHandler = async (ctx) => {
   parseQuery(noQuery, ctx.url);
   const budgets = budgetsOf(ctx);
-  const rules = budgets.listRules().filter(visible(ctx.credential));
+  const every = budgets.listRules();
+  const rules = every.filter(visible(ctx.credential));
   const store = budgets.store ?? ctx.app.store;
   const statuses = await upstream(
     'budget counters',
@@ -53,7 +55,7 @@ export const listBudgets: RouteHandler = async (ctx) => {
     'forecasts',
     () =>
       Promise.all([
-        Promise.all(rules.map((rule) => ruleForecast(ledger, rule, ctx.now))),
+        Promise.all(rules.map((rule) => ruleForecast(ledger, rule, ctx.now, every))),
         ctx.credential.tenantId === undefined
           ? ledgerForecast(ledger, { window: 'month', now: ctx.now })
           : Promise.resolve(null),

@@ -1,13 +1,13 @@
 /** GET /api/insights: what-if repricing and suggestions over the ledger's recent calls. */
-import { CurrencyError } from '../../errors.js';
 import { ledgerInsights } from '../../insights/ledger.js';
 import type { InsightReport } from '../../insights/types.js';
 import { decimalToScaled } from '../../price/money.js';
-import { type CurrencyConverter, currencyConverter } from '../../show/currency/convert.js';
-import type { FxRates } from '../../show/currency/rates.js';
+import type { CurrencyConverter } from '../../show/currency/convert.js';
+import { withCurrency } from '../../show/currency/json.js';
 import { currencyJson } from '../../show/export-currency.js';
 import { tenantOf } from '../auth.js';
-import { badRequest, jsonResponse, jsonText, upstream } from '../errors.js';
+import { converterOf } from '../currency.js';
+import { jsonResponse, jsonText, upstream } from '../errors.js';
 import { isoOf } from '../present.js';
 import type { RouteHandler } from '../types.js';
 import { parseQuery } from '../validate.js';
@@ -15,27 +15,13 @@ import { parseQuery } from '../validate.js';
 /** Most ledger rows one request analyses (the newest); `truncated` says when more matched. */
 const MOST_RECORDS = 20_000;
 
-/** The converter `?currency=` asks for; an unknown code or a missing rate is a 400. */
-function converterOf(code: string | undefined, rates: FxRates | undefined) {
-  if (code === undefined) return undefined;
-  try {
-    return currencyConverter({ currency: code, ...(rates ? { rates } : {}) });
-  } catch (error) {
-    if (CurrencyError.isInstance(error)) throw badRequest('currency', error.message, error);
-    throw error;
-  }
-}
-
-/** The total and each saving in the currency, beside the exact USD. */
-function currencyOf(converter: CurrencyConverter, report: InsightReport) {
-  const femto = (text: string) => decimalToScaled(text, 15);
-  return {
-    currency: currencyJson(converter, femto(report.costUsdExact)),
-    insights: report.insights.map((insight) => ({
-      ...insight,
-      savingInCurrency: converter.amount(femto(insight.savingUsdExact)),
-    })),
-  };
+/** The report with every amount also in the currency, and the total with the rate and its date. */
+function inCurrency(converter: CurrencyConverter, body: InsightReport & object) {
+  const total = currencyJson(converter, decimalToScaled(body.costUsdExact, 15));
+  return withCurrency(
+    { ...body, currency: { ...total, minorDigits: converter.minorDigits } },
+    converter,
+  );
 }
 
 /** GET /api/insights?days=30&userId=&threadId=&agent=&model=&currency= */
@@ -57,14 +43,14 @@ export const insights: RouteHandler = async (ctx) => {
         ),
       ctx.signal,
     );
-    return jsonText({
+    const body = {
       tenantId: tenant ?? null,
       from: isoOf(from),
       to: isoOf(ctx.now),
       days: query.days,
       ...report,
-      ...(converter ? currencyOf(converter, report) : {}),
-    });
+    };
+    return jsonText(converter ? inCurrency(converter, body) : body);
   });
   return jsonResponse(text);
 };
