@@ -15,9 +15,6 @@
  *   them (a session budget, the feed's chunks delivered to `onEvent`, statistics at the end).
  * - `gemini.trackedInvoke`: the same `trackGemini` models recording into a long-lived tracker,
  *   the graph run with plain `invoke`, as the handler and `trackChatModel` variants run;
- * - `gemini.tasksObserved`: plain models, the graph showing every task to an observer that
- *   does nothing (LangGraph's "tasks" payloads through a parent stream): what seeing each
- *   node's start and end costs before tollgate does anything with it.
  * With a LangChain chat model (`InstantChatModel`, same answers and usage, through LangChain's
  * `invoke` / `stream`):
  * - `langchain.plain`: no tracking;
@@ -188,8 +185,6 @@ const trackedInvoke = buildResearchGraph({
   outputDir,
   feed: false,
 });
-/** A parent stream asking for "tasks" and dropping them: LangGraph's share of node steps. */
-const tasksObserver = { modes: new Set(['tasks']), push: () => undefined };
 const chatPlain = buildResearchGraph({ modelFor: chatModels(), outputDir, feed: false });
 // One tracker per tracking variant for the whole run (a long-lived process's), never read.
 const handlerTracker = new TokenTracker({ historyLimit: 1000 });
@@ -228,8 +223,6 @@ const variants: Record<string, () => Promise<unknown>> = {
     return { ...state, stats: { calls: floorRun.calls, spentUsd: floorRun.spentFemto / 1e15 } };
   },
   'gemini.trackedInvoke': () => trackedInvoke.invoke(input),
-  'gemini.tasksObserved': () =>
-    plain.invoke(input, { configurable: { __pregel_stream: tasksObserver } }),
   'langchain.plain': () => chatPlain.invoke(input),
   'langchain.noopHandler': () => chatPlain.invoke(input, { callbacks: [doNothing] }),
   'langchain.handler': () => chatPlain.invoke(input, { callbacks: [handler] }),
