@@ -1,9 +1,12 @@
 /**
  * The email channel, over SMTP with nodemailer. nodemailer is an optional peer: it is imported
  * on the first send, so `tollgate/alerts` loads without it and a webhook-only setup never needs it.
+ * A channel that will need it checks that it is installed as it is created, so a missing peer
+ * stops the set-up instead of the first alert.
  */
+import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { peerLoadError } from '../errors.js';
+import { isModuleNotFound, MissingPeerError, peerLoadError } from '../errors.js';
 import { alertHeading, type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
@@ -116,6 +119,7 @@ export function emailChannel(options: EmailChannelOptions): AlertChannel {
   const prefix = config.subjectPrefix ?? '[tollgate]';
   const timeoutMs = config.timeoutMs ?? 30_000;
   const given = isTransport(config.transport) ? config.transport : undefined;
+  if (!given) requireNodemailer();
   let made: Promise<MailTransport> | undefined;
 
   const transport = (): Promise<MailTransport> => {
@@ -258,6 +262,16 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+const FEATURE = 'emailChannel (tollgate/alerts)';
+
+function requireNodemailer(): void {
+  try {
+    createRequire(import.meta.url).resolve('nodemailer');
+  } catch (cause) {
+    if (isModuleNotFound(cause)) throw new MissingPeerError(FEATURE, 'nodemailer', { cause });
+  }
+}
+
 function isTransport(value: unknown): value is MailTransport {
   return typeof (value as MailTransport | undefined)?.sendMail === 'function';
 }
@@ -267,7 +281,7 @@ async function createTransport(options: SmtpOptions | string): Promise<MailTrans
   try {
     module = await import('nodemailer');
   } catch (cause) {
-    throw peerLoadError('emailChannel (tollgate/alerts)', 'nodemailer', cause);
+    throw peerLoadError(FEATURE, 'nodemailer', cause);
   }
   const create = (module.default?.createTransport ?? module.createTransport) as (
     options: SmtpOptions | string,

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Callbacks } from '@langchain/core/callbacks/manager';
-import { Command, isCommand, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { sessionTracker, TRACKER_CONFIG_KEY } from '../account/tracker.js';
 import { describe } from '../errors.js';
 import {
@@ -20,6 +20,7 @@ import { attachStreamFeed, type TokenFeedChunk } from './feed.js';
 import { formatFeedChunk, workflowStartedLine } from './format.js';
 import { TokenTrackingCallbackHandler } from './handler.js';
 import { type BudgetApproval, isBudgetInterrupt } from './interrupt.js';
+import { Command, isCommand } from './langchain.js';
 import { observeNodes, PARENT_STREAM_KEY } from './nodes.js';
 
 /** What `runWithTracking` needs of a graph: any compiled LangGraph graph has it. */
