@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { BudgetExceededError, formatUsd } from 'tollgate';
 import { maskedUrl } from 'tollgate/postgres';
 import type { Depth } from './graph.js';
-import { runWorkflow } from './run.js';
+import { ledgerReportCommand, runWorkflow } from './run.js';
 
 const USAGE = `Usage: npm run workflow -- [topic] [options]
 
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`Cost chart:  ${result.chartPath}`);
     if (result.ledgerPath)
       console.log(
-        `Ledger:      ${maskedUrl(result.ledgerPath)} (npm run tollgate -- report --db ${JSON.stringify(maskedUrl(result.ledgerPath))})`,
+        `Ledger:      ${maskedUrl(result.ledgerPath)} (${ledgerReportCommand(result.ledgerPath)})`,
       );
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {

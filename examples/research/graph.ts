@@ -34,10 +34,11 @@ export interface GraphSettings {
   /** Emit agent_started / agent_completed feed events (default true). */
   feed?: boolean;
   /**
-   * Finds a subtask's papers (default: the offline corpus). If it throws or rejects (arXiv
-   * down, say), the researcher uses the offline corpus for that subtask and says so in its feed.
+   * Finds a subtask's papers (default: the offline corpus); `topic` is the run's topic, which
+   * the query contains. If it throws or rejects (arXiv down, say), the researcher uses the
+   * offline corpus for that subtask and says so in its feed.
    */
-  searchPapers?: (query: string, limit: number) => Paper[] | Promise<Paper[]>;
+  searchPapers?: (query: string, limit: number, topic: string) => Paper[] | Promise<Paper[]>;
 }
 
 export interface GeminiSettings {
@@ -96,6 +97,41 @@ export function geminiModels(settings: GeminiSettings): (agent: AgentName) => Re
   };
 }
 
+/** "1 finding", "3 findings". */
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The researchers' findings with each cited paper once: parallel subtasks often cite the same
+ * paper, and a report that lists it three times reads as padding. A finding cites its paper as
+ * `[Title]`; one that cites none is kept as it is.
+ *
+ * @example
+ * citedPapers(['- [BERT] informs "history": …', '- [BERT] informs "design": …']);
+ * // ['- [BERT] informs: history; design']
+ */
+export function citedPapers(findings: readonly string[]): string[] {
+  const byPaper = new Map<string, string[]>();
+  const uncited: string[] = [];
+  for (const finding of findings) {
+    const cited = /^\s*-\s*\[(.+?)\](?:\s*informs\s*"(.+?)")?/.exec(finding);
+    if (!cited?.[1]) {
+      uncited.push(finding);
+      continue;
+    }
+    const subtasks = byPaper.get(cited[1]) ?? [];
+    if (cited[2] && !subtasks.includes(cited[2])) subtasks.push(cited[2]);
+    byPaper.set(cited[1], subtasks);
+  }
+  return [
+    ...[...byPaper].map(([title, subtasks]) =>
+      subtasks.length > 0 ? `- [${title}] informs: ${subtasks.join('; ')}` : `- [${title}]`,
+    ),
+    ...uncited,
+  ];
+}
+
 export function slugify(topic: string): string {
   return (
     topic
@@ -139,11 +175,11 @@ export function buildResearchGraph(settings: GraphSettings) {
     let papers: Paper[];
     let source = '';
     try {
-      const found = search(query, limit);
+      const found = search(query, limit, state.topic);
       // The offline search answers synchronously: no await on the default path.
       papers = Array.isArray(found) ? found : await found;
     } catch {
-      papers = searchPapers(query, limit);
+      papers = searchPapers(query, limit, state.topic);
       source = ' (paper search unavailable: offline corpus)';
     }
     const list = papers
@@ -154,7 +190,11 @@ export function buildResearchGraph(settings: GraphSettings) {
       `Topic: ${state.topic}\nSubtask: ${state.subtask}\nPapers:\n${list || '(none found)'}`,
     );
     const findings = text.split('\n').filter((line) => line.trim().startsWith('-'));
-    completed('researcher', `${findings.length} findings from ${papers.length} papers${source}`);
+    const found =
+      papers.length === 0
+        ? 'no paper found'
+        : `${count(findings.length, 'finding')} from ${count(papers.length, 'paper')}`;
+    completed('researcher', `${state.subtask}: ${found}${source}`);
     return { findings };
   };
 
@@ -208,7 +248,7 @@ export function buildResearchGraph(settings: GraphSettings) {
     started('synthesizer', AGENTS.synthesizer.task);
     const prompt = [
       `Topic: ${state.topic}`,
-      `Findings:\n${state.findings.join('\n')}`,
+      `Findings (each paper once, with the subtasks it informs):\n${citedPapers(state.findings).join('\n')}`,
       `Code:\n${state.code}`,
       `Tests:\n${state.testReport}`,
       `Critique:\n${state.critique}`,
