@@ -31,6 +31,11 @@ Options:
   --quiet                  no streamed feed and no report on the console
   -h, --help               this help`;
 
+/** "1 call", "2 calls". */
+function plural(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function fail(message: string): never {
   console.error(`error: ${message} (see --help)`);
   process.exit(2);
@@ -126,7 +131,7 @@ async function main(): Promise<void> {
     const stats = result.tokenUsageStats;
     console.log(
       `\nDone${result.offline ? ' (offline: local Gemini stand-in; set GEMINI_API_KEY for the real API)' : ''}: ` +
-        `${stats.totalCalls} calls, ${stats.totalTokens.toLocaleString('en-US')} tokens, ${formatUsd(stats.totalCostUsd)}`,
+        `${plural(stats.totalCalls, 'call')}, ${plural(stats.totalTokens, 'token')}, ${formatUsd(stats.totalCostUsd)}`,
     );
     console.log(`Report:      ${result.reportPath}`);
     console.log(`Token usage: ${result.tokenUsagePath}`);

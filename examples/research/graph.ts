@@ -164,7 +164,7 @@ export function buildResearchGraph(settings: GraphSettings) {
       .map((m) => (m[1] as string).trim())
       .slice(0, wanted);
     const plan = subtasks.length > 0 ? subtasks : [state.topic];
-    completed('planner', `Created ${plan.length} subtasks`);
+    completed('planner', `Created ${count(plan.length, 'subtask')}`);
     return { subtasks: plan };
   };
 

@@ -15,6 +15,8 @@ import {
   TokenTracker,
   type TokenTrackerOptions,
 } from '../index.js';
+import { formatUsd } from '../price/money.js';
+import { plural } from '../show/plural.js';
 import { snapshotTokenUsage, type TokenUsageSnapshot } from './annotation.js';
 import { attachStreamFeed, type TokenFeedChunk } from './feed.js';
 import { formatFeedChunk, workflowStartedLine } from './format.js';
@@ -263,7 +265,7 @@ export async function runWithTracking<G extends TrackableGraph>(
       }
     } else if (print) {
       console.log(
-        `[workflow_completed] Workflow completed: ${tokenUsageStats.totalCalls} calls, ${tokenUsageStats.totalTokens.toLocaleString('en-US')} tokens, $${tokenUsageStats.totalCostUsd.toFixed(4)}`,
+        `[workflow_completed] Workflow completed: ${plural(tokenUsageStats.totalCalls, 'call')}, ${plural(tokenUsageStats.totalTokens, 'token')}, ${formatUsd(tokenUsageStats.totalCostUsd)}`,
       );
     }
     report(tracker, options);

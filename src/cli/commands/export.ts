@@ -5,6 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { LedgerRecord, RecordFilter, Store } from '../../keep/types.js';
 import { recordJson } from '../../server/present.js';
 import { csvField } from '../../show/export.js';
+import { plural } from '../../show/plural.js';
 import {
   type Command,
   CommandError,
@@ -114,7 +115,7 @@ Options:
         format,
         showProgress ? io : undefined,
       );
-      await write(io.stderr, `${count} records written to ${resolve(out)}\n`);
+      await write(io.stderr, `${plural(count, 'record')} written to ${resolve(out)}\n`);
       return 0;
     } finally {
       await store.close();
