@@ -5,6 +5,8 @@
  * `instanceof` would fail.
  */
 
+import { createRequire } from 'node:module';
+
 const MARKER = Symbol.for('tollgate.error');
 
 function markerOf(name: string): symbol {
@@ -210,6 +212,18 @@ export class MissingPeerError extends ConfigurationError {
 export function isModuleNotFound(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+}
+
+/**
+ * Throws `MissingPeerError` now when `packageName` is not installed (resolved, not loaded), so a
+ * set-up that will need it fails as it is made, not at its first use.
+ */
+export function requirePeer(feature: string, packageName: string): void {
+  try {
+    createRequire(import.meta.url).resolve(packageName);
+  } catch (cause) {
+    if (isModuleNotFound(cause)) throw new MissingPeerError(feature, packageName, { cause });
+  }
 }
 
 /**

@@ -4,9 +4,8 @@
  * A channel that will need it checks that it is installed as it is created, so a missing peer
  * stops the set-up instead of the first alert.
  */
-import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { isModuleNotFound, MissingPeerError, peerLoadError } from '../errors.js';
+import { peerLoadError, requirePeer } from '../errors.js';
 import { alertHeading, type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
@@ -119,7 +118,7 @@ export function emailChannel(options: EmailChannelOptions): AlertChannel {
   const prefix = config.subjectPrefix ?? '[tollgate]';
   const timeoutMs = config.timeoutMs ?? 30_000;
   const given = isTransport(config.transport) ? config.transport : undefined;
-  if (!given) requireNodemailer();
+  if (!given) requirePeer(FEATURE, 'nodemailer');
   let made: Promise<MailTransport> | undefined;
 
   const transport = (): Promise<MailTransport> => {
@@ -263,14 +262,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 const FEATURE = 'emailChannel (tollgate/alerts)';
-
-function requireNodemailer(): void {
-  try {
-    createRequire(import.meta.url).resolve('nodemailer');
-  } catch (cause) {
-    if (isModuleNotFound(cause)) throw new MissingPeerError(FEATURE, 'nodemailer', { cause });
-  }
-}
 
 function isTransport(value: unknown): value is MailTransport {
   return typeof (value as MailTransport | undefined)?.sendMail === 'function';

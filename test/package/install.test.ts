@@ -167,6 +167,11 @@ await attempt('sqlite', async () => (await import('tollgate/sqlite')).createSqli
 await attempt('redis', async () => (await import('tollgate/redis')).createRedisStore({ url: 'redis://127.0.0.1:1' }));
 await attempt('postgres', async () => (await import('tollgate/postgres')).createPostgresStore({ connectionString: 'postgres://127.0.0.1:1/ledger' }));
 await attempt('metrics', async () => (await import('tollgate/server')).createMetrics());
+await attempt('jwt', async () => {
+  const { MemoryStore } = await import('tollgate');
+  const { createHandler } = await import('tollgate/server');
+  createHandler({ store: new MemoryStore(), auth: { jwt: { secret: 'a secret of 16+ characters' } } });
+});
 await attempt('email', async () => (await import('tollgate/alerts')).emailChannel({ transport: 'smtp://127.0.0.1:1', from: 'a@example.com', to: 'b@example.com' }));
 console.log(JSON.stringify(outcome));
 `;
@@ -258,6 +263,7 @@ describe('the packed tarball, installed in a fresh project', () => {
     expect(install('postgres')).toBe('npm install pg');
     expect(install('metrics')).toBe('npm install prom-client');
     expect(install('email')).toBe('npm install nodemailer');
+    expect(install('jwt')).toBe('npm install jose');
   }, 120_000);
 
   it('names only the missing LangChain package when the other one is installed', async () => {
