@@ -172,4 +172,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium, first run', () => {
     expect(titles.find(([calls]) => calls === '0')?.[1]).toMatch(/: \$0\.0000, 0 calls$/);
     expect(pageErrors).toEqual([]);
   });
+
+  it('labels a tiny axis with amounts that differ', async () => {
+    const labels = await page.locator('[data-testid="daily-chart"] .grid text').allTextContents();
+    expect(labels).toEqual(['$0.00000', '$0.00005', '$0.00010']);
+  });
 });

@@ -64,7 +64,13 @@ function money(value) {
 
 /** An axis label: every label with the decimals of the largest, so $0.00 sits under $2.00. */
 function axisMoney(value, top) {
-  if (top < 1) return money(value);
+  if (!(top > 0)) return money(value);
+  if (top < 1) {
+    // Enough decimals that $0.0001 and its half ($0.00005) read as two different amounts.
+    const places = Math.min(15, Math.max(4, Math.ceil(-Math.log10(top)) + 1));
+    const [whole, fraction] = roundDecimal(plainDecimal(value), places).split('.');
+    return '$' + group(whole) + '.' + fraction;
+  }
   const [whole, fraction] = roundDecimal(plainDecimal(value), 2).split('.');
   return '$' + group(whole) + '.' + fraction;
 }
