@@ -105,29 +105,33 @@ function count(n: number, word: string): string {
 /**
  * The researchers' findings with each cited paper once: parallel subtasks often cite the same
  * paper, and a report that lists it three times reads as padding. A finding cites its paper as
- * `[Title]`; one that cites none is kept as it is.
+ * `[Title]`, optionally followed by `informs "subtask"`; the subtasks and the distinct texts of a
+ * paper's findings are kept on its one line. A finding that cites no paper is kept as it is.
  *
  * @example
- * citedPapers(['- [BERT] informs "history": …', '- [BERT] informs "design": …']);
- * // ['- [BERT] informs: history; design']
+ * citedPapers(['- [BERT] informs "history": bidirectional.', '- [BERT] informs "design": bidirectional.']);
+ * // ['- [BERT] informs: history; design — bidirectional.']
  */
 export function citedPapers(findings: readonly string[]): string[] {
-  const byPaper = new Map<string, string[]>();
+  const byPaper = new Map<string, { subtasks: string[]; notes: string[] }>();
   const uncited: string[] = [];
   for (const finding of findings) {
-    const cited = /^\s*-\s*\[(.+?)\](?:\s*informs\s*"(.+?)")?/.exec(finding);
+    const cited = /^\s*-\s*\[(.+?)\](?:\s*informs\s*"(.+?)")?[\s:,.;—-]*(.*)$/.exec(finding);
     if (!cited?.[1]) {
       uncited.push(finding);
       continue;
     }
-    const subtasks = byPaper.get(cited[1]) ?? [];
-    if (cited[2] && !subtasks.includes(cited[2])) subtasks.push(cited[2]);
-    byPaper.set(cited[1], subtasks);
+    const paper = byPaper.get(cited[1]) ?? { subtasks: [], notes: [] };
+    const [, , subtask, note] = cited;
+    if (subtask && !paper.subtasks.includes(subtask)) paper.subtasks.push(subtask);
+    if (note && !paper.notes.includes(note)) paper.notes.push(note);
+    byPaper.set(cited[1], paper);
   }
   return [
-    ...[...byPaper].map(([title, subtasks]) =>
-      subtasks.length > 0 ? `- [${title}] informs: ${subtasks.join('; ')}` : `- [${title}]`,
-    ),
+    ...[...byPaper].map(([title, { subtasks, notes }]) => {
+      const informs = subtasks.length > 0 ? ` informs: ${subtasks.join('; ')}` : '';
+      return `- [${title}]${informs}${notes.length > 0 ? ` — ${notes.join(' / ')}` : ''}`;
+    }),
     ...uncited,
   ];
 }

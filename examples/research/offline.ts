@@ -106,7 +106,7 @@ export function scriptedReply(agent: AgentName | undefined, text: string): strin
 
 /** The report's key findings: each paper once (the prompt lists each once), at most eight. */
 function keyFindings(text: string): string[] {
-  const lines = [...text.matchAll(/^- \[(.+?)\](?: informs: (.+))?$/gm)];
+  const lines = [...text.matchAll(/^- \[(.+?)\](?: informs: (.+?))?(?: — .*)?$/gm)];
   if (lines.length === 0) return ['- No paper in the corpus addresses this topic.'];
   const titles = new Set<string>();
   const shown: string[] = [];

@@ -249,19 +249,28 @@ describe('research helpers', () => {
     }
   });
 
-  it('lists each cited paper once with the subtasks it informs', () => {
+  it('lists each cited paper once with the subtasks it informs and its distinct findings', () => {
     expect(
       citedPapers([
         '- [BERT] informs "history": a finding.',
         '- [RoPE] informs "design": a finding.',
         '- [BERT] informs "design": another finding.',
-        '- [BERT] informs "design": the same subtask again.',
+        '- [BERT] informs "design": another finding.',
         '- An uncited finding.',
       ]),
     ).toEqual([
-      '- [BERT] informs: history; design',
-      '- [RoPE] informs: design',
+      '- [BERT] informs: history; design — a finding. / another finding.',
+      '- [RoPE] informs: design — a finding.',
       '- An uncited finding.',
+    ]);
+    // A real model's findings, without the "informs" form: their text is kept.
+    expect(
+      citedPapers([
+        '- [Attention Is All You Need]: attention replaces recurrence.',
+        '- [Attention Is All You Need] multi-head attention helps.',
+      ]),
+    ).toEqual([
+      '- [Attention Is All You Need] — attention replaces recurrence. / multi-head attention helps.',
     ]);
   });
 
