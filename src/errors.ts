@@ -5,6 +5,8 @@
  * `instanceof` would fail.
  */
 
+import { createRequire } from 'node:module';
+
 const MARKER = Symbol.for('tollgate.error');
 
 function markerOf(name: string): symbol {
@@ -174,23 +176,32 @@ export class ConfigurationError extends TollgateError {
  * // npm install better-sqlite3
  */
 export class MissingPeerError extends ConfigurationError {
-  /** The package to install, e.g. `better-sqlite3`. */
+  /** The package to install, e.g. `better-sqlite3` (several are separated by spaces). */
   readonly packageName: string;
+  /** Every package to install, e.g. `['@langchain/langgraph', '@langchain/core']`. */
+  readonly packages: readonly string[];
   /** The command that installs it, e.g. `npm install better-sqlite3`. */
   readonly install: string;
 
   /**
    * @param feature what needs the package, e.g. `tollgate/sqlite` or `createMetrics`
-   * @param packageName the npm package to install
+   * @param packageName the npm package to install, or several
    */
-  constructor(feature: string, packageName: string, options?: { cause?: unknown }) {
-    const install = `npm install ${packageName}`;
-    super(
-      `${feature} needs the ${packageName} package, which is not installed: ${install}`,
-      options,
-    );
+  constructor(
+    feature: string,
+    packageName: string | readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    const packages = typeof packageName === 'string' ? [packageName] : [...packageName];
+    const install = `npm install ${packages.join(' ')}`;
+    const needs =
+      packages.length === 1
+        ? `the ${packages[0]} package, which is not installed`
+        : `the ${packages.slice(0, -1).join(', ')} and ${packages.at(-1)} packages, which are not installed`;
+    super(`${feature} needs ${needs}: ${install}`, options);
     this.name = 'MissingPeerError';
-    this.packageName = packageName;
+    this.packageName = packages.join(' ');
+    this.packages = packages;
     this.install = install;
   }
 
@@ -201,6 +212,18 @@ export class MissingPeerError extends ConfigurationError {
 export function isModuleNotFound(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND';
+}
+
+/**
+ * Throws `MissingPeerError` now when `packageName` is not installed (resolved, not loaded), so a
+ * set-up that will need it fails as it is made, not at its first use.
+ */
+export function requirePeer(feature: string, packageName: string): void {
+  try {
+    createRequire(import.meta.url).resolve(packageName);
+  } catch (cause) {
+    if (isModuleNotFound(cause)) throw new MissingPeerError(feature, packageName, { cause });
+  }
 }
 
 /**

@@ -54,7 +54,7 @@ export const AGENTS: Record<AgentName, AgentSpec> = {
     tier: 'standard',
     task: 'Writing the final report',
     systemInstruction:
-      'You are the synthesizer of a research team. Write the final report in Markdown: a summary, key findings with citations, the implementation, test results, and open questions.',
+      'You are the synthesizer of a research team. Write the final report in Markdown: a summary, key findings with citations (each paper once), the implementation, test results, and open questions.',
     maxOutputTokens: 4096,
   },
 };

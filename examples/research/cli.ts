@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { BudgetExceededError, formatUsd } from 'tollgate';
 import { maskedUrl } from 'tollgate/postgres';
 import type { Depth } from './graph.js';
-import { runWorkflow } from './run.js';
+import { ledgerReportCommand, runWorkflow } from './run.js';
 
 const USAGE = `Usage: npm run workflow -- [topic] [options]
 
@@ -30,6 +30,11 @@ Options:
   --out <dir>              output folder (default outputs)
   --quiet                  no streamed feed and no report on the console
   -h, --help               this help`;
+
+/** "1 call", "2 calls". */
+function plural(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}
 
 function fail(message: string): never {
   console.error(`error: ${message} (see --help)`);
@@ -126,14 +131,14 @@ async function main(): Promise<void> {
     const stats = result.tokenUsageStats;
     console.log(
       `\nDone${result.offline ? ' (offline: local Gemini stand-in; set GEMINI_API_KEY for the real API)' : ''}: ` +
-        `${stats.totalCalls} calls, ${stats.totalTokens.toLocaleString('en-US')} tokens, ${formatUsd(stats.totalCostUsd)}`,
+        `${plural(stats.totalCalls, 'call')}, ${plural(stats.totalTokens, 'token')}, ${formatUsd(stats.totalCostUsd)}`,
     );
     console.log(`Report:      ${result.reportPath}`);
     console.log(`Token usage: ${result.tokenUsagePath}`);
     console.log(`Cost chart:  ${result.chartPath}`);
     if (result.ledgerPath)
       console.log(
-        `Ledger:      ${maskedUrl(result.ledgerPath)} (npm run tollgate -- report --db ${JSON.stringify(maskedUrl(result.ledgerPath))})`,
+        `Ledger:      ${maskedUrl(result.ledgerPath)} (${ledgerReportCommand(result.ledgerPath)})`,
       );
   } catch (error) {
     if (BudgetExceededError.isInstance(error)) {

@@ -34,10 +34,11 @@ export interface GraphSettings {
   /** Emit agent_started / agent_completed feed events (default true). */
   feed?: boolean;
   /**
-   * Finds a subtask's papers (default: the offline corpus). If it throws or rejects (arXiv
-   * down, say), the researcher uses the offline corpus for that subtask and says so in its feed.
+   * Finds a subtask's papers (default: the offline corpus); `topic` is the run's topic, which
+   * the query contains. If it throws or rejects (arXiv down, say), the researcher uses the
+   * offline corpus for that subtask and says so in its feed.
    */
-  searchPapers?: (query: string, limit: number) => Paper[] | Promise<Paper[]>;
+  searchPapers?: (query: string, limit: number, topic: string) => Paper[] | Promise<Paper[]>;
 }
 
 export interface GeminiSettings {
@@ -96,6 +97,45 @@ export function geminiModels(settings: GeminiSettings): (agent: AgentName) => Re
   };
 }
 
+/** "1 finding", "3 findings". */
+function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The researchers' findings with each cited paper once: parallel subtasks often cite the same
+ * paper, and a report that lists it three times reads as padding. A finding cites its paper as
+ * `[Title]`, optionally followed by `informs "subtask"`; the subtasks and the distinct texts of a
+ * paper's findings are kept on its one line. A finding that cites no paper is kept as it is.
+ *
+ * @example
+ * citedPapers(['- [BERT] informs "history": bidirectional.', '- [BERT] informs "design": bidirectional.']);
+ * // ['- [BERT] informs: history; design — bidirectional.']
+ */
+export function citedPapers(findings: readonly string[]): string[] {
+  const byPaper = new Map<string, { subtasks: string[]; notes: string[] }>();
+  const uncited: string[] = [];
+  for (const finding of findings) {
+    const cited = /^\s*-\s*\[(.+?)\](?:\s*informs\s*"(.+?)")?[\s:,.;—-]*(.*)$/.exec(finding);
+    if (!cited?.[1]) {
+      uncited.push(finding);
+      continue;
+    }
+    const paper = byPaper.get(cited[1]) ?? { subtasks: [], notes: [] };
+    const [, , subtask, note] = cited;
+    if (subtask && !paper.subtasks.includes(subtask)) paper.subtasks.push(subtask);
+    if (note && !paper.notes.includes(note)) paper.notes.push(note);
+    byPaper.set(cited[1], paper);
+  }
+  return [
+    ...[...byPaper].map(([title, { subtasks, notes }]) => {
+      const informs = subtasks.length > 0 ? ` informs: ${subtasks.join('; ')}` : '';
+      return `- [${title}]${informs}${notes.length > 0 ? ` — ${notes.join(' / ')}` : ''}`;
+    }),
+    ...uncited,
+  ];
+}
+
 export function slugify(topic: string): string {
   return (
     topic
@@ -128,7 +168,7 @@ export function buildResearchGraph(settings: GraphSettings) {
       .map((m) => (m[1] as string).trim())
       .slice(0, wanted);
     const plan = subtasks.length > 0 ? subtasks : [state.topic];
-    completed('planner', `Created ${plan.length} subtasks`);
+    completed('planner', `Created ${count(plan.length, 'subtask')}`);
     return { subtasks: plan };
   };
 
@@ -139,11 +179,11 @@ export function buildResearchGraph(settings: GraphSettings) {
     let papers: Paper[];
     let source = '';
     try {
-      const found = search(query, limit);
+      const found = search(query, limit, state.topic);
       // The offline search answers synchronously: no await on the default path.
       papers = Array.isArray(found) ? found : await found;
     } catch {
-      papers = searchPapers(query, limit);
+      papers = searchPapers(query, limit, state.topic);
       source = ' (paper search unavailable: offline corpus)';
     }
     const list = papers
@@ -154,7 +194,11 @@ export function buildResearchGraph(settings: GraphSettings) {
       `Topic: ${state.topic}\nSubtask: ${state.subtask}\nPapers:\n${list || '(none found)'}`,
     );
     const findings = text.split('\n').filter((line) => line.trim().startsWith('-'));
-    completed('researcher', `${findings.length} findings from ${papers.length} papers${source}`);
+    const found =
+      papers.length === 0
+        ? 'no paper found'
+        : `${count(findings.length, 'finding')} from ${count(papers.length, 'paper')}`;
+    completed('researcher', `${state.subtask}: ${found}${source}`);
     return { findings };
   };
 
@@ -208,7 +252,7 @@ export function buildResearchGraph(settings: GraphSettings) {
     started('synthesizer', AGENTS.synthesizer.task);
     const prompt = [
       `Topic: ${state.topic}`,
-      `Findings:\n${state.findings.join('\n')}`,
+      `Findings (each paper once, with the subtasks it informs):\n${citedPapers(state.findings).join('\n')}`,
       `Code:\n${state.code}`,
       `Tests:\n${state.testReport}`,
       `Critique:\n${state.critique}`,

@@ -91,7 +91,7 @@ export function scriptedReply(agent: AgentName | undefined, text: string): strin
         `This report reviews ${topic} from the team's findings, with a reference implementation and its tests.`,
         '',
         '## Key findings',
-        ...[...text.matchAll(/^- \[(.+?)\]/gm)].slice(0, 8).map((m) => `- ${m[1]}`),
+        ...keyFindings(text),
         '',
         '## Implementation and tests',
         'The reference implementation passed all of its tests.',
@@ -102,6 +102,20 @@ export function scriptedReply(agent: AgentName | undefined, text: string): strin
     default:
       return undefined;
   }
+}
+
+/** The report's key findings: each paper once (the prompt lists each once), at most eight. */
+function keyFindings(text: string): string[] {
+  const lines = [...text.matchAll(/^- \[(.+?)\](?: informs: (.+?))?(?: — .*)?$/gm)];
+  if (lines.length === 0) return ['- No paper in the corpus addresses this topic.'];
+  const titles = new Set<string>();
+  const shown: string[] = [];
+  for (const [, title, subtasks] of lines) {
+    if (!title || titles.has(title) || shown.length === 8) continue;
+    titles.add(title);
+    shown.push(subtasks ? `- ${title}: informs ${subtasks}` : `- ${title}`);
+  }
+  return shown;
 }
 
 /** Starts the offline Gemini. Close it when the run ends. */

@@ -2,10 +2,10 @@
  * `runWorkflow(topic, options)`: the research workflow in its own tracking session, with the
  * console feed, the cost report, and the files it writes (report, token usage JSON, cost chart).
  */
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { costBreakdownSvg, TokenTracker, type TokenUsageStats, writeFileAtomic } from 'tollgate';
 import { runWithTracking } from 'tollgate/langgraph';
-import { isPostgresUrl } from 'tollgate/postgres';
+import { isPostgresUrl, maskedUrl } from 'tollgate/postgres';
 import { createSqliteStore } from 'tollgate/sqlite';
 import type { GeminiStandIn } from 'tollgate/testing';
 import { buildResearchGraph, type Depth, geminiModels, type ResearchStateType } from './graph.js';
@@ -93,7 +93,7 @@ export async function runWorkflow(
   const ledgerPath =
     options.ledger === false
       ? undefined
-      : (options.ledger ?? process.env.TOLLGATE_DB ?? join(outputDir, 'tollgate.db'));
+      : (options.ledger ?? (process.env.TOLLGATE_DB || join(outputDir, 'tollgate.db')));
   const store = ledgerPath ? await openLedger(ledgerPath) : undefined;
   const tracker = new TokenTracker({
     budgetLimitUsd: options.budgetLimitUsd ?? 0.5,
@@ -150,4 +150,37 @@ async function openLedger(ledger: string) {
   if (!isPostgresUrl(ledger)) return createSqliteStore({ path: ledger });
   const { createPostgresStore } = await import('tollgate/postgres');
   return createPostgresStore({ connectionString: ledger });
+}
+
+/** A word the shell passes through unchanged: bare when it is safe, else single-quoted. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The command that shows a run's ledger again, as it runs from `cwd` in this repository: the
+ * path relative to `cwd` when it is inside it, shell-quoted when it needs to be. A Postgres URL
+ * with a password is never printed: when it came from `TOLLGATE_DB`, the command reads it from
+ * there; otherwise the password is masked and the user puts it back.
+ *
+ * @example
+ * ledgerReportCommand('/repo/outputs/tollgate.db', '/repo', {});
+ * // npm run tollgate -- report --db outputs/tollgate.db
+ */
+export function ledgerReportCommand(
+  ledger: string,
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const command = 'npm run tollgate -- report';
+  if (isPostgresUrl(ledger)) {
+    const masked = maskedUrl(ledger);
+    if (masked === ledger) return `${command} --db ${shellWord(ledger)}`;
+    return env.TOLLGATE_DB === ledger
+      ? `${command} (the ledger is $TOLLGATE_DB)`
+      : `${command} --db ${shellWord(masked)} (with the password in place of ***)`;
+  }
+  const inside = relative(cwd, ledger);
+  const path = inside && !inside.startsWith('..') && !isAbsolute(inside) ? inside : ledger;
+  return `${command} --db ${shellWord(path)}`;
 }

@@ -1,9 +1,11 @@
 /**
  * The email channel, over SMTP with nodemailer. nodemailer is an optional peer: it is imported
  * on the first send, so `tollgate/alerts` loads without it and a webhook-only setup never needs it.
+ * A channel that will need it checks that it is installed as it is created, so a missing peer
+ * stops the set-up instead of the first alert.
  */
 import { z } from 'zod';
-import { peerLoadError } from '../errors.js';
+import { peerLoadError, requirePeer } from '../errors.js';
 import { alertHeading, type BudgetAlert, formatAlertUsd, scopeLabel } from './alert.js';
 import type { AlertChannel } from './channel.js';
 import { AlertDeliveryError } from './errors.js';
@@ -116,6 +118,7 @@ export function emailChannel(options: EmailChannelOptions): AlertChannel {
   const prefix = config.subjectPrefix ?? '[tollgate]';
   const timeoutMs = config.timeoutMs ?? 30_000;
   const given = isTransport(config.transport) ? config.transport : undefined;
+  if (!given) requirePeer(FEATURE, 'nodemailer');
   let made: Promise<MailTransport> | undefined;
 
   const transport = (): Promise<MailTransport> => {
@@ -258,6 +261,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+const FEATURE = 'emailChannel (tollgate/alerts)';
+
 function isTransport(value: unknown): value is MailTransport {
   return typeof (value as MailTransport | undefined)?.sendMail === 'function';
 }
@@ -267,7 +272,7 @@ async function createTransport(options: SmtpOptions | string): Promise<MailTrans
   try {
     module = await import('nodemailer');
   } catch (cause) {
-    throw peerLoadError('emailChannel (tollgate/alerts)', 'nodemailer', cause);
+    throw peerLoadError(FEATURE, 'nodemailer', cause);
   }
   const create = (module.default?.createTransport ?? module.createTransport) as (
     options: SmtpOptions | string,

@@ -5,13 +5,13 @@
  * Inside a node task of a `runWithTracking` run, the calls take over that task's own step: the
  * explicit message replaces the default one (`nodes.ts`), so the feed holds one pair per task.
  */
-import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { trackerWithin } from '../account/tracker.js';
 import type { TokenTracker } from '../index.js';
 import { markStarted } from './autofeed.js';
 import { configTracker, namespaceIn } from './context.js';
 import { deliver, feedChunk, type TokenFeedChunk } from './feed.js';
+import { AsyncLocalStorageProviderSingleton } from './langchain.js';
 import {
   announce,
   findExplicitStep,

@@ -5,8 +5,9 @@
  * snapshot that covers more: for one session the one with more calls, across sessions the
  * newer one. Merging the same snapshot any number of times changes nothing.
  */
-import { Annotation } from '@langchain/langgraph';
+
 import { getTokenTracker, type TokenTracker, type TokenUsageStats } from '../index.js';
+import { Annotation } from './langchain.js';
 
 /** The core's `TokenUsageStats`, stamped with the session that produced them. */
 export interface TokenUsageSnapshot extends TokenUsageStats {

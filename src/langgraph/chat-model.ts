@@ -17,15 +17,19 @@
  * holds. An override is installed only where the model has its own method: LangChain compares
  * `this._streamResponseChunks` with the base class's to decide whether a model streams.
  */
-import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { mergeUsageMetadata, type UsageMetadata } from '@langchain/core/messages';
-import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { UsageMetadata } from '@langchain/core/messages';
 import { newCallId } from '../account/ids.js';
 import { FRESH_CALL_ID, type RecordInput } from '../account/record.js';
 import { trackerInConfigurable, trackerWithin } from '../account/tracker.js';
 import { ConfigurationError, describe, TollgateError } from '../errors.js';
 import type { TokenTracker } from '../index.js';
 import { AGENT_METADATA_KEY, agentFromNamespace } from './attribution.js';
+import {
+  AsyncLocalStorageProviderSingleton,
+  BaseChatModel as BaseChatModelClass,
+  mergeUsageMetadata,
+} from './langchain.js';
 import { type SettledUsage, StreamTally, settleGeneration } from './stream-usage.js';
 
 /** Options of `trackChatModel`; explicit values beat what the running graph says. */
@@ -105,7 +109,7 @@ export function trackChatModel<T extends BaseChatModel>(
   const original = (originals.get(model) ?? model) as T;
   const tracked = Object.create(original) as T;
   const settings: TrackChatModelOptions = { ...options };
-  const base = BaseChatModel.prototype;
+  const base = BaseChatModelClass.prototype;
 
   const generate = original._generate as Generate;
   // Only a model with a stream of its own can stream inside `_generate` (see `generating`).

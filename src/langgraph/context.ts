@@ -11,13 +11,13 @@
  * else can run in between. When a LangChain version no longer reads the flag there, the capture
  * is simply absent: calls are still recorded, and feed chunks go to the fallback sink.
  */
-import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import {
   setContextTrackerLocator,
   type TokenTracker,
   trackerInConfigurable,
 } from '../account/tracker.js';
+import { AsyncLocalStorageProviderSingleton } from './langchain.js';
 
 /** The node context a callback was fired from. */
 export interface NodeContext {

@@ -9,7 +9,6 @@
  * handler passes the writer it captured from its node (`withFeedWriter`), and events that find
  * no writer at all go to the fallback sink given to `attachStreamFeed`.
  */
-import { AsyncLocalStorageProviderSingleton } from '@langchain/core/singletons';
 import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import {
   type AdaptiveEvent,
@@ -24,6 +23,7 @@ import {
 import { agentFromNamespace } from './attribution.js';
 import type { FeedBudgetInfo, TokenFeedChunk } from './chunk.js';
 import { adaptedMessage, alertMessage, budgetMessage } from './format.js';
+import { AsyncLocalStorageProviderSingleton } from './langchain.js';
 
 export type { FeedBudgetInfo, TokenFeedChunk, TokenFeedChunkType } from './chunk.js';
 

@@ -14,7 +14,6 @@
  *   @langchain/google-genai's running `cache_read`; `handleLLMNewToken` tallies the chunks so
  *   the exact count can be recorded (`stream-usage.ts`).
  */
-import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import type { Serialized } from '@langchain/core/load/serializable';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { LLMResult } from '@langchain/core/outputs';
@@ -37,6 +36,7 @@ import {
 } from './context.js';
 import { type ChunkWriter, withFeedWriter } from './feed.js';
 import { askBudgetApproval } from './interrupt.js';
+import { BaseCallbackHandler } from './langchain.js';
 import { StreamTally, settleUsage } from './stream-usage.js';
 
 /** Options of `TokenTrackingCallbackHandler`. */
@@ -331,7 +331,7 @@ export class TokenTrackingCallbackHandler extends BaseCallbackHandler {
  * many chains per model call, so a handler that only records model calls ignores the kinds it
  * has no method for. Checked per method, so a subclass that adds one still receives its kind.
  */
-function ignoreUnhandledKinds(handler: BaseCallbackHandler): void {
+function ignoreUnhandledKinds(handler: InstanceType<typeof BaseCallbackHandler>): void {
   const has = (...names: string[]) =>
     names.some(
       (name) => typeof (handler as unknown as Record<string, unknown>)[name] === 'function',

@@ -4,10 +4,11 @@
  * the node from the top; its first guarded model call meets the same spent budget, and this
  * time `interrupt()` returns the resume value instead of pausing.
  */
-import { interrupt } from '@langchain/langgraph';
+
 import { z } from 'zod';
 import { type BudgetExceededError, ConfigurationError, type TokenTracker } from '../index.js';
 import { type NodeContext, runInNodeContext } from './context.js';
+import { interrupt } from './langchain.js';
 
 /** The value a budget interrupt carries (`result.__interrupt__[0].value`). */
 export interface BudgetInterruptValue {

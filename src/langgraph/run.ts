@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { Callbacks } from '@langchain/core/callbacks/manager';
-import { Command, isCommand, type LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
 import { sessionTracker, TRACKER_CONFIG_KEY } from '../account/tracker.js';
 import { describe } from '../errors.js';
 import {
@@ -15,11 +15,14 @@ import {
   TokenTracker,
   type TokenTrackerOptions,
 } from '../index.js';
+import { formatUsd } from '../price/money.js';
+import { plural } from '../show/plural.js';
 import { snapshotTokenUsage, type TokenUsageSnapshot } from './annotation.js';
 import { attachStreamFeed, type TokenFeedChunk } from './feed.js';
 import { formatFeedChunk, workflowStartedLine } from './format.js';
 import { TokenTrackingCallbackHandler } from './handler.js';
 import { type BudgetApproval, isBudgetInterrupt } from './interrupt.js';
+import { Command, isCommand } from './langchain.js';
 import { observeNodes, PARENT_STREAM_KEY } from './nodes.js';
 
 /** What `runWithTracking` needs of a graph: any compiled LangGraph graph has it. */
@@ -262,7 +265,7 @@ export async function runWithTracking<G extends TrackableGraph>(
       }
     } else if (print) {
       console.log(
-        `[workflow_completed] Workflow completed: ${tokenUsageStats.totalCalls} calls, ${tokenUsageStats.totalTokens.toLocaleString('en-US')} tokens, $${tokenUsageStats.totalCostUsd.toFixed(4)}`,
+        `[workflow_completed] Workflow completed: ${plural(tokenUsageStats.totalCalls, 'call')}, ${plural(tokenUsageStats.totalTokens, 'token')}, ${formatUsd(tokenUsageStats.totalCostUsd)}`,
       );
     }
     report(tracker, options);

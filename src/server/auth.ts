@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CryptoKey, KeyObject } from 'jose';
-import { ConfigurationError, describe, peerLoadError } from '../errors.js';
+import { ConfigurationError, describe, peerLoadError, requirePeer } from '../errors.js';
 import { forbidden, HttpError } from './errors.js';
 
 export type Role = 'viewer' | 'admin';
@@ -189,6 +189,7 @@ function jwtVerifier(options: JwtOptions, now: () => number): Verify {
   if (typeof secret === 'string' && secret.length < 16) {
     throw new ConfigurationError('auth.jwt.secret: use at least 16 characters');
   }
+  requirePeer('auth.jwt (tollgate/server)', 'jose');
   const algorithms = options.algorithms ?? (secret !== undefined ? ['HS256'] : ['RS256']);
   let key: Promise<Uint8Array | CryptoKey | KeyObject> | undefined;
   const jose = () =>

@@ -1,6 +1,7 @@
 import type { AggregateStats } from '../account/aggregate.js';
 import type { TokenUsageStats } from '../account/tracker.js';
 import { formatUsd } from '../price/money.js';
+import { plural } from './plural.js';
 
 const BAR_HEIGHT = 22;
 const GAP = 8;
@@ -64,9 +65,4 @@ export function costBreakdownSvg(stats: TokenUsageStats, title = 'Cost breakdown
     '</svg>',
     '',
   ].join('\n');
-}
-
-/** `1 call`, `2 calls`. */
-function plural(count: number, noun: string): string {
-  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
 }

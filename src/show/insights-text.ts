@@ -1,6 +1,7 @@
 import type { InsightReport } from '../insights/types.js';
 import { formatUsd } from '../price/money.js';
 import type { CurrencyConverter } from './currency/convert.js';
+import { plural } from './plural.js';
 
 /**
  * The full insights listing for a terminal: every insight's line, with what-if tables and loop
@@ -11,7 +12,9 @@ import type { CurrencyConverter } from './currency/convert.js';
  */
 export function formatInsights(report: InsightReport, currency?: CurrencyConverter): string {
   const money = currency ? (usd: number) => currency.formatUsd(usd) : formatUsd;
-  const lines = [`${report.calls} calls, ${money(report.costUsd)} ($${report.costUsdExact} exact)`];
+  const lines = [
+    `${plural(report.calls, 'call')}, ${money(report.costUsd)} ($${report.costUsdExact} exact)`,
+  ];
   if (currency?.rate) lines.push(currency.note);
   if (report.insights.length === 0) lines.push('No suggestions.');
   for (const insight of report.insights) {
@@ -30,7 +33,9 @@ export function formatInsights(report: InsightReport, currency?: CurrencyConvert
       }
     }
     for (const step of insight.iterations ?? []) {
-      lines.push(`    iteration ${step.iteration}: ${money(step.costUsd)} (${step.calls} calls)`);
+      lines.push(
+        `    iteration ${step.iteration}: ${money(step.costUsd)} (${plural(step.calls, 'call')})`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -171,6 +171,10 @@ describe('runWithTracking', () => {
     silenceHandlerErrors();
     const log = captureLog();
     const model = fixedModel();
+    // `reportPath: true` writes under the working directory: a temporary one, not the checkout.
+    const cwd = process.cwd();
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-run-cwd-'));
+    process.chdir(dir);
     const error = await runWithTracking(pipeline(model), input, {
       budgetLimitUsd: CALL * 1.5,
       enforce: 'hard',
@@ -183,7 +187,10 @@ describe('runWithTracking', () => {
         () => undefined,
         (thrown: unknown) => thrown as BudgetExceededError & TrackedRunFailure,
       )
-      .finally(() => log.restore());
+      .finally(() => {
+        log.restore();
+        process.chdir(cwd);
+      });
 
     expect(error).toBeInstanceOf(BudgetExceededError);
     expect(error?.agent).toBe('writer');
@@ -193,6 +200,7 @@ describe('runWithTracking', () => {
     expect(error?.message).toMatch(/would be exceeded .* held by calls in flight/);
     const path = error?.reportPath as string;
     expect(path).toMatch(/outputs[/\\]token_usage_\d{8}_\d{6}_\d{3}_[0-9a-f]{8}\.json$/);
+    expect(path.startsWith(resolve(dir))).toBe(true);
     try {
       expect(readReport(path).statistics.totalCalls).toBe(1);
     } finally {

@@ -24,6 +24,8 @@ const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'tollgate-install-'));
 const app = join(work, 'app');
+/** A project with tollgate alone: no peer at all. */
+const bare = join(work, 'bare');
 
 /** The version the repository itself uses, so npm can take it from its cache. */
 function versionOf(name: string): string {
@@ -136,7 +138,43 @@ beforeAll(async () => {
     ],
     app,
   );
+  mkdirSync(bare);
+  writeFileSync(
+    join(bare, 'package.json'),
+    JSON.stringify({ name: 'bare', private: true, type: 'module' }),
+  );
+  await npm(['install', join(work, filename), '--prefer-offline', '--no-audit', '--no-fund'], bare);
 }, 600_000);
+
+/** Each subpath used without its peer: what the user reads (the install command, or "ok"). */
+const peerProgram = `
+const outcome = {};
+async function attempt(name, use) {
+  try {
+    await use();
+    outcome[name] = 'ok';
+  } catch (error) {
+    outcome[name] = error && error.name === 'MissingPeerError' && error.constructor.isInstance(error)
+      ? error.install + ' | ' + error.message
+      : 'other: ' + (error && (error.code || error.message));
+  }
+}
+await attempt('core', () => import('tollgate'));
+await attempt('gemini', () => import('tollgate/gemini'));
+await attempt('testing', () => import('tollgate/testing'));
+await attempt('langgraph', () => import('tollgate/langgraph'));
+await attempt('sqlite', async () => (await import('tollgate/sqlite')).createSqliteStore({ path: ':memory:' }));
+await attempt('redis', async () => (await import('tollgate/redis')).createRedisStore({ url: 'redis://127.0.0.1:1' }));
+await attempt('postgres', async () => (await import('tollgate/postgres')).createPostgresStore({ connectionString: 'postgres://127.0.0.1:1/ledger' }));
+await attempt('metrics', async () => (await import('tollgate/server')).createMetrics());
+await attempt('jwt', async () => {
+  const { MemoryStore } = await import('tollgate');
+  const { createHandler } = await import('tollgate/server');
+  createHandler({ store: new MemoryStore(), auth: { jwt: { secret: 'a secret of 16+ characters' } } });
+});
+await attempt('email', async () => (await import('tollgate/alerts')).emailChannel({ transport: 'smtp://127.0.0.1:1', from: 'a@example.com', to: 'b@example.com' }));
+console.log(JSON.stringify(outcome));
+`;
 
 describe('the packed tarball, installed in a fresh project', () => {
   it('ships the build, the license and no source maps, and compiles nothing on install', () => {
@@ -205,6 +243,48 @@ describe('the packed tarball, installed in a fresh project', () => {
       same: true,
     });
   }, 300_000);
+
+  it('says exactly what to install, with a MissingPeerError, for each subpath used without its peer', async () => {
+    writeFileSync(join(bare, 'peers.mjs'), peerProgram);
+    const { stdout } = await run(process.execPath, ['peers.mjs'], { cwd: bare, timeout: 60_000 });
+    const outcome = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as Record<string, string>;
+    const install = (name: string) => outcome[name]?.split(' | ')[0];
+    expect({ core: outcome.core, gemini: outcome.gemini, testing: outcome.testing }).toEqual({
+      core: 'ok',
+      gemini: 'ok',
+      testing: 'ok',
+    });
+    expect(install('langgraph')).toBe('npm install @langchain/langgraph @langchain/core');
+    expect(outcome.langgraph).toContain(
+      'tollgate/langgraph needs the @langchain/langgraph and @langchain/core packages',
+    );
+    expect(install('sqlite')).toBe('npm install better-sqlite3');
+    expect(install('redis')).toBe('npm install ioredis');
+    expect(install('postgres')).toBe('npm install pg');
+    expect(install('metrics')).toBe('npm install prom-client');
+    expect(install('email')).toBe('npm install nodemailer');
+    expect(install('jwt')).toBe('npm install jose');
+  }, 120_000);
+
+  it('names only the missing LangChain package when the other one is installed', async () => {
+    // @langchain/core alone (the repository's copy): only @langchain/langgraph is to install.
+    mkdirSync(join(bare, 'node_modules/@langchain'), { recursive: true });
+    symlinkSync(
+      join(root, 'node_modules/@langchain/core'),
+      join(bare, 'node_modules/@langchain/core'),
+      'dir',
+    );
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "await import('tollgate/langgraph').then(() => console.log('ok'), (e) => console.log(e.install))",
+      ],
+      { cwd: bare, timeout: 60_000 },
+    );
+    expect(stdout.trim()).toBe('npm install @langchain/langgraph');
+  }, 120_000);
 
   it('tollgate serve says what is missing before it starts, and runs without prom-client', async () => {
     const bin = join(app, 'node_modules/.bin/tollgate');

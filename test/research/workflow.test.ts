@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { searchPapers } from '../../examples/research/corpus.js';
-import { slugify } from '../../examples/research/graph.js';
-import { runWorkflow } from '../../examples/research/run.js';
+import { PAPERS, searchPapers } from '../../examples/research/corpus.js';
+import { citedPapers, slugify } from '../../examples/research/graph.js';
+import { ledgerReportCommand, runWorkflow } from '../../examples/research/run.js';
 import { BudgetExceededError, femtoToDecimal, type UsageExport } from '../../src/index.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
 
@@ -40,6 +40,17 @@ describe('research workflow, offline through the real SDK and the Gemini stand-i
 
     expect(result.reportPath).toBe(join(dir, 'report_rag_systems.md'));
     expect(readFileSync(result.reportPath, 'utf8')).toMatch(/^# RAG systems: research report/);
+    // Each paper once in the report, and every one about the topic.
+    const report = readFileSync(result.reportPath, 'utf8');
+    const cited = [...report.matchAll(/^- (.+?): informs /gm)].map((m) => m[1]);
+    expect(cited.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(cited).size).toBe(cited.length);
+    for (const title of cited) {
+      const paper = PAPERS.find((p) => p.title === title);
+      expect(`${paper?.title} ${paper?.abstract} ${paper?.keywords?.join(' ')}`).toMatch(
+        /\brag\b|retrieval/i,
+      );
+    }
     const exported = JSON.parse(readFileSync(result.tokenUsagePath, 'utf8')) as UsageExport;
     expect(exported.statistics.totalCostUsdExact).toBe(stats.totalCostUsdExact);
     expect(exported.usageHistory).toHaveLength(13);
@@ -73,6 +84,15 @@ describe('research workflow, offline through the real SDK and the Gemini stand-i
     }
     expect(lines[0]).toBe('[workflow_started] Starting workflow: RAG systems');
     expect(lines).toContain('[agent_started] planner: Breaking down task into subtasks');
+    // Each researcher line names its subtask.
+    const researched = lines.filter((l) => l.startsWith('[agent_completed] researcher: '));
+    expect(researched).toHaveLength(5);
+    expect(new Set(researched.map((l) => l.split(': ')[1])).size).toBe(5);
+    for (const line of researched) {
+      expect(line).toMatch(
+        /^\[agent_completed\] researcher: .+ RAG systems: \d+ findings? from \d+ papers? \(/,
+      );
+    }
     expect(
       lines.some((l) =>
         /^\[agent_completed\] planner: Created 5 subtasks \(\$\d\.\d{4}, [\d,]+ tokens\)$/.test(l),
@@ -191,13 +211,103 @@ describe('research CLI', () => {
 describe('research helpers', () => {
   it('searches the offline corpus by title and abstract', () => {
     const titles = searchPapers('retrieval augmented generation', 3).map((p) => p.title);
-    // Both RAG papers match every term; the newer ranks first.
-    expect(titles.slice(0, 2)).toEqual([
-      'Retrieval-Augmented Generation for Large Language Models: A Survey',
-      'Retrieval-Augmented Generation for Knowledge-Intensive NLP Tasks',
-    ]);
+    // Papers with every term in the title (or keywords) first.
+    expect(titles).toHaveLength(3);
+    for (const title of titles) expect(title).toMatch(/Retrieval[- ]Augmented Generation/);
     expect(searchPapers('', 3)).toEqual([]);
   });
+
+  it.each([
+    ['Transformer architectures', /transformer/i],
+    ['RAG systems', /\brag\b/i],
+    ['Graph neural networks', /graph/i],
+    ['Diffusion models', /diffusion/i],
+    ['Reinforcement learning', /reinforcement|\brl\b/i],
+  ])('finds papers about "%s" for each subtask, not the same ones for all', (topic, about) => {
+    const subtasks = [
+      `Core concepts and history of ${topic}`,
+      `Efficiency and scaling trade-offs of ${topic}`,
+      `Evaluation methods and benchmarks for ${topic}`,
+    ];
+    const found = subtasks.map((subtask) => searchPapers(`${topic} ${subtask}`, 3, topic));
+    for (const papers of found) {
+      expect(papers.length).toBeGreaterThan(0);
+      for (const p of papers)
+        expect(`${p.title} ${p.abstract} ${p.keywords?.join(' ')}`).toMatch(about);
+    }
+    const firsts = found.map((papers) => papers[0]?.id);
+    expect(new Set(firsts).size).toBe(firsts.length);
+  });
+
+  it('finds nothing for a topic the corpus does not cover, rather than papers on another', () => {
+    expect(searchPapers('Quantum error correction history', 3, 'Quantum error correction')).toEqual(
+      [],
+    );
+    // "rag" is a word, not a substring of "storage" or "average".
+    for (const p of searchPapers('RAG systems', 20, 'RAG systems')) {
+      expect(`${p.title} ${p.abstract} ${p.keywords?.join(' ')}`).toMatch(/\brag\b/i);
+    }
+  });
+
+  it('lists each cited paper once with the subtasks it informs and its distinct findings', () => {
+    expect(
+      citedPapers([
+        '- [BERT] informs "history": a finding.',
+        '- [RoPE] informs "design": a finding.',
+        '- [BERT] informs "design": another finding.',
+        '- [BERT] informs "design": another finding.',
+        '- An uncited finding.',
+      ]),
+    ).toEqual([
+      '- [BERT] informs: history; design — a finding. / another finding.',
+      '- [RoPE] informs: design — a finding.',
+      '- An uncited finding.',
+    ]);
+    // A real model's findings, without the "informs" form: their text is kept.
+    expect(
+      citedPapers([
+        '- [Attention Is All You Need]: attention replaces recurrence.',
+        '- [Attention Is All You Need] multi-head attention helps.',
+      ]),
+    ).toEqual([
+      '- [Attention Is All You Need] — attention replaces recurrence. / multi-head attention helps.',
+    ]);
+  });
+
+  it('prints a ledger command that runs as printed', () => {
+    expect(ledgerReportCommand('/repo/outputs/tollgate.db', '/repo', {})).toBe(
+      'npm run tollgate -- report --db outputs/tollgate.db',
+    );
+    expect(ledgerReportCommand("/tmp/my runs/it's.db", '/repo', {})).toBe(
+      "npm run tollgate -- report --db '/tmp/my runs/it'\\''s.db'",
+    );
+    expect(ledgerReportCommand('postgres://db.internal/ledger', '/repo', {})).toBe(
+      'npm run tollgate -- report --db postgres://db.internal/ledger',
+    );
+    const secret = 'postgres://app:s3cret@db.internal/ledger';
+    expect(ledgerReportCommand(secret, '/repo', { TOLLGATE_DB: secret })).toBe(
+      'npm run tollgate -- report (the ledger is $TOLLGATE_DB)',
+    );
+    expect(ledgerReportCommand(secret, '/repo', {})).not.toContain('s3cret');
+  });
+
+  it('prints the ledger command the CLI accepts, which then reports the run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate research dir '));
+    const env = { ...process.env, GEMINI_API_KEY: '', TOLLGATE_DB: '' };
+    const exec = promisify(execFile);
+    const workflow = await exec(
+      join(root, 'node_modules/.bin/tsx'),
+      ['examples/research/cli.ts', 'RAG systems', '--depth', 'quick', '--quiet', '--out', dir],
+      { cwd: root, env, timeout: 120_000 },
+    );
+    const command = /^Ledger: .* \((npm run tollgate -- report --db .+)\)$/m.exec(
+      workflow.stdout,
+    )?.[1];
+    expect(command, workflow.stdout).toContain(`'${dir}/tollgate.db'`);
+    // The printed command, run by a shell from the same folder, reports the run.
+    const shown = await exec('sh', ['-c', command as string], { cwd: root, env, timeout: 120_000 });
+    expect(shown.stdout).toMatch(/Total calls: +11\b/);
+  }, 240_000);
 
   it('slugifies topics for file names', () => {
     expect(slugify('RAG systems: 2026 / v2!')).toBe('rag_systems_2026_v2');

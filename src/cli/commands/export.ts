@@ -7,6 +7,7 @@ import { recordJson } from '../../server/present.js';
 import type { CurrencyConverter } from '../../show/currency/convert.js';
 import { currencyInfo } from '../../show/currency/json.js';
 import { CSV_CURRENCY_COLUMNS, csvCurrencyFields, csvField } from '../../show/export.js';
+import { plural } from '../../show/plural.js';
 import {
   type Command,
   CommandError,
@@ -122,7 +123,7 @@ ${CURRENCY_HELP}  -h, --help     this help
         showProgress ? io : undefined,
         currency,
       );
-      await write(io.stderr, `${count} records written to ${resolve(out)}\n`);
+      await write(io.stderr, `${plural(count, 'record')} written to ${resolve(out)}\n`);
       return 0;
     } finally {
       await store.close();

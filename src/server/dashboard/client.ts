@@ -64,7 +64,12 @@ function money(value) {
   const negative = text.startsWith('-');
   if (negative) text = text.slice(1);
   if (!/^\d+(\.\d+)?$/.test(text)) return '—';
-  const rounded = roundDecimal(text, Number(text) < 1 ? 4 : 2);
+  const size = Number(text);
+  // As formatUsd: 4 decimals below $1, and two significant digits for an amount that 4 decimals
+  // would show as $0.0000 ($0.00003 is not free).
+  const places =
+    size >= 1 ? 2 : size === 0 || size >= 0.00005 ? 4 : Math.min(15, Math.ceil(-Math.log10(size)) + 1);
+  const rounded = roundDecimal(text, places);
   const [whole, fraction] = rounded.split('.');
   return (negative ? '-$' : '$') + group(whole) + '.' + fraction;
 }
@@ -115,7 +120,13 @@ function axisMoney(value, top) {
       minimumFractionDigits: top < 1 ? Math.max(state.fx.minorDigits, 2) : state.fx.minorDigits,
     }).format(value);
   }
-  if (top < 1) return money(value);
+  if (!(top > 0)) return money(value);
+  if (top < 1) {
+    // Enough decimals that $0.0001 and its half ($0.00005) read as two different amounts.
+    const places = Math.min(15, Math.max(4, Math.ceil(-Math.log10(top)) + 1));
+    const [whole, fraction] = roundDecimal(plainDecimal(value), places).split('.');
+    return '$' + group(whole) + '.' + fraction;
+  }
   const [whole, fraction] = roundDecimal(plainDecimal(value), 2).split('.');
   return '$' + group(whole) + '.' + fraction;
 }
@@ -389,6 +400,18 @@ async function load() {
       renderTotals(value);
       renderDaily(value);
       renderGroups('top-users', value.topUsers, 'userId', 'user', 'Top users by cost');
+      if (value.topUsers.length === 0 && value.callsWithoutUser > 0) {
+        $('top-users').replaceChildren(
+          h('p', {
+            class: 'empty',
+            'data-testid': 'no-user-ids',
+            text:
+              'No call in this period has a user id (' +
+              plural(value.callsWithoutUser, 'call') +
+              ' without one): pass userId when you track a call to see users here.',
+          }),
+        );
+      }
     },
     ['totals', 'daily', 'top-users'],
   );
@@ -470,6 +493,18 @@ function card(label, value, testid, raw, ...notes) {
   );
 }
 
+/** "59 calls without a user id", or nothing when every call has one. */
+function withoutUserNote(calls) {
+  if (!(Number(calls) > 0)) return [];
+  return [
+    h('span', {
+      'data-testid': 'calls-without-user',
+      'data-value': calls,
+      text: plural(calls, 'call') + ' without a user id',
+    }),
+  ];
+}
+
 function renderTotals(summary) {
   const t = summary.totals;
   const days = summary.days;
@@ -496,7 +531,13 @@ function renderTotals(summary) {
       'average-cost',
       summary.averageCostPerCallUsd,
     ),
-    card('Users', count(summary.users), 'total-users', summary.users),
+    card(
+      'Users',
+      count(summary.users),
+      'total-users',
+      summary.users,
+      ...withoutUserNote(summary.callsWithoutUser),
+    ),
     card('Unpriced calls', count(t.unpricedCalls), 'unpriced-calls', t.unpricedCalls),
   );
 }
@@ -709,9 +750,9 @@ function renderRecords(page) {
       'tr',
       { 'data-testid': 'call-row', 'data-id': r.id },
       h('td', {}, h('time', { datetime: r.time, 'data-testid': 'call-time', text: time(r.time) })),
-      h('td', { 'data-testid': 'call-user', text: text(r.userId) }),
-      h('td', { 'data-testid': 'call-agent', text: text(r.agent) }),
-      h('td', { 'data-testid': 'call-model', text: text(r.model) }),
+      h('td', { class: 'wrap', 'data-testid': 'call-user', text: text(r.userId) }),
+      h('td', { class: 'wrap', 'data-testid': 'call-agent', text: text(r.agent) }),
+      h('td', { class: 'wrap', 'data-testid': 'call-model', text: text(r.model) }),
       h('td', {
         class: 'num',
         title: count(r.inputTokens) + ' in · ' + count(r.outputTokens) + ' out',

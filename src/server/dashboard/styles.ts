@@ -342,9 +342,9 @@ main {
 }
 
 .hbar-name {
-  overflow: hidden;
-  text-overflow: ellipsis;
-  white-space: nowrap;
+  /* Long model and agent names wrap at any character: never clipped. */
+  overflow-wrap: anywhere;
+  min-width: 0;
   font-weight: 550;
 }
 
@@ -590,6 +590,12 @@ table.calls {
   font-size: 0.82rem;
   color: var(--muted);
   font-weight: 600;
+}
+
+.calls td.wrap {
+  white-space: normal;
+  overflow-wrap: anywhere;
+  min-width: 12ch;
 }
 
 .calls .num {

@@ -162,6 +162,8 @@ export const summary: RouteHandler = async (ctx) => {
       totals: totalsJson(total),
       averageCostPerCallUsd: total.calls ? femtoToUsd(total.costFemto / BigInt(total.calls)) : 0,
       users: named.length,
+      // Calls recorded without a user id: not a user, but not to be lost beside "users".
+      callsWithoutUser: users.find((row) => row.key === '')?.calls ?? 0,
       topUsers: groups('userId', named.slice(0, query.top), total.costFemto),
       daily: daily.map(bucketJson),
     };
