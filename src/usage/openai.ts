@@ -1,13 +1,24 @@
 import type { CountReader } from './counts.js';
 import { type FieldNames, finish, readModalityCounts, totalExcess } from './finish.js';
-import type { TokenUsage } from './types.js';
+import { readServiceTier } from './tier.js';
+import type { ServiceTier, TokenUsage } from './types.js';
+
+/**
+ * OpenAI's `service_tier` names that are not tollgate's: `default` (and `auto`, when a
+ * response echoes it) is the standard price; `scale` is prepaid Scale Tier capacity.
+ */
+const OPENAI_TIERS: ReadonlyMap<string, ServiceTier> = new Map([
+  ['default', 'standard'],
+  ['auto', 'standard'],
+  ['scale', 'provisioned'],
+]);
 
 const CHAT: FieldNames = {
   input: 'prompt_tokens',
   output: 'completion_tokens',
   total: 'total_tokens',
   cacheRead: 'prompt_tokens_details.cached_tokens',
-  cacheWrite: 'prompt_tokens_details.cached_tokens',
+  cacheWrite: 'prompt_tokens_details.cache_write_tokens',
   reasoning: 'completion_tokens_details.reasoning_tokens',
   toolUse: 'prompt_tokens',
 };
@@ -17,7 +28,7 @@ const RESPONSES: FieldNames = {
   output: 'output_tokens',
   total: 'total_tokens',
   cacheRead: 'input_tokens_details.cached_tokens',
-  cacheWrite: 'input_tokens_details.cached_tokens',
+  cacheWrite: 'input_tokens_details.cache_write_tokens',
   reasoning: 'output_tokens_details.reasoning_tokens',
   toolUse: 'input_tokens',
 };
@@ -42,6 +53,14 @@ const MODALITY_KEYS = ['text_tokens', 'image_tokens', 'audio_tokens', '', ''] as
  * Responses API `{input_tokens, input_tokens_details: {cached_tokens}, output_tokens,
  * output_tokens_details: {reasoning_tokens}, total_tokens}`: the same mapping.
  *
+ * Cache writes: `cache_write_tokens` of the input details (part of the input, like
+ * `cached_tokens`) → `cacheWriteTokens`.
+ *
+ * Service tier: `service_tier` beside the counts (OpenAI sends it on the response, not in
+ * `usage`; tollgate's gateway copies it in) → `serviceTier`: `default` / `auto` standard,
+ * `flex` flex, `priority` priority, `batch` batch, `scale` provisioned; anything else is priced
+ * as standard with a repair.
+ *
  * `total_tokens` is `input + output` by definition: output absent → derived from the total; a
  * total above the sum → the difference is charged as output (repair); below → the sum is used
  * (repair).
@@ -62,6 +81,22 @@ export function normalizeOpenAI(
   raw: Record<string, unknown>,
   reader: CountReader,
 ): TokenUsage | null {
+  const usage = readCounts(raw, reader);
+  if (usage !== null && raw.service_tier != null) {
+    const named = raw.service_tier;
+    const tier = readServiceTier(
+      reader,
+      (typeof named === 'string' && OPENAI_TIERS.get(named)) || named,
+      'service_tier',
+      undefined,
+      'service_tier',
+    );
+    if (tier !== undefined) usage.serviceTier = tier;
+  }
+  return usage;
+}
+
+function readCounts(raw: Record<string, unknown>, reader: CountReader): TokenUsage | null {
   if (raw.prompt_tokens != null || raw.completion_tokens != null) {
     return read(
       reader,
@@ -113,6 +148,10 @@ function read(
     inDetails === undefined
       ? 0
       : (reader.read(inDetails.cached_tokens, 'cached_tokens', inKey) ?? 0);
+  const cacheWrite =
+    inDetails === undefined
+      ? 0
+      : (reader.read(inDetails.cache_write_tokens, 'cache_write_tokens', inKey) ?? 0);
   const reasoning =
     outDetails === undefined
       ? 0
@@ -134,7 +173,7 @@ function read(
   const usage: TokenUsage = {
     inputTokens: input,
     cacheReadTokens: cacheRead,
-    cacheWriteTokens: 0,
+    cacheWriteTokens: cacheWrite,
     outputTokens: output,
     reasoningTokens: reasoning,
     toolUsePromptTokens: 0,
