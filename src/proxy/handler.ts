@@ -48,7 +48,7 @@ export interface ProxyStats {
  * A gateway: `(Request) => Promise<Response>`, plus its stats and a `close()` that writes the
  * records still buffered.
  */
-export interface Proxy {
+export interface TollgateProxy {
   (request: Request): Promise<Response>;
   /** Counters since the gateway started. */
   stats(): ProxyStats;
@@ -78,7 +78,7 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
  * const { url } = await serveProxy(proxy, { port: 8788 });
  * // new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: url } })
  */
-export function createProxy(options: ProxyOptions): Proxy {
+export function createProxy(options: ProxyOptions): TollgateProxy {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigurationError('createProxy: expected an options object');
   }

@@ -11,7 +11,7 @@
  * const proxy = createProxy({ store: createSqliteStore(), keys: [record], upstreams: { gemini: { apiKey: process.env.GEMINI_API_KEY } } });
  * const { url } = await serveProxy(proxy, { port: 8788 });
  */
-export { createProxy, type Proxy, type ProxyStats } from './handler.js';
+export { createProxy, type ProxyStats, type TollgateProxy } from './handler.js';
 export {
   createProxyKey,
   type ProxyIdentity,

@@ -9,10 +9,10 @@ import type { Store } from '../../src/keep/types.js';
 import {
   createProxy,
   createProxyKey,
-  type Proxy,
   type ProxyKeyRecord,
   type ProxyOptions,
   serveProxy,
+  type TollgateProxy,
 } from '../../src/proxy/index.js';
 import type { RunningServer } from '../../src/server/node.js';
 import { createSqliteStore } from '../../src/sqlite/index.js';
@@ -27,7 +27,7 @@ export const PROVIDER_KEY = 'provider-secret-key-0123456789';
 
 export interface Gateway {
   standIn: GeminiStandIn;
-  proxy: Proxy;
+  proxy: TollgateProxy;
   running: RunningServer;
   url: string;
   store: Store;
