@@ -419,8 +419,10 @@ export async function startOpenAIStandIn(
         : Array.isArray(input)
           ? input
           : [];
-    if (list.length === 0)
-      return fail(res, record, 400, "'input' : input must be a non-empty string or array");
+    if (list.length === 0) {
+      fail(res, record, 400, "'input' : input must be a non-empty string or array");
+      return;
+    }
     const dimensions = positiveInt(body.dimensions) ?? (/large/.test(record.model) ? 3072 : 1536);
     let tokens = 0;
     const data = list.map((item, index) => {
