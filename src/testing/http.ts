@@ -48,6 +48,9 @@ export async function listen(
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
+  // Longer than any client's idle reuse window: a test that keeps the event loop busy past the
+  // default 5 s must not get a pooled connection the server is closing at that very moment.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
     server.listen(port, host, () => done());

@@ -81,25 +81,29 @@ export function normalizeOpenAI(
   raw: Record<string, unknown>,
   reader: CountReader,
 ): TokenUsage | null {
-  const usage = readCounts(raw, reader);
-  if (usage !== null && raw.service_tier != null) {
-    const named = raw.service_tier;
-    const tier = readServiceTier(
-      reader,
-      (typeof named === 'string' && OPENAI_TIERS.get(named)) || named,
-      'service_tier',
-      undefined,
-      'service_tier',
-    );
-    if (tier !== undefined) usage.serviceTier = tier;
-  }
-  return usage;
+  const named = raw.service_tier;
+  const tier =
+    named == null
+      ? undefined
+      : readServiceTier(
+          reader,
+          (typeof named === 'string' && OPENAI_TIERS.get(named)) || named,
+          'service_tier',
+          undefined,
+          'service_tier',
+        );
+  return readCounts(raw, reader, tier);
 }
 
-function readCounts(raw: Record<string, unknown>, reader: CountReader): TokenUsage | null {
+function readCounts(
+  raw: Record<string, unknown>,
+  reader: CountReader,
+  tier: ServiceTier | undefined,
+): TokenUsage | null {
   if (raw.prompt_tokens != null || raw.completion_tokens != null) {
     return read(
       reader,
+      tier,
       CHAT,
       'prompt_tokens_details',
       'completion_tokens_details',
@@ -121,6 +125,7 @@ function readCounts(raw: Record<string, unknown>, reader: CountReader): TokenUsa
   }
   return read(
     reader,
+    tier,
     RESPONSES,
     'input_tokens_details',
     'output_tokens_details',
@@ -134,6 +139,7 @@ function readCounts(raw: Record<string, unknown>, reader: CountReader): TokenUsa
 
 function read(
   reader: CountReader,
+  tier: ServiceTier | undefined,
   names: FieldNames,
   inKey: string,
   outKey: string,
@@ -180,6 +186,7 @@ function read(
     totalTokens: 0,
     format: 'openai',
   };
+  if (tier !== undefined) usage.serviceTier = tier;
   if (inDetails !== undefined) {
     const by = readModalityCounts(
       reader,

@@ -103,6 +103,16 @@ function promptTokens(prompt: unknown[], tools: unknown): number {
     : text + countWordTokens(JSON.stringify(tools));
 }
 
+/** Tokens of an embeddings input: text by the estimate rules, token-id arrays by their length. */
+function embeddingTokens(input: unknown): number {
+  const items = Array.isArray(input) && typeof input[0] !== 'number' ? input : [input];
+  let total = 0;
+  for (const item of items) {
+    total += Array.isArray(item) ? item.length : promptTokens([item], undefined);
+  }
+  return total;
+}
+
 /** OpenAI reports `service_tier` on the response; it joins the usage so pricing sees it. */
 function usageWithTier(usage: unknown, tier: unknown): unknown {
   if (!isObject(usage) || typeof tier !== 'string' || usage.service_tier !== undefined)
@@ -240,7 +250,7 @@ export const openaiAdapter: ProviderAdapter = {
         route,
         model,
         streamed: false,
-        estimate: { inputTokens: promptTokens([body.input], undefined), maxOutputTokens: 0 },
+        estimate: { inputTokens: embeddingTokens(body.input), maxOutputTokens: 0 },
         upstreamBody: text,
         clientWantsUsageChunk: false,
       };

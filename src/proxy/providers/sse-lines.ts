@@ -67,6 +67,11 @@ export class SseLineReader {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
   private out: Uint8Array[] = [];
+  /**
+   * Set when an event ended on a `\r` that was the last byte of a chunk: whether it was
+   * dropped, so the `\n` of its `\r\n`, if it opens the next chunk, goes the same way.
+   */
+  private endedOnCr: boolean | undefined;
 
   constructor(
     private readonly onEvent: SseEventHandler,
@@ -78,7 +83,16 @@ export class SseLineReader {
     let lineStart = 0;
     let eventStart = 0;
     const n = chunk.length;
-    for (let i = 0; i < n; i++) {
+    if (this.endedOnCr !== undefined && n > 0) {
+      if (chunk[0] === LF) {
+        if (!this.endedOnCr) this.out.push(chunk.subarray(0, 1));
+        this.afterCr = false;
+        lineStart = 1;
+        eventStart = 1;
+      }
+      this.endedOnCr = undefined;
+    }
+    for (let i = lineStart; i < n; i++) {
       const byte = chunk[i];
       if (byte !== LF && byte !== CR) continue;
       if (byte === LF && this.afterCr && i === lineStart && this.partialBytes === 0) {
@@ -101,6 +115,7 @@ export class SseLineReader {
         if (this.held.length > 0) this.out.push(...this.held);
         this.out.push(chunk.subarray(eventStart, lineStart));
       }
+      if (byte === CR && lineStart === n) this.endedOnCr = ended;
       this.held = [];
       this.heldBytes = 0;
       eventStart = lineStart;
