@@ -138,6 +138,11 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     stats,
     upstreamTimeoutMs: positiveOption(options.upstreamTimeoutMs, 120_000, 'upstreamTimeoutMs'),
     idleTimeoutMs: positiveOption(options.idleTimeoutMs, 120_000, 'idleTimeoutMs'),
+    pending: new Set(),
+  };
+  const flush = async () => {
+    while (relayOptions.pending.size > 0) await Promise.all(relayOptions.pending);
+    return tracker.flush();
   };
 
   const refuse = (
@@ -328,9 +333,9 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
   return Object.assign(handler, {
     [ANSWER]: answer,
     stats: (): ProxyStats => ({ ...stats }),
-    flush: () => tracker.flush(),
+    flush,
     close: async () => {
-      await tracker.flush();
+      await flush();
       if (ownTracker) await tracker.close();
     },
   });

@@ -35,6 +35,8 @@ export interface Relay {
   stats: ProxyStats;
   upstreamTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Recordings and settlements not done yet (`flush` waits for them). */
+  pending: Set<Promise<void>>;
 }
 
 /** A call that passed auth, rate limits and its budgets. */
@@ -132,8 +134,14 @@ function passThrough(
     ended = true;
     shared.stats.inFlight -= 1;
     if (how === 'cut') shared.stats.upstreamFailures += 1;
-    if (!observer) void release(shared, admitted);
-    else void finish(shared, admitted, observer, how, upstream.firstChunkAt());
+    // After the answer's last bytes are written: the client does not wait for the ledger.
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      observer
+        ? finish(shared, admitted, observer, how, upstream.firstChunkAt())
+        : release(shared, admitted),
+    );
+    shared.pending.add(done);
+    void done.then(() => shared.pending.delete(done));
   };
   const source = upstream.body;
   return {
