@@ -10,6 +10,7 @@ import { BudgetExceededError, ConfigurationError, RateLimitExceededError } from 
 import { estimateCallCost } from '../react/budgets/estimate.js';
 import { BudgetManager } from '../react/budgets/manager.js';
 import { RateLimiter } from '../react/rate-limit.js';
+import { inputOfRequest, type ProxyAnswer, type ProxyInput, responseOf } from './answer.js';
 import {
   keyBudgetRules,
   keyRateLimits,
@@ -30,19 +31,9 @@ import {
   type ProxyRoute,
 } from './provider.js';
 import { PROVIDER_ADAPTERS } from './providers/index.js';
-import { type Admitted, type Relay, relay } from './relay.js';
+import { type Admitted, type ProxyStats, type Relay, relay } from './relay.js';
 
-/** What a running gateway reports about itself. */
-export interface ProxyStats {
-  /** Calls forwarded and not yet finished. */
-  inFlight: number;
-  /** Calls recorded since the gateway started. */
-  recorded: number;
-  /** Calls refused before forwarding (auth, rate limit, budget, bad request). */
-  refused: number;
-  /** Calls whose upstream failed (connection, timeout, error status, cut short). */
-  upstreamFailures: number;
-}
+export type { ProxyStats } from './relay.js';
 
 /**
  * A gateway: `(Request) => Promise<Response>`, plus its stats and a `close()` that writes the
@@ -50,6 +41,8 @@ export interface ProxyStats {
  */
 export interface TollgateProxy {
   (request: Request): Promise<Response>;
+  /** The same gateway without fetch objects (what `serveProxy` calls). @internal */
+  readonly [ANSWER]: (input: ProxyInput) => Promise<ProxyAnswer>;
   /** Counters since the gateway started. */
   stats(): ProxyStats;
   /** Writes every buffered record to the ledger; resolves true when nothing is left. */
@@ -65,6 +58,9 @@ interface Served {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+/** Where a gateway keeps its fetch-free entry point. @internal */
+export const ANSWER: unique symbol = Symbol.for('tollgate.proxy.answer');
 
 /**
  * Creates the tracking gateway. Clients keep their SDK and change only its base URL (and use a
@@ -142,6 +138,11 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     stats,
     upstreamTimeoutMs: positiveOption(options.upstreamTimeoutMs, 120_000, 'upstreamTimeoutMs'),
     idleTimeoutMs: positiveOption(options.idleTimeoutMs, 120_000, 'idleTimeoutMs'),
+    pending: new Set(),
+  };
+  const flush = async () => {
+    while (relayOptions.pending.size > 0) await Promise.all(relayOptions.pending);
+    return tracker.flush();
   };
 
   const refuse = (
@@ -157,15 +158,15 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
       retryAfter === undefined
         ? answer.headers
         : { ...answer.headers, 'retry-after': String(retryAfter) };
-    return new Response(answer.body, { status: answer.status, headers });
+    return { status: answer.status, headers, body: answer.body };
   };
 
   const identify = (
     adapter: ProviderAdapter,
     server: Served,
-    request: Request,
+    request: ProxyInput,
     search: URLSearchParams,
-  ): { identity: ProxyIdentity; providerKey: string } | Response => {
+  ): { identity: ProxyIdentity; providerKey: string } | ProxyAnswer => {
     const presented = adapter.clientKey(request.headers, search);
     if (presented === undefined || presented === '') {
       return refuse(
@@ -197,12 +198,11 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     };
   };
 
-  const handle = async (request: Request): Promise<Response> => {
+  const handle = async (request: ProxyInput): Promise<ProxyAnswer> => {
     const receivedAt = performance.now();
-    const url = request.url;
-    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
-    const queryStart = url.indexOf('?', pathStart);
-    const pathname = queryStart === -1 ? url.slice(pathStart) : url.slice(pathStart, queryStart);
+    const target = request.target;
+    const queryStart = target.indexOf('?');
+    const pathname = queryStart === -1 ? target : target.slice(0, queryStart);
     let route: ProxyRoute | undefined;
     let server: Served | undefined;
     for (const candidate of served) {
@@ -214,13 +214,13 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     }
     if (!route || !server) return own(request, pathname);
     const { adapter } = server;
-    const search = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    const search = new URLSearchParams(queryStart === -1 ? '' : target.slice(queryStart + 1));
     const who = identify(adapter, server, request, search);
-    if (who instanceof Response) return who;
+    if ('status' in who) return who;
 
     let call: PreparedCall;
     try {
-      const text = await readBody(request, maxBodyBytes);
+      const text = await request.text(maxBodyBytes);
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -270,7 +270,7 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     }
     const upstreamUrl = adapter.upstreamUrl(server.baseUrl, admitted.call, search);
     const headers = adapter.upstreamHeaders(who.providerKey, request.headers);
-    return relay(relayOptions, admitted, upstreamUrl, headers, request.signal);
+    return relay(relayOptions, admitted, request, upstreamUrl, headers);
   };
 
   const reserve = async (admitted: Admitted, inputTokens: number, maxOutput: number) => {
@@ -294,16 +294,14 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
   };
 
   /** The gateway's own routes: health and metrics. */
-  const own = async (request: Request, pathname: string): Promise<Response> => {
+  const own = async (request: ProxyInput, pathname: string): Promise<ProxyAnswer> => {
     if (request.method === 'GET' && pathname === '/health') {
-      return new Response(JSON.stringify({ status: 'ok', inFlight: stats.inFlight }), {
-        headers: JSON_HEADERS,
-      });
+      const body = JSON.stringify({ status: 'ok', inFlight: stats.inFlight });
+      return { status: 200, headers: JSON_HEADERS, body };
     }
     if (request.method === 'GET' && pathname === '/metrics' && metrics?.public) {
-      return new Response(await metrics.text(), {
-        headers: { 'content-type': metrics.contentType },
-      });
+      const body = await metrics.text();
+      return { status: 200, headers: { 'content-type': metrics.contentType }, body };
     }
     const body = JSON.stringify({
       error: {
@@ -312,10 +310,10 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
         status: 'NOT_FOUND',
       },
     });
-    return new Response(body, { status: 404, headers: JSON_HEADERS });
+    return { status: 404, headers: JSON_HEADERS, body };
   };
 
-  const handler = async (request: Request): Promise<Response> => {
+  const answer = async (request: ProxyInput): Promise<ProxyAnswer> => {
     try {
       return await handle(request);
     } catch (error) {
@@ -327,14 +325,17 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
       const body = JSON.stringify({
         error: { code: 500, message: 'gateway error', status: 'INTERNAL' },
       });
-      return new Response(body, { status: 500, headers: JSON_HEADERS });
+      return { status: 500, headers: JSON_HEADERS, body };
     }
   };
+  const handler = async (request: Request): Promise<Response> =>
+    responseOf(await answer(inputOfRequest(request)));
   return Object.assign(handler, {
+    [ANSWER]: answer,
     stats: (): ProxyStats => ({ ...stats }),
-    flush: () => tracker.flush(),
+    flush,
     close: async () => {
-      await tracker.flush();
+      await flush();
       if (ownTracker) await tracker.close();
     },
   });
@@ -392,30 +393,4 @@ function estimateFemto(
   } catch {
     return 0n;
   }
-}
-
-/** The request body as text, refused with 413 past `max` bytes (announced or streamed). */
-async function readBody(request: Request, max: number): Promise<string> {
-  const length = request.headers.get('content-length');
-  if (length !== null && Number(length) > max) throw tooLarge(max);
-  if (!request.body) return '';
-  if (length !== null) return request.text();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(max);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function tooLarge(max: number): ProxyRequestError {
-  return new ProxyRequestError(413, 'REQUEST_TOO_LARGE', `body: larger than ${max} bytes`);
 }

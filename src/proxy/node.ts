@@ -8,6 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ConfigurationError } from '../errors.js';
 import type { RunningServer, ServeOptions } from '../server/node.js';
+import type { ProxyAnswer, ProxyInput } from './answer.js';
+import { bodyTooLarge } from './body.js';
+import { ANSWER, type TollgateProxy } from './handler.js';
 
 /** Where the gateway listens (`port` 0 picks a free one; host defaults to 127.0.0.1). */
 export interface ServeProxyOptions extends ServeOptions {
@@ -23,9 +26,10 @@ export interface ServeProxyOptions extends ServeOptions {
  * process.on('SIGTERM', () => running.close());
  */
 export async function serveProxy(
-  handler: (request: Request) => Promise<Response>,
+  handler: TollgateProxy | ((request: Request) => Promise<Response>),
   options: ServeProxyOptions,
 ): Promise<RunningServer> {
+  const direct = (handler as Partial<TollgateProxy>)[ANSWER];
   const host = options?.host ?? '127.0.0.1';
   if (!Number.isInteger(options?.port) || options.port < 0 || options.port > 65_535) {
     throw new ConfigurationError(
@@ -35,7 +39,10 @@ export async function serveProxy(
   const maxBody = options.maxBodyBytes ?? 32 * 1024 * 1024;
   const base = `http://${host.includes(':') ? `[${host}]` : host}`;
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    respond(handler, req, res, base, maxBody).catch((error) => {
+    const answered = direct
+      ? answerDirectly(direct, req, res)
+      : respond(handler, req, res, base, maxBody);
+    answered.catch((error) => {
       console.error(
         '[tollgate proxy] response failed:',
         error instanceof Error ? error.message : error,
@@ -184,4 +191,78 @@ function drained(res: ServerResponse): Promise<boolean> {
     res.once('drain', onDrain);
     res.once('close', onClose);
   });
+}
+
+/** The gateway's own entry point: no fetch `Request`, signal or web stream built per call. */
+async function answerDirectly(
+  answer: (input: ProxyInput) => Promise<ProxyAnswer>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    headers.append(raw[i] as string, raw[i + 1] as string);
+  let left = false;
+  let listeners: (() => void)[] | undefined;
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    left = true;
+    for (const listener of listeners ?? []) listener();
+  });
+  const input: ProxyInput = {
+    method: req.method ?? 'GET',
+    target: req.url ?? '/',
+    headers,
+    text: (max) => readText(req, max),
+    onAbort(listener) {
+      (listeners ??= []).push(listener);
+    },
+    get aborted() {
+      return left;
+    },
+  };
+  const { status, headers: out, body } = await answer(input);
+  if (res.destroyed) {
+    if (typeof body !== 'string') body.cancel();
+    return;
+  }
+  if (typeof body === 'string') {
+    out['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(status, out);
+    res.end(body);
+    return;
+  }
+  res.writeHead(status, out);
+  try {
+    for (;;) {
+      const chunk = await body.read();
+      if (chunk === null) break;
+      if (!res.write(chunk) && !(await drained(res))) {
+        body.cancel();
+        return;
+      }
+    }
+  } catch {
+    // The upstream's answer broke off: so does the client's.
+    res.destroy();
+    return;
+  }
+  res.end();
+}
+
+/** A request body as text; 413 (a `ProxyRequestError`) past `max` bytes. */
+async function readText(req: IncomingMessage, max: number): Promise<string> {
+  if (Number(req.headers['content-length'] ?? 0) > max) throw bodyTooLarge(max);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      req.resume();
+      throw bodyTooLarge(max);
+    }
+    chunks.push(chunk);
+  }
+  return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
 }

@@ -4,15 +4,27 @@
  * cut short, or abandoned by the client) the call is recorded once and its reservation settled
  * with the exact cost, or released when nothing was used.
  */
-import type { UsageRecord } from '../account/record.js';
-import { FRESH_CALL_ID, type RecordInput } from '../account/record.js';
+import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from '../account/record.js';
 import type { TokenTracker } from '../account/tracker.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { Reservation } from '../react/budgets/types.js';
 import type { MetricsRegistry } from '../server/metrics.js';
-import type { ProxyStats } from './handler.js';
+import type { ProxyAnswer, ProxyBody, ProxyInput } from './answer.js';
 import type { ProxyIdentity } from './keys.js';
 import type { PreparedCall, ProviderAdapter, UsageObserver } from './provider.js';
+import { postUpstream, type UpstreamAnswer, UpstreamError } from './upstream.js';
+
+/** What a running gateway reports about itself. */
+export interface ProxyStats {
+  /** Calls forwarded and not yet finished. */
+  inFlight: number;
+  /** Calls recorded since the gateway started. */
+  recorded: number;
+  /** Calls refused before forwarding (auth, rate limit, budget, bad request). */
+  refused: number;
+  /** Calls whose upstream failed (connection, timeout, error status, cut short). */
+  upstreamFailures: number;
+}
 
 /** What every relayed call shares. */
 export interface Relay {
@@ -23,6 +35,8 @@ export interface Relay {
   stats: ProxyStats;
   upstreamTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Recordings and settlements not done yet (`flush` waits for them). */
+  pending: Set<Promise<void>>;
 }
 
 /** A call that passed auth, rate limits and its budgets. */
@@ -42,94 +56,65 @@ export interface Admitted {
 /** How the upstream answer ended. */
 type Ending = 'done' | 'cut' | 'cancelled';
 
-/** Response headers that describe the upstream connection, not the body the client receives. */
-const HOP_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'content-encoding',
-  'set-cookie',
-]);
-
-function responseHeaders(upstream: Response): Headers {
-  const headers = new Headers();
-  upstream.headers.forEach((value, name) => {
-    if (!HOP_HEADERS.has(name)) headers.set(name, value);
-  });
-  return headers;
-}
+const STATUS_OF = { timeout: 504, unreachable: 502, aborted: 499 } as const;
+const CODE_OF = {
+  timeout: 'UPSTREAM_TIMEOUT',
+  unreachable: 'UPSTREAM_UNAVAILABLE',
+  aborted: 'CLIENT_CLOSED',
+} as const;
 
 /**
- * Forwards the call and answers the client with the upstream's answer, as it arrives. Never
- * rejects: every upstream failure becomes the provider's own error answer.
+ * Forwards the call and answers with the upstream's answer, as it arrives. Never rejects: an
+ * upstream that fails before answering becomes the provider's own error answer.
  */
 export async function relay(
   shared: Relay,
   admitted: Admitted,
+  input: ProxyInput,
   url: string,
   headers: Headers,
-  clientSignal: AbortSignal,
-): Promise<Response> {
+): Promise<ProxyAnswer> {
   const { adapter, call } = admitted;
-  const controller = new AbortController();
-  const onClientAbort = () => controller.abort();
-  clientSignal.addEventListener('abort', onClientAbort, { once: true });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, shared.upstreamTimeoutMs);
+  const sent = postUpstream(
+    url,
+    headers,
+    call.upstreamBody,
+    shared.upstreamTimeoutMs,
+    shared.idleTimeoutMs,
+  );
+  let clientLeft = false;
+  let body: ProxyBody | undefined;
+  input.onAbort(() => {
+    clientLeft = true;
+    if (body) body.cancel();
+    else sent.abort();
+  });
+  if (input.aborted) sent.abort();
   shared.stats.inFlight += 1;
-  let upstream: Response;
+  let upstream: UpstreamAnswer;
   try {
-    upstream = await fetch(url, {
-      method: 'POST',
-      headers,
-      body: call.upstreamBody,
-      signal: controller.signal,
-    });
+    upstream = await sent.answer;
   } catch (error) {
-    clearTimeout(timer);
-    clientSignal.removeEventListener('abort', onClientAbort);
     shared.stats.inFlight -= 1;
     shared.stats.upstreamFailures += 1;
     await release(shared, admitted);
-    const reason = timedOut
-      ? `the upstream did not answer within ${shared.upstreamTimeoutMs} ms`
-      : clientSignal.aborted
-        ? 'the client went away'
-        : `the upstream could not be reached (${causeOf(error)})`;
-    const answer = adapter.errorAnswer(
-      timedOut ? 504 : clientSignal.aborted ? 499 : 502,
-      timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE',
-      reason,
-    );
-    return new Response(answer.body, { status: answer.status, headers: answer.headers });
+    const kind = error instanceof UpstreamError ? error.kind : 'unreachable';
+    const message = error instanceof Error ? error.message : 'the upstream failed';
+    const answer = adapter.errorAnswer(STATUS_OF[kind], CODE_OF[kind], message);
+    return { status: answer.status, headers: answer.headers, body: answer.body };
   }
-  clearTimeout(timer);
-  const body = upstream.body;
-  if (!upstream.ok || !body) {
-    // The provider's own error passes through as it is; nothing was used, nothing is recorded.
-    shared.stats.upstreamFailures += upstream.ok ? 0 : 1;
-    const observer = upstream.ok ? adapter.observe(call) : undefined;
-    return new Response(
-      passThrough(body, observer, shared, admitted, controller, clientSignal, onClientAbort),
-      { status: upstream.status, headers: responseHeaders(upstream) },
-    );
-  }
-  return new Response(
-    passThrough(
-      body,
-      adapter.observe(call),
-      shared,
-      admitted,
-      controller,
-      clientSignal,
-      onClientAbort,
-    ),
-    { status: upstream.status, headers: responseHeaders(upstream) },
+  const ok = upstream.status < 400;
+  // The provider's own error passes through as it is; nothing was used, nothing is recorded.
+  if (!ok) shared.stats.upstreamFailures += 1;
+  body = passThrough(
+    upstream,
+    ok ? adapter.observe(call) : undefined,
+    shared,
+    admitted,
+    () => clientLeft,
   );
+  if (clientLeft) body.cancel();
+  return { status: upstream.status, headers: upstream.headers, body };
 }
 
 /**
@@ -137,65 +122,52 @@ export async function relay(
  * observer (an error answer), the bytes pass and the call ends released.
  */
 function passThrough(
-  body: ReadableStream<Uint8Array> | null,
+  upstream: UpstreamAnswer,
   observer: UsageObserver | undefined,
   shared: Relay,
   admitted: Admitted,
-  controller: AbortController,
-  clientSignal: AbortSignal,
-  onClientAbort: () => void,
-): ReadableStream<Uint8Array> {
-  let firstByteAt = -1;
+  clientLeft: () => boolean,
+): ProxyBody {
   let ended = false;
-  const reader = body?.getReader();
   const end = (how: Ending) => {
     if (ended) return;
     ended = true;
-    clearTimeout(idleTimer);
-    clientSignal.removeEventListener('abort', onClientAbort);
     shared.stats.inFlight -= 1;
     if (how === 'cut') shared.stats.upstreamFailures += 1;
-    if (!observer) {
-      void release(shared, admitted);
-      return;
-    }
-    void finish(shared, admitted, observer, how, firstByteAt);
+    // After the answer's last bytes are written: the client does not wait for the ledger.
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      observer
+        ? finish(shared, admitted, observer, how, upstream.firstChunkAt())
+        : release(shared, admitted),
+    );
+    shared.pending.add(done);
+    void done.then(() => shared.pending.delete(done));
   };
-  // The silence allowed between two chunks; each chunk re-arms it.
-  const idleTimer = setTimeout(() => controller.abort(), shared.idleTimeoutMs);
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(out) {
-        if (!reader) {
-          out.close();
-          end('done');
-          return;
-        }
+  const source = upstream.body;
+  return {
+    async read() {
+      for (;;) {
+        let chunk: Uint8Array | null;
         try {
-          const { done, value } = await reader.read();
-          if (done) {
-            out.close();
-            end('done');
-            return;
-          }
-          idleTimer.refresh();
-          if (firstByteAt < 0) firstByteAt = performance.now();
-          const bytes = observer ? observer.push(value) : value;
-          if (bytes.byteLength > 0) out.enqueue(bytes);
+          chunk = await source.read();
         } catch (error) {
-          end(clientSignal.aborted ? 'cancelled' : 'cut');
-          // The client sees the answer end abruptly, as the upstream's did.
-          out.error(error);
+          end(clientLeft() ? 'cancelled' : 'cut');
+          throw error;
         }
-      },
-      async cancel() {
-        controller.abort();
-        end('cancelled');
-        await reader?.cancel().catch(() => undefined);
-      },
+        if (chunk === null) {
+          end('done');
+          return null;
+        }
+        const out = observer ? observer.push(chunk) : chunk;
+        // A chunk the adapter kept entirely to itself: read on.
+        if (out.byteLength > 0) return out;
+      }
     },
-    { highWaterMark: 0 },
-  );
+    cancel() {
+      source.cancel();
+      end('cancelled');
+    },
+  };
 }
 
 /** Records what the answer used, once, and settles the reservation with it. */
@@ -204,7 +176,7 @@ async function finish(
   admitted: Admitted,
   observer: UsageObserver,
   how: Ending,
-  firstByteAt: number,
+  firstChunkAt: number,
 ): Promise<void> {
   const { adapter, call, identity } = admitted;
   let record: UsageRecord | undefined;
@@ -212,14 +184,13 @@ async function finish(
     const observed = observer.finish();
     const usage = observed.raw === null ? null : adapter.normalize(observed.raw);
     if (usage) {
-      const endedAt = performance.now();
       const metadata: Record<string, unknown> = {
         source: 'proxy',
         key: identity.keyId,
         operation: call.route.operation,
         streamed: call.streamed,
-        latencyMs: round(endedAt - admitted.receivedAt),
-        ttftMs: firstByteAt < 0 ? null : round(firstByteAt - admitted.receivedAt),
+        latencyMs: round(performance.now() - admitted.receivedAt),
+        ttftMs: firstChunkAt < 0 ? null : round(firstChunkAt - admitted.receivedAt),
         complete: how === 'done' && observed.complete,
       };
       if (admitted.adapted) metadata.adapted = admitted.adapted;
@@ -236,12 +207,9 @@ async function finish(
       record = shared.tracker.record(input);
     }
   } catch (error) {
-    // An unpriced model under strict pricing is still recorded; anything else is logged.
+    // Strict pricing refuses an unknown model after counting it; anything else is logged.
     if (!(error instanceof Error && error.name === 'UnknownModelError')) {
-      console.error(
-        '[tollgate proxy] could not record a call:',
-        error instanceof Error ? error.message : error,
-      );
+      console.error('[tollgate proxy] could not record a call:', messageOf(error));
     }
   }
   if (record) {
@@ -262,10 +230,7 @@ async function finish(
       await budgets.release(reservation);
     }
   } catch (error) {
-    console.error(
-      '[tollgate proxy] could not settle a reservation:',
-      error instanceof Error ? error.message : error,
-    );
+    console.error('[tollgate proxy] could not settle a reservation:', messageOf(error));
   }
 }
 
@@ -274,18 +239,9 @@ async function release(shared: Relay, admitted: Admitted): Promise<void> {
   try {
     await shared.budgets.release(admitted.reservation);
   } catch (error) {
-    console.error(
-      '[tollgate proxy] could not release a reservation:',
-      error instanceof Error ? error.message : error,
-    );
+    console.error('[tollgate proxy] could not release a reservation:', messageOf(error));
   }
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
-
-function causeOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
-  if (typeof cause?.code === 'string') return cause.code;
-  if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : 'unknown error';
-}
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

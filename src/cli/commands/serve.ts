@@ -167,7 +167,7 @@ Environment:
 };
 
 /** Whether a package can be loaded from here (an optional peer of tollgate). */
-function installed(name: string): boolean {
+export function installed(name: string): boolean {
   try {
     createRequire(import.meta.url).resolve(name);
     return true;
@@ -177,9 +177,11 @@ function installed(name: string): boolean {
 }
 
 /** Prometheus metrics when prom-client is installed; without it the server runs without them. */
-function metricsIfInstalled(): ReturnType<typeof createMetrics> | undefined {
+export function metricsIfInstalled(
+  options?: Parameters<typeof createMetrics>[0],
+): ReturnType<typeof createMetrics> | undefined {
   try {
-    return createMetrics();
+    return createMetrics(options);
   } catch (error) {
     if (MissingPeerError.isInstance(error)) return undefined;
     throw error;
@@ -187,7 +189,7 @@ function metricsIfInstalled(): ReturnType<typeof createMetrics> | undefined {
 }
 
 /** Resolves on SIGINT or SIGTERM. */
-function stopped(): Promise<void> {
+export function stopped(): Promise<void> {
   return new Promise((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
