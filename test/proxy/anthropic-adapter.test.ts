@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedCall, ProxyRequestError } from '../../src/proxy/provider.js';
 import { anthropicAdapter } from '../../src/proxy/providers/anthropic.js';
 import { type AnthropicStandIn, startAnthropicStandIn } from '../../src/testing/index.js';
+import { feed, upstreamAnswer } from './adapter-support.js';
 
 let standIn: AnthropicStandIn;
 
@@ -25,26 +26,9 @@ function prepare(body: unknown): PreparedCall {
   return anthropicAdapter.prepare(route, body, new URLSearchParams(), JSON.stringify(body));
 }
 
-async function upstream(call: PreparedCall): Promise<Uint8Array> {
-  const url = anthropicAdapter.upstreamUrl(standIn.url, call, new URLSearchParams());
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: anthropicAdapter.upstreamHeaders('sk-ant', new Headers()),
-    body: call.upstreamBody,
-  });
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-function observe(call: PreparedCall, bytes: Uint8Array, cuts: number[] = []) {
-  const observer = anthropicAdapter.observe(call);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    out.push(observer.push(bytes.slice(from, cut)));
-    from = cut;
-  }
-  return { passed: Buffer.concat(out), seen: observer.finish() };
-}
+const upstream = (call: PreparedCall) => upstreamAnswer(anthropicAdapter, standIn.url, call);
+const observe = (call: PreparedCall, bytes: Uint8Array, cuts: number[] = []) =>
+  feed(anthropicAdapter, call, bytes, cuts);
 
 const body = (stream: boolean) => ({
   model: 'claude-sonnet-4-5',

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedCall, ProxyRequestError } from '../../src/proxy/provider.js';
 import { openaiAdapter } from '../../src/proxy/providers/openai.js';
 import { type OpenAIStandIn, startOpenAIStandIn } from '../../src/testing/index.js';
+import { feed, upstreamAnswer } from './adapter-support.js';
 
 let standIn: OpenAIStandIn;
 
@@ -25,28 +26,9 @@ function prepare(path: string, body: Record<string, unknown>): PreparedCall {
   return openaiAdapter.prepare(route, body, new URLSearchParams(), JSON.stringify(body));
 }
 
-/** The upstream's raw answer to the call as the adapter would forward it. */
-async function upstream(call: PreparedCall): Promise<Uint8Array> {
-  const url = openaiAdapter.upstreamUrl(standIn.url, call, new URLSearchParams());
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: call.upstreamBody,
-  });
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** Feeds `bytes` to a fresh observer in pieces cut at `cuts`; what passed on and what it saw. */
-function observe(call: PreparedCall, bytes: Uint8Array, cuts: number[] = []) {
-  const observer = openaiAdapter.observe(call);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const cut of [...cuts, bytes.length]) {
-    out.push(observer.push(bytes.slice(from, cut)));
-    from = cut;
-  }
-  return { passed: Buffer.concat(out), seen: observer.finish() };
-}
+const upstream = (call: PreparedCall) => upstreamAnswer(openaiAdapter, standIn.url, call);
+const observe = (call: PreparedCall, bytes: Uint8Array, cuts: number[] = []) =>
+  feed(openaiAdapter, call, bytes, cuts);
 
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

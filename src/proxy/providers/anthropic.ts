@@ -6,7 +6,6 @@
 import { countWordTokens, estimatePromptTokens } from '../../react/budgets/estimate.js';
 import { normalizeUsage } from '../../usage/normalize.js';
 import {
-  type ObservedUsage,
   type PreparedCall,
   type ProviderAdapter,
   type ProviderErrorAnswer,
@@ -14,7 +13,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { parseJsonBytes, SseLineReader } from './sse-lines.js';
+import { AnswerObserver, isObject, SseLineReader } from './side-reader.js';
 
 /** Headers of the client's request that travel upstream. */
 const FORWARDED = [
@@ -46,58 +45,32 @@ const TYPES: Readonly<Record<number, string>> = {
 const USAGE_EVENTS = new Set(['message_start', 'message_delta', 'message_stop']);
 const EVENT_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"]+)"/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function invalid(message: string): ProxyRequestError {
   return new ProxyRequestError(400, 'INVALID_ARGUMENT', message);
 }
 
 /** Reads a Messages API answer on the side, unary or streamed. */
-class AnthropicObserver implements UsageObserver {
-  private usage: Record<string, unknown> | null = null;
-  private modelVersion: string | undefined;
-  private done = false;
-  private readonly sse: SseLineReader | undefined;
-  private readonly chunks: Uint8Array[] = [];
-
+class AnthropicObserver extends AnswerObserver {
   constructor(streamed: boolean) {
+    super();
     if (streamed) this.sse = new SseLineReader((event, data) => this.event(event, data));
   }
 
-  push(chunk: Uint8Array): Uint8Array {
-    if (this.sse) return this.sse.push(chunk);
-    this.chunks.push(chunk);
-    return chunk;
-  }
-
-  finish(): ObservedUsage {
-    if (this.sse) this.sse.end();
-    else {
-      const body = parseJsonBytes(this.chunks);
-      this.chunks.length = 0;
-      if (isObject(body) && body.type !== 'error') {
-        this.done = true;
-        this.merge(body.usage);
-        if (typeof body.model === 'string') this.modelVersion = body.model;
-      }
-    }
-    return {
-      raw: this.usage,
-      ...(this.modelVersion !== undefined && { modelVersion: this.modelVersion }),
-      complete: this.done,
-    };
+  protected body(body: Record<string, unknown>): void {
+    if (body.type === 'error') return;
+    this.done = true;
+    this.merge(body.usage);
+    if (typeof body.model === 'string') this.modelVersion = body.model;
   }
 
   /** Later counts overwrite earlier ones (they are cumulative); absent or null ones do not. */
   private merge(usage: unknown): void {
     if (!isObject(usage)) return;
-    const merged: Record<string, unknown> = { ...this.usage };
+    const merged: Record<string, unknown> = isObject(this.raw) ? { ...this.raw } : {};
     for (const [name, value] of Object.entries(usage)) {
       if (value !== null && value !== undefined) merged[name] = value;
     }
-    this.usage = merged;
+    this.raw = merged;
   }
 
   private event(event: string, data: string): undefined {

@@ -7,7 +7,6 @@
 import { countWordTokens, estimatePromptTokens } from '../../react/budgets/estimate.js';
 import { normalizeUsage } from '../../usage/normalize.js';
 import {
-  type ObservedUsage,
   type PreparedCall,
   type ProviderAdapter,
   type ProviderErrorAnswer,
@@ -15,7 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { parseJsonBytes, SseLineReader } from './sse-lines.js';
+import { AnswerObserver, isObject, SseLineReader } from './side-reader.js';
 
 const OPERATIONS: ReadonlyMap<string, string> = new Map([
   ['chat/completions', 'chat.completions'],
@@ -74,10 +73,6 @@ const USAGE_OBJECT = /"usage"\s*:\s*\{/;
 /** The `type` of a Responses API event whose `event:` line is missing. */
 const EVENT_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"]+)"/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function invalid(message: string): ProxyRequestError {
   return new ProxyRequestError(400, 'INVALID_ARGUMENT', message);
 }
@@ -124,14 +119,9 @@ function usageWithTier(usage: unknown, tier: unknown): unknown {
  * Reads an OpenAI answer on the side: a unary body, a chat completions stream (dropping the
  * usage-only chunk the client did not ask for) or a Responses API stream.
  */
-class OpenAIObserver implements UsageObserver {
-  private raw: unknown = null;
-  private modelVersion: string | undefined;
-  private done = false;
-  private readonly sse: SseLineReader | undefined;
-  private readonly chunks: Uint8Array[] = [];
-
+class OpenAIObserver extends AnswerObserver {
   constructor(private readonly call: PreparedCall) {
+    super();
     if (!call.streamed) return;
     if (call.route.operation === 'responses') {
       this.sse = new SseLineReader((event, data) => this.responsesEvent(event, data));
@@ -143,27 +133,9 @@ class OpenAIObserver implements UsageObserver {
     }
   }
 
-  push(chunk: Uint8Array): Uint8Array {
-    if (this.sse) return this.sse.push(chunk);
-    this.chunks.push(chunk);
-    return chunk;
-  }
-
-  finish(): ObservedUsage {
-    if (this.sse) this.sse.end();
-    else {
-      const body = parseJsonBytes(this.chunks);
-      this.chunks.length = 0;
-      if (isObject(body)) {
-        this.done = true;
-        this.take(body.usage, body.service_tier, body.model);
-      }
-    }
-    return {
-      raw: this.raw,
-      ...(this.modelVersion !== undefined && { modelVersion: this.modelVersion }),
-      complete: this.done,
-    };
+  protected body(body: Record<string, unknown>): void {
+    this.done = true;
+    this.take(body.usage, body.service_tier, body.model);
   }
 
   private take(usage: unknown, tier: unknown, model: unknown): void {

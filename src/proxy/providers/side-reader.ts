@@ -1,9 +1,11 @@
 /**
- * A byte-level reader of server-sent events for the OpenAI and Anthropic adapters: it finds the
- * events in a stream cut at arbitrary byte boundaries (mid-line, mid-`\r\n`, mid-UTF-8
- * character) and, when asked, drops whole events from what passes on, without touching the
- * bytes of any other event.
+ * Reading upstream answers on the side, for the OpenAI and Anthropic adapters: a byte-level
+ * reader of server-sent events that finds the events in a stream cut at arbitrary byte
+ * boundaries (mid-line, mid-`\r\n`, mid-UTF-8 character) and, when asked, drops whole events
+ * from what passes on without touching the bytes of any other event; and the observer both
+ * adapters build on (a unary JSON body, or a stream's events).
  */
+import type { ObservedUsage, UsageObserver } from '../provider.js';
 
 const LF = 10;
 const CR = 13;
@@ -220,4 +222,44 @@ export function parseJsonBytes(chunks: readonly Uint8Array[]): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** True for a plain JSON object. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * An observer of one answer: a stream's events go to `sse` (set by the subclass), a unary body
+ * is gathered and handed to `body` once whole. Subclasses set `raw`, `modelVersion`, `done`.
+ */
+export abstract class AnswerObserver implements UsageObserver {
+  protected raw: unknown = null;
+  protected modelVersion: string | undefined;
+  protected done = false;
+  protected sse: SseLineReader | undefined;
+  private readonly chunks: Uint8Array[] = [];
+
+  push(chunk: Uint8Array): Uint8Array {
+    if (this.sse) return this.sse.push(chunk);
+    this.chunks.push(chunk);
+    return chunk;
+  }
+
+  finish(): ObservedUsage {
+    if (this.sse) this.sse.end();
+    else {
+      const body = parseJsonBytes(this.chunks);
+      this.chunks.length = 0;
+      if (isObject(body)) this.body(body);
+    }
+    return {
+      raw: this.raw,
+      ...(this.modelVersion !== undefined && { modelVersion: this.modelVersion }),
+      complete: this.done,
+    };
+  }
+
+  /** A whole unary answer, parsed. */
+  protected abstract body(body: Record<string, unknown>): void;
 }

@@ -8,7 +8,7 @@ import {
   MAX_SSE_LINE_BYTES,
   parseJsonBytes,
   SseLineReader,
-} from '../../src/proxy/providers/sse-lines.js';
+} from '../../src/proxy/providers/side-reader.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
