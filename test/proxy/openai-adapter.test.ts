@@ -61,6 +61,30 @@ describe('routes and requests', () => {
     expect(call.estimate).toEqual({ inputTokens: 7, maxOutputTokens: 200 });
   });
 
+  it('adds stream usage in front of the client bytes, or rewrites a body that has stream_options', () => {
+    const route = openaiAdapter.match('POST', '/v1/chat/completions');
+    if (!route) throw new Error('no route');
+    const cases: [string, unknown][] = [
+      [' {"model":"m","messages":[],"stream":true, "x":"ü"}', undefined],
+      ['{"model":"m","messages":[],"stream":true,"stream_options":null}', undefined],
+      [
+        '{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":false}}',
+        undefined,
+      ],
+    ];
+    for (const [text] of cases) {
+      const body = JSON.parse(text) as Record<string, unknown>;
+      const call = openaiAdapter.prepare(route, body, new URLSearchParams(), text);
+      const sent = JSON.parse(call.upstreamBody) as Record<string, unknown>;
+      expect(sent).toEqual({ ...body, stream_options: { include_usage: true } });
+    }
+    const [first] = cases[0] as [string, unknown];
+    const call = openaiAdapter.prepare(route, JSON.parse(first), new URLSearchParams(), first);
+    expect(call.upstreamBody).toBe(
+      ' {"stream_options":{"include_usage":true},"model":"m","messages":[],"stream":true, "x":"ü"}',
+    );
+  });
+
   it('forwards a body that needs no rewrite exactly as received', () => {
     const text =
       '{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}],  "stream":true,"stream_options":{"include_usage":true}}';

@@ -184,6 +184,24 @@ class OpenAIObserver extends AnswerObserver {
 }
 
 /** The body with a JSON field set, the rest as the client sent it. */
+/**
+ * The body asking for stream usage. When it has no `stream_options` (the common case), the field
+ * goes in front of the client's own bytes, which stay as sent; otherwise the body is rewritten.
+ */
+function withStreamUsage(text: string, body: Record<string, unknown>): string {
+  const options = body.stream_options;
+  if (options === undefined) {
+    const open = text.indexOf('{');
+    const rest = text.slice(open + 1);
+    const empty = rest.trimStart().startsWith('}');
+    return `${text.slice(0, open + 1)}"stream_options":{"include_usage":true}${empty ? '' : ','}${rest}`;
+  }
+  return withField(text, 'stream_options', {
+    ...(isObject(options) ? options : {}),
+    include_usage: true,
+  });
+}
+
 function withField(text: string, name: string, value: unknown): string {
   const body = JSON.parse(text) as Record<string, unknown>;
   body[name] = value;
@@ -259,10 +277,7 @@ export const openaiAdapter: ProviderAdapter = {
         inputTokens: promptTokens([body.messages], body.tools ?? body.functions),
         maxOutputTokens: outputCap(body, ['max_completion_tokens', 'max_tokens']) * choices,
       },
-      upstreamBody:
-        streamed && !wants
-          ? withField(text, 'stream_options', { ...options, include_usage: true })
-          : text,
+      upstreamBody: streamed && !wants ? withStreamUsage(text, body) : text,
       clientWantsUsageChunk: wants,
     };
   },
