@@ -145,7 +145,8 @@ function piecesWithBreakpoints(body: Record<string, unknown>): {
  * Starts a local HTTP server that speaks the Anthropic Messages API: `POST /v1/messages`, unary
  * and streamed (`message_start` with the input and cache usage, `content_block_*`, `ping`,
  * `message_delta` with the cumulative usage, `message_stop`), with prompt caching by
- * `cache_control` breakpoints, deterministic replies and errors in Anthropic's shape.
+ * `cache_control` breakpoints, deterministic replies and errors in Anthropic's shape; and
+ * `POST /v1/messages/count_tokens` (`{ input_tokens }`, the same count a message reports).
  *
  * @example
  * const standIn = await startAnthropicStandIn();
@@ -337,7 +338,11 @@ export async function startAnthropicStandIn(
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const record = await readProviderRequest(req, (path) =>
-      path === '/v1/messages' ? 'messages' : '',
+      path === '/v1/messages'
+        ? 'messages'
+        : path === '/v1/messages/count_tokens'
+          ? 'count_tokens'
+          : '',
     );
     requests.push(record);
     if (!record.operation)
@@ -364,8 +369,16 @@ export async function startAnthropicStandIn(
       }
       if (!record.stream) return void res.destroy();
     }
+    const fields = body as Record<string, unknown>;
+    if (record.operation === 'count_tokens') {
+      record.stream = false;
+      if (!Array.isArray(fields.messages))
+        return fail(res, record, 400, 'messages: Field required');
+      const counted = piecesTokens(piecesWithBreakpoints(fields).pieces);
+      return replyJson(res, record, 200, { input_tokens: counted });
+    }
     const cutAfter = record.stream ? failure?.afterChunks : undefined;
-    return messages(res, record, body as Record<string, unknown>, cutAfter);
+    return messages(res, record, fields, cutAfter);
   }
 
   const server = await listen(handle, options.host ?? '127.0.0.1', options.port ?? 0);

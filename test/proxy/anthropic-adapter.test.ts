@@ -47,7 +47,11 @@ describe('routes and requests', () => {
       billable: true,
     });
     expect(anthropicAdapter.match('GET', '/v1/messages')).toBeUndefined();
-    expect(anthropicAdapter.match('POST', '/v1/messages/count_tokens')).toBeUndefined();
+    expect(anthropicAdapter.match('POST', '/v1/messages/count_tokens')).toMatchObject({
+      operation: 'count_tokens',
+      billable: false,
+    });
+    expect(anthropicAdapter.match('POST', '/v1/messages/batches')).toBeUndefined();
     expect(anthropicAdapter.match('POST', '/v1/chat/completions')).toBeUndefined();
   });
 

@@ -317,6 +317,18 @@ describe('anthropic through the gateway', () => {
     });
   });
 
+  it('forwards token counting without recording it', async () => {
+    const before = (await ledger(gateway)).length;
+    const counted = await gateway.anthropic.messages.countTokens({
+      model: 'claude-sonnet-4-5',
+      messages: [{ role: 'user', content: 'How many tokens is this?' }],
+    });
+    expect(counted.input_tokens).toBeGreaterThan(0);
+    expect(gateway.anthropicUpstream.requests.at(-1)?.operation).toBe('count_tokens');
+    await gateway.proxy.flush();
+    expect((await ledger(gateway)).length).toBe(before);
+  });
+
   it('answers a bad request before forwarding, in Anthropic shape', async () => {
     const calls = gateway.anthropicUpstream.requests.length;
     const error = await gateway.anthropic.messages

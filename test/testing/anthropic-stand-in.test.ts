@@ -73,6 +73,18 @@ describe('messages', () => {
     expect(normalizeUsage(hour.usage)?.cacheWriteByTtl).toMatchObject({ '1h': written });
   });
 
+  it('counts tokens as a message reports them', async () => {
+    const params = {
+      model: 'claude-sonnet-4-5',
+      system: 'You are terse.',
+      messages: [{ role: 'user' as const, content: 'Count these few words' }],
+    };
+    const counted = await anthropic.messages.countTokens(params);
+    const message = await anthropic.messages.create({ ...params, max_tokens: 50 });
+    expect(counted.input_tokens).toBe(message.usage.input_tokens);
+    expect(counted.input_tokens).toBeGreaterThan(5);
+  });
+
   it('cuts at max_tokens with stop_reason max_tokens', async () => {
     const message = await anthropic.messages.create({
       model: 'claude-sonnet-4-5',

@@ -1,5 +1,6 @@
 /**
- * Anthropic's wire format (api.anthropic.com): `POST /v1/messages`, streamed or not. Streams
+ * Anthropic's wire format (api.anthropic.com): `POST /v1/messages`, streamed or not, and
+ * `/v1/messages/count_tokens` (forwarded, not billed). Streams
  * report the input and cache tokens on `message_start` and cumulative counts on
  * `message_delta`; the observer merges them as the SDK does (later values overwrite).
  */
@@ -26,6 +27,12 @@ const FORWARDED = [
   'x-stainless-retry-count',
   'x-stainless-timeout',
 ];
+
+/** The paths served (after `/v1`, which a client's base URL may leave out) and their operation. */
+const OPERATIONS: ReadonlyMap<string, string> = new Map([
+  ['/messages', 'messages'],
+  ['/messages/count_tokens', 'count_tokens'],
+]);
 
 /** The error `type` Anthropic answers with, by status. */
 const TYPES: Readonly<Record<number, string>> = {
@@ -107,10 +114,10 @@ export const anthropicAdapter: ProviderAdapter = {
   provider: 'anthropic',
 
   match(method: string, pathname: string): ProxyRoute | undefined {
-    if (method !== 'POST' || (pathname !== '/v1/messages' && pathname !== '/messages')) {
-      return undefined;
-    }
-    return { provider: 'anthropic', operation: 'messages', version: 'v1', billable: true };
+    if (method !== 'POST') return undefined;
+    const operation = OPERATIONS.get(pathname.startsWith('/v1/') ? pathname.slice(3) : pathname);
+    if (operation === undefined) return undefined;
+    return { provider: 'anthropic', operation, version: 'v1', billable: operation === 'messages' };
   },
 
   prepare(route: ProxyRoute, body: unknown, _search: URLSearchParams, text: string): PreparedCall {
@@ -118,6 +125,18 @@ export const anthropicAdapter: ProviderAdapter = {
     const model = body.model;
     if (typeof model !== 'string' || model === '') throw invalid('model: Field required');
     if (!Array.isArray(body.messages)) throw invalid('messages: Field required');
+    if (!route.billable) {
+      // Counting tokens is free: forwarded, never reserved or recorded.
+      const estimate = { inputTokens: 0, maxOutputTokens: 0 };
+      return {
+        route,
+        model,
+        streamed: false,
+        estimate,
+        upstreamBody: text,
+        clientWantsUsageChunk: false,
+      };
+    }
     const cap = body.max_tokens;
     // Anthropic requires max_tokens, so the estimate always has the request's own cap.
     if (!Number.isSafeInteger(cap) || (cap as number) < 1) {
@@ -144,11 +163,12 @@ export const anthropicAdapter: ProviderAdapter = {
     return { ...call, model, upstreamBody: JSON.stringify(body) };
   },
 
-  upstreamUrl(baseUrl: string, _call: PreparedCall, search: URLSearchParams): string {
+  upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string {
     // Both `https://api.anthropic.com` and `…/v1` name the same API.
     const base = baseUrl.replace(/\/+$/, '');
+    const path = call.route.operation === 'messages' ? 'messages' : 'messages/count_tokens';
     const query = search.toString();
-    return `${base.endsWith('/v1') ? base : `${base}/v1`}/messages${query === '' ? '' : `?${query}`}`;
+    return `${base.endsWith('/v1') ? base : `${base}/v1`}/${path}${query === '' ? '' : `?${query}`}`;
   },
 
   clientKey(headers: Headers): string | undefined {
