@@ -3,9 +3,11 @@
  * gateway key in place of the provider's), through the gateway to the stand-ins: every call
  * recorded once, with the stand-in's own token counts and their exact price.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -344,6 +346,98 @@ describe('anthropic through the gateway', () => {
       error: { type: 'invalid_request_error' },
     });
     expect(gateway.anthropicUpstream.requests.length).toBe(calls);
+  });
+});
+
+describe('curl through the gateway', () => {
+  const curl = (args: string[]) => promisify(execFile)('curl', ['-sS', '--no-buffer', ...args]);
+
+  it('streams a chat completion as SSE without the usage chunk it did not ask for', async () => {
+    const before = (await ledger(gateway)).length;
+    const { stdout } = await curl([
+      `${gateway.running.url}/v1/chat/completions`,
+      '-H',
+      `Authorization: Bearer ${gateway.key}`,
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify({
+        model: 'gpt-4o-mini',
+        stream: true,
+        messages: [{ role: 'user', content: 'Hello from curl' }],
+      }),
+    ]);
+    const events = stdout.split('\n\n').filter(Boolean);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    for (const event of events.slice(0, -1)) {
+      expect(JSON.parse(event.slice('data: '.length)).choices).toHaveLength(1);
+    }
+    const record = await added(gateway, before);
+    expectRecorded(record, gateway.openaiUpstream.requests.at(-1), 'default');
+  });
+
+  it('posts an Anthropic message with x-api-key', async () => {
+    const before = (await ledger(gateway)).length;
+    const { stdout } = await curl([
+      `${gateway.running.url}/v1/messages`,
+      '-H',
+      `x-api-key: ${gateway.key}`,
+      '-H',
+      'anthropic-version: 2023-06-01',
+      '-H',
+      'content-type: application/json',
+      '-d',
+      JSON.stringify({
+        model: 'claude-haiku-4-5',
+        max_tokens: 64,
+        messages: [{ role: 'user', content: 'Hello from curl' }],
+      }),
+    ]);
+    const message = JSON.parse(stdout) as { usage: { input_tokens: number } };
+    const record = await added(gateway, before);
+    expect(record.inputTokens).toBe(message.usage.input_tokens);
+    expectRecorded(record, gateway.anthropicUpstream.requests.at(-1));
+  });
+});
+
+describe('an upstream that fails mid-stream', () => {
+  it('reaches the client as an error; Anthropic usage seen so far is recorded', async () => {
+    const before = (await ledger(gateway)).length;
+    gateway.anthropicUpstream.failNext({ afterChunks: 4 });
+    const error = await gateway.anthropic.messages
+      .stream({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 300,
+        messages: [{ role: 'user', content: 'Tell a story about the sea.' }],
+      })
+      .finalMessage()
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    const record = await added(gateway, before);
+    expect(record.inputTokens).toBe(gateway.anthropicUpstream.requests.at(-1)?.usage?.input_tokens);
+    expect(record.metadata).toMatchObject({ streamed: true, complete: false });
+  });
+
+  it('records nothing for an OpenAI stream cut before its usage, and serves on', async () => {
+    const before = (await ledger(gateway)).length;
+    gateway.openaiUpstream.failNext({ afterChunks: 2 });
+    const stream = await gateway.openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'Tell a story about the sea.' }],
+    });
+    let chunks = 0;
+    const error = await (async () => {
+      for await (const _chunk of stream) chunks += 1;
+    })().catch((caught: unknown) => caught);
+    expect(chunks).toBe(2);
+    expect(error).toBeInstanceOf(Error);
+    const reply = await gateway.openai.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Still there?' }],
+    });
+    expect(reply.choices[0]?.message.content).toBeTruthy();
+    expect((await added(gateway, before)).inputTokens).toBe(reply.usage?.prompt_tokens);
   });
 });
 
