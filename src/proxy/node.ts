@@ -4,10 +4,9 @@
  * answer cut short upstream is cut short for the client too (its connection is destroyed), so no
  * client mistakes half an answer for a whole one.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ConfigurationError } from '../errors.js';
-import type { RunningServer, ServeOptions } from '../server/node.js';
+import { address, drained, listen, type RunningServer, type ServeOptions } from '../server/node.js';
 import type { ProxyAnswer, ProxyInput } from './answer.js';
 import { bodyTooLarge } from './body.js';
 import { ANSWER, type TollgateProxy } from './handler.js';
@@ -33,13 +32,7 @@ export async function serveProxy(
       'serveProxy: expected a gateway from createProxy() (serve other fetch handlers with tollgate/server serve())',
     );
   }
-  const host = options?.host ?? '127.0.0.1';
-  if (!Number.isInteger(options?.port) || options.port < 0 || options.port > 65_535) {
-    throw new ConfigurationError(
-      `serveProxy: port must be an integer in [0, 65535], got ${options?.port}`,
-    );
-  }
-  const base = `http://${host.includes(':') ? `[${host}]` : host}`;
+  address(options, 'serveProxy');
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     answerDirectly(answer, req, res).catch((error) => {
       console.error(
@@ -54,41 +47,7 @@ export async function serveProxy(
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `${base}:${port}`;
-  return {
-    url,
-    port,
-    server: server as Server,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
-}
-
-function drained(res: ServerResponse): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onDrain = () => {
-      res.off('close', onClose);
-      resolve(true);
-    };
-    const onClose = () => {
-      res.off('drain', onDrain);
-      resolve(false);
-    };
-    res.once('drain', onDrain);
-    res.once('close', onClose);
-  });
+  return listen(server, options);
 }
 
 /** The gateway's own entry point: no fetch `Request`, signal or web stream built per call. */
@@ -102,11 +61,11 @@ async function answerDirectly(
   for (let i = 0; i + 1 < raw.length; i += 2)
     headers.append(raw[i] as string, raw[i + 1] as string);
   let left = false;
-  let listeners: (() => void)[] | undefined;
+  const listeners: (() => void)[] = [];
   res.once('close', () => {
     if (res.writableFinished) return;
     left = true;
-    for (const listener of listeners ?? []) listener();
+    for (const listener of listeners) listener();
   });
   const input: ProxyInput = {
     method: req.method ?? 'GET',
@@ -114,7 +73,7 @@ async function answerDirectly(
     headers,
     text: (max) => readText(req, max),
     onAbort(listener) {
-      (listeners ??= []).push(listener);
+      listeners.push(listener);
     },
     get aborted() {
       return left;
