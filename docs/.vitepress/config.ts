@@ -28,6 +28,7 @@ export default defineConfig({
         items: [
           { text: 'Gemini', link: '/guide/gemini' },
           { text: 'LangGraph and LangChain', link: '/guide/langgraph' },
+          { text: 'Any language: the gateway', link: '/guide/proxy' },
           { text: 'Offline Gemini (stand-in)', link: '/guide/testing' },
         ],
       },

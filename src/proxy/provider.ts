@@ -53,7 +53,9 @@ export interface ObservedUsage {
  * client did not ask for (the usage-only chunk it added to an OpenAI stream).
  */
 export interface UsageObserver {
+  /** Reads one chunk of the answer; returns the bytes to pass on to the client. */
   push(chunk: Uint8Array): Uint8Array;
+  /** The answer ended (or was cut, or abandoned): the usage seen so far. */
   finish(): ObservedUsage;
 }
 

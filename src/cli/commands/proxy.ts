@@ -18,6 +18,7 @@ import {
   dbPath,
   firstLine,
   ledgerName,
+  listenFlags,
   openLedger,
   parse,
   text,
@@ -100,14 +101,7 @@ Environment:
       await write(io.stdout, this.help);
       return 0;
     }
-    const portText = text(args, 'port') ?? '8788';
-    const port = Number(portText);
-    if (!/^\d{1,5}$/.test(portText) || port > 65_535) {
-      throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(portText)}`);
-    }
-    const host = text(args, 'host') ?? '127.0.0.1';
-    if (host === '')
-      throw new UsageError('--host: expected an interface (127.0.0.1, 0.0.0.0…), got ""');
+    const { port, host } = listenFlags(args, 8788);
     const passThrough = args.values['pass-through'] === true;
     let keys = parseProxyKeys(io.env.TOLLGATE_PROXY_KEYS ?? '');
     let generated: string | undefined;

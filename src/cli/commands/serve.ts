@@ -22,6 +22,7 @@ import {
   dbPath,
   firstLine,
   ledgerName,
+  listenFlags,
   openLedger,
   parse,
   text,
@@ -85,15 +86,7 @@ Environment:
       await write(io.stdout, this.help);
       return 0;
     }
-    const portText = text(args, 'port') ?? '8787';
-    const port = Number(portText);
-    if (!/^\d{1,5}$/.test(portText) || port > 65_535) {
-      throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(portText)}`);
-    }
-    const host = text(args, 'host') ?? '127.0.0.1';
-    // An empty host would listen on every interface: the opposite of the safe default.
-    if (host === '')
-      throw new UsageError('--host: expected an interface (127.0.0.1, 0.0.0.0…), got ""');
+    const { port, host } = listenFlags(args, 8787);
     let apiKeys = parseApiKeys(io.env.TOLLGATE_API_KEYS ?? '');
     let generated: string | undefined;
     if (apiKeys.length === 0) {

@@ -63,23 +63,45 @@ function promptTokens(body: Record<string, unknown>): number {
   return Math.max(estimatePromptTokens(prompt), countWordTokens(prompt));
 }
 
-/** Reads a Gemini answer on the side: the last `usageMetadata` seen, streamed or not. */
+/**
+ * Reads a Gemini answer on the side: the last `usageMetadata` seen. A stream is SSE with
+ * `alt=sse`, else one JSON array; which one is told by the answer's first byte.
+ */
 class GeminiObserver implements UsageObserver {
   private raw: unknown = null;
   private modelVersion: string | undefined;
   private finished = false;
-  private readonly sse: SseReader | undefined;
-  private readonly chunks: Uint8Array[] | undefined;
+  private sse: SseReader | undefined;
+  private chunks: Uint8Array[] | undefined;
 
-  constructor(sse: boolean) {
-    if (sse) this.sse = new SseReader((data) => this.event(data));
-    else this.chunks = [];
-  }
+  constructor(private readonly streamed: boolean) {}
 
   push(chunk: Uint8Array): Uint8Array {
     if (this.sse) this.sse.push(chunk);
-    else this.chunks?.push(chunk);
+    else if (this.chunks) this.chunks.push(chunk);
+    else this.start(chunk);
     return chunk;
+  }
+
+  /** The first chunk: a JSON body (`{` or `[` first), or server-sent events. */
+  private start(chunk: Uint8Array): void {
+    let i = 0;
+    while (
+      i < chunk.length &&
+      (chunk[i] === 32 || chunk[i] === 10 || chunk[i] === 13 || chunk[i] === 9)
+    )
+      i++;
+    if (i === chunk.length) {
+      // Only whitespace so far: decide on a later chunk.
+      if (this.streamed) return;
+    }
+    const first = chunk[i];
+    if (this.streamed && first !== 123 && first !== 91) {
+      this.sse = new SseReader((data) => this.event(data));
+      this.sse.push(chunk);
+    } else {
+      this.chunks = [chunk];
+    }
   }
 
   finish(): ObservedUsage {
