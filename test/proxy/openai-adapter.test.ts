@@ -265,6 +265,24 @@ describe('reading streamed chat completions', () => {
     expect(seen).toEqual({ raw: null, modelVersion: 'gpt-4o-mini', complete: false });
   });
 
+  it("drops a compatible server's usage chunk that leaves choices out, keeps one with choices", () => {
+    const call = prepare('/v1/chat/completions', body);
+    const stream = new TextEncoder().encode(
+      [
+        'data: {"model":"local","choices":[{"index":0,"delta":{"content":"Hi"}}]}',
+        'data: {"model":"local","choices":[{"index":0,"delta":{}}],"usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}',
+        'data: {"model":"local","usage":{"prompt_tokens":2,"completion_tokens":1,"total_tokens":3}}',
+        'data: [DONE]',
+        '',
+      ].join('\n\n'),
+    );
+    const { passed, seen } = observe(call, stream);
+    const events = decode(passed).split('\n\n');
+    expect(events).toHaveLength(4);
+    expect(events[1]).toContain('"choices":[{');
+    expect(seen).toMatchObject({ raw: { total_tokens: 3 }, complete: true });
+  });
+
   it('survives garbage SSE without throwing or inventing usage', () => {
     const call = prepare('/v1/chat/completions', body);
     fc.assert(

@@ -14,7 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { AnswerObserver, isObject, SseLineReader } from './side-reader.js';
+import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 /** Headers of the client's request that travel upstream. */
 const FORWARDED = [
@@ -50,7 +50,6 @@ const TYPES: Readonly<Record<number, string>> = {
 
 /** The SSE events that carry usage or end the answer; the others pass unparsed. */
 const USAGE_EVENTS = new Set(['message_start', 'message_delta', 'message_stop']);
-const EVENT_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"]+)"/;
 
 function invalid(message: string): ProxyRequestError {
   return new ProxyRequestError(400, 'INVALID_ARGUMENT', message);
@@ -81,7 +80,7 @@ class AnthropicObserver extends AnswerObserver {
   }
 
   private event(event: string, data: string): undefined {
-    const type = event || EVENT_TYPE.exec(data)?.[1] || '';
+    const type = eventType(event, data);
     if (!USAGE_EVENTS.has(type)) return;
     if (type === 'message_stop') {
       this.done = true;

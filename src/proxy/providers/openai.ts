@@ -14,7 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { AnswerObserver, isObject, SseLineReader } from './side-reader.js';
+import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 const OPERATIONS: ReadonlyMap<string, string> = new Map([
   ['chat/completions', 'chat.completions'],
@@ -65,13 +65,11 @@ const CODES: ReadonlyMap<string, { code: string | null; type?: string }> = new M
   ['NOT_FOUND', { code: 'unknown_url' }],
 ]);
 
-/** Headers other Stainless-generated SDKs read: never retry a spent budget. */
+/** A header the OpenAI and Anthropic SDKs read: never retry a spent budget. */
 const NO_RETRY = { 'x-should-retry': 'false' };
 
 /** Where a JSON `"usage"` key holds an object (not `null`): only those chunks are parsed. */
 const USAGE_OBJECT = /"usage"\s*:\s*\{/;
-/** The `type` of a Responses API event whose `event:` line is missing. */
-const EVENT_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"]+)"/;
 
 function invalid(message: string): ProxyRequestError {
   return new ProxyRequestError(400, 'INVALID_ARGUMENT', message);
@@ -159,14 +157,17 @@ class OpenAIObserver extends AnswerObserver {
     }
     if (!isObject(chunk)) return false;
     this.take(chunk.usage, chunk.service_tier, chunk.model);
+    // Compatible servers may leave `choices` out of the usage-only chunk altogether.
+    const choices = chunk.choices;
     const usageOnly =
-      isObject(chunk.usage) && Array.isArray(chunk.choices) && chunk.choices.length === 0;
+      isObject(chunk.usage) &&
+      (choices === undefined || (Array.isArray(choices) && choices.length === 0));
     return usageOnly && !this.call.clientWantsUsageChunk;
   }
 
   /** One Responses API event: the model from `response.created`, usage from the last one. */
   private responsesEvent(event: string, data: string): undefined {
-    const type = event || EVENT_TYPE.exec(data)?.[1] || '';
+    const type = eventType(event, data);
     const final =
       type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed';
     if (!final && (type !== 'response.created' || this.modelVersion !== undefined)) return;
@@ -183,7 +184,6 @@ class OpenAIObserver extends AnswerObserver {
   }
 }
 
-/** The body with a JSON field set, the rest as the client sent it. */
 /**
  * The body asking for stream usage. When it has no `stream_options` (the common case), the field
  * goes in front of the client's own bytes, which stay as sent; otherwise the body is rewritten.
@@ -202,6 +202,7 @@ function withStreamUsage(text: string, body: Record<string, unknown>): string {
   });
 }
 
+/** The body with a JSON field set, the rest as the client sent it. */
 function withField(text: string, name: string, value: unknown): string {
   const body = JSON.parse(text) as Record<string, unknown>;
   body[name] = value;

@@ -224,6 +224,17 @@ export function parseJsonBytes(chunks: readonly Uint8Array[]): unknown {
   }
 }
 
+/** The `type` a JSON event names first, e.g. `{"type":"message_stop"}`. */
+const LEADING_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"]+)"/;
+
+/**
+ * An event's type: its `event:` field, else the leading `"type"` of its JSON data (for a server
+ * that leaves the `event:` lines out), else empty.
+ */
+export function eventType(event: string, data: string): string {
+  return event || LEADING_TYPE.exec(data)?.[1] || '';
+}
+
 /** True for a plain JSON object. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
