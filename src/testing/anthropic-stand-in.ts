@@ -11,6 +11,7 @@ import {
 } from './conversation.js';
 import { splitText } from './generate.js';
 import {
+  checkKind,
   checkOption,
   listen,
   type ProviderRecordedRequest,
@@ -166,6 +167,9 @@ export async function startAnthropicStandIn(
   checkOption(WHO, 'cacheMinTokens', options.cacheMinTokens, 0);
   checkOption(WHO, 'streamChunks', options.streamChunks, 1);
   checkOption(WHO, 'chunkDelayMs', options.chunkDelayMs, 0);
+  checkKind(WHO, 'respond', options.respond, ['function']);
+  checkKind(WHO, 'serviceTier', options.serviceTier, ['string']);
+  checkKind(WHO, 'apiKey', options.apiKey, ['string']);
   const cacheMin = options.cacheMinTokens ?? 32;
   const streamChunks = options.streamChunks ?? 4;
   const cached = new Set<string>();

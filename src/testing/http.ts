@@ -183,3 +183,19 @@ export function checkOption(
   if (value === undefined || (value >= min && Number.isInteger(value))) return;
   throw new TypeError(`${who}: ${name} must be an integer ≥ ${min}, got ${String(value)}`);
 }
+
+/** Checks that an option is absent or of one of the given kinds (`typeof`, or `RegExp`). */
+export function checkKind(
+  who: string,
+  name: string,
+  value: unknown,
+  kinds: readonly ('string' | 'function' | 'boolean' | 'RegExp')[],
+): void {
+  if (value === undefined) return;
+  const ok = kinds.some((kind) =>
+    kind === 'RegExp' ? value instanceof RegExp : typeof value === kind,
+  );
+  if (!ok) {
+    throw new TypeError(`${who}: ${name} must be a ${kinds.join(' or a ')}, got ${String(value)}`);
+  }
+}

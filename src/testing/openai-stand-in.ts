@@ -12,6 +12,7 @@ import {
 } from './conversation.js';
 import { defaultThoughtsTokens, PrefixCache, splitText } from './generate.js';
 import {
+  checkKind,
   checkOption,
   listen,
   type ProviderRecordedRequest,
@@ -181,6 +182,11 @@ export async function startOpenAIStandIn(
   checkOption(WHO, 'cacheMinTokens', options.cacheMinTokens, 0);
   checkOption(WHO, 'streamChunks', options.streamChunks, 1);
   checkOption(WHO, 'chunkDelayMs', options.chunkDelayMs, 0);
+  checkKind(WHO, 'respond', options.respond, ['function']);
+  checkKind(WHO, 'reasoning', options.reasoning, ['boolean', 'RegExp', 'function']);
+  checkKind(WHO, 'reasoningTokens', options.reasoningTokens, ['function']);
+  checkKind(WHO, 'serviceTier', options.serviceTier, ['string', 'function']);
+  checkKind(WHO, 'apiKey', options.apiKey, ['string']);
   const reasons = ruleOf(options.reasoning);
   const reasoningTokens = options.reasoningTokens ?? defaultThoughtsTokens;
   const cacheMin = options.promptCache === false ? Infinity : (options.cacheMinTokens ?? 32);

@@ -186,6 +186,34 @@ describe('embeddings', () => {
   });
 });
 
+describe('options', () => {
+  it('refuses options of the wrong kind instead of ignoring them', async () => {
+    await expect(startOpenAIStandIn({ streamChunks: 0 })).rejects.toThrow(/streamChunks/);
+    await expect(startOpenAIStandIn({ serviceTier: 5 as unknown as string })).rejects.toThrow(
+      /serviceTier must be a string or a function/,
+    );
+    await expect(startOpenAIStandIn({ reasoning: 'yes' as unknown as boolean })).rejects.toThrow(
+      /reasoning/,
+    );
+  });
+
+  it('scripts the tier and the reply', async () => {
+    const scripted = await startOpenAIStandIn({
+      serviceTier: 'flex',
+      respond: ({ text }) => ({ text: `Echo: ${text}`, finishReason: 'content_filter' }),
+    });
+    const client = new OpenAI({ apiKey: 'k', baseURL: scripted.baseURL, maxRetries: 0 });
+    const reply = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'ping' }],
+    });
+    expect(reply.choices[0]?.message.content).toBe('Echo: ping');
+    expect(reply.choices[0]?.finish_reason).toBe('content_filter');
+    expect(reply.service_tier).toBe('flex');
+    await scripted.close();
+  });
+});
+
 describe('failures', () => {
   it('answers errors in OpenAI shape, which the SDK maps to its error classes', async () => {
     standIn.failNext({ status: 429, message: 'slow down' });
