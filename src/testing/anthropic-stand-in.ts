@@ -9,7 +9,7 @@ import {
   turnOf,
   turnText,
 } from './conversation.js';
-import { splitText } from './generate.js';
+import { defaultThoughtsTokens, splitText } from './generate.js';
 import {
   checkKind,
   checkOption,
@@ -20,8 +20,8 @@ import {
   replyJson,
   type StandInEvent,
 } from './http.js';
-import { seedOf } from './responder.js';
-import { promptPieces, type TokenPiece } from './tokenizer.js';
+import { seedOf, thoughtSummary } from './responder.js';
+import { promptPieces, type TokenPiece, truncateToTokens } from './tokenizer.js';
 import type { Content, StandInFailure } from './types.js';
 
 /** Options of {@link startAnthropicStandIn}. Every field is optional. */
@@ -255,7 +255,30 @@ export async function startAnthropicStandIn(
       body,
       stream: record.stream,
     };
-    const reply = await composeReply(view, options.respond, 0, maxTokens);
+    // Extended thinking spends its tokens (up to budget_tokens) before the visible text.
+    const thinkingConfig = body.thinking as { type?: unknown; budget_tokens?: unknown } | null;
+    const budget =
+      thinkingConfig?.type === 'enabled' ? positiveInt(thinkingConfig.budget_tokens) : undefined;
+    if (thinkingConfig?.type === 'enabled' && (budget === undefined || budget >= maxTokens)) {
+      return fail(
+        res,
+        record,
+        400,
+        'thinking.budget_tokens: must be a positive integer below max_tokens',
+      );
+    }
+    const thinking =
+      budget === undefined
+        ? 0
+        : Math.min(budget, defaultThoughtsTokens({ promptTokenCount: total }));
+    const reply = await composeReply(view, options.respond, thinking, maxTokens);
+    const thought =
+      reply.reasoningTokens > 0
+        ? truncateToTokens(thoughtSummary(record.model, view.promptText), reply.reasoningTokens)
+            .text
+        : '';
+    const signature = Buffer.from(`standin:${seedOf(thought)}`).toString('base64');
+    const outputTokens = reply.textTokens + reply.reasoningTokens;
     serial += 1;
     const id = `msg_standin${seedOf(record.model, String(serial), view.promptText).toString(36)}`;
     const stopReason = reply.finishReason ?? (reply.cut ? 'max_tokens' : 'end_turn');
@@ -270,9 +293,35 @@ export async function startAnthropicStandIn(
     };
     const usage = {
       ...input,
-      output_tokens: reply.textTokens,
+      output_tokens: outputTokens,
+      ...(budget !== undefined && {
+        output_tokens_details: { thinking_tokens: reply.reasoningTokens },
+      }),
       service_tier: options.serviceTier ?? 'standard',
     };
+    const blocks: {
+      start: Record<string, unknown>;
+      deltas: Record<string, unknown>[];
+      whole: unknown;
+    }[] = [];
+    if (budget !== undefined) {
+      blocks.push({
+        start: { type: 'thinking', thinking: '', signature: '' },
+        deltas: [
+          ...splitText(thought, streamChunks).map((piece) => ({
+            type: 'thinking_delta',
+            thinking: piece,
+          })),
+          { type: 'signature_delta', signature },
+        ],
+        whole: { type: 'thinking', thinking: thought, signature },
+      });
+    }
+    blocks.push({
+      start: { type: 'text', text: '' },
+      deltas: splitText(reply.text, streamChunks).map((text) => ({ type: 'text_delta', text })),
+      whole: { type: 'text', text: reply.text },
+    });
     const message = (content: unknown[], state: Record<string, unknown>) => ({
       id,
       type: 'message',
@@ -286,11 +335,14 @@ export async function startAnthropicStandIn(
         res,
         record,
         200,
-        message([{ type: 'text', text: reply.text }], {
-          stop_reason: stopReason,
-          stop_sequence: null,
-          usage,
-        }),
+        message(
+          blocks.map((block) => block.whole),
+          {
+            stop_reason: stopReason,
+            stop_sequence: null,
+            usage,
+          },
+        ),
       );
     }
     const events: StandInEvent[] = [
@@ -305,16 +357,19 @@ export async function startAnthropicStandIn(
           }),
         },
       },
-      {
-        event: 'content_block_start',
-        data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
-      },
-      { event: 'ping', data: { type: 'ping' } },
-      ...splitText(reply.text, streamChunks).map((text) => ({
-        event: 'content_block_delta',
-        data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } },
-      })),
-      { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+      ...blocks.flatMap((block, index) => [
+        {
+          event: 'content_block_start',
+          data: { type: 'content_block_start', index, content_block: block.start },
+        },
+        // As the API does, a ping follows the first block's start.
+        ...(index === 0 ? [{ event: 'ping', data: { type: 'ping' } }] : []),
+        ...block.deltas.map((delta) => ({
+          event: 'content_block_delta',
+          data: { type: 'content_block_delta', index, delta },
+        })),
+        { event: 'content_block_stop', data: { type: 'content_block_stop', index } },
+      ]),
       {
         event: 'message_delta',
         data: {
@@ -324,7 +379,10 @@ export async function startAnthropicStandIn(
             input_tokens: input.input_tokens,
             cache_creation_input_tokens: input.cache_creation_input_tokens,
             cache_read_input_tokens: input.cache_read_input_tokens,
-            output_tokens: reply.textTokens,
+            output_tokens: outputTokens,
+            ...(budget !== undefined && {
+              output_tokens_details: { thinking_tokens: reply.reasoningTokens },
+            }),
           },
         },
       },

@@ -319,6 +319,23 @@ describe('anthropic through the gateway', () => {
     });
   });
 
+  it('records extended thinking as reasoning, inside the output', async () => {
+    const before = (await ledger(gateway)).length;
+    const final = await gateway.anthropic.messages
+      .stream({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 2048,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        messages: [{ role: 'user', content: 'Think about the tides.' }],
+      })
+      .finalMessage();
+    const record = await added(gateway, before);
+    expect(record.reasoningTokens).toBe(final.usage.output_tokens_details?.thinking_tokens);
+    expect(record.reasoningTokens).toBeGreaterThan(0);
+    expect(record.outputTokens).toBe(final.usage.output_tokens);
+    expectRecorded(record, gateway.anthropicUpstream.requests.at(-1));
+  });
+
   it('forwards token counting without recording it', async () => {
     const before = (await ledger(gateway)).length;
     const counted = await gateway.anthropic.messages.countTokens({

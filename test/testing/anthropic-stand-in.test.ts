@@ -123,6 +123,45 @@ describe('messages', () => {
   });
 });
 
+describe('extended thinking', () => {
+  it('thinks first, within budget_tokens, and reports thinking_tokens inside output_tokens', async () => {
+    const params = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 2048,
+      thinking: { type: 'enabled' as const, budget_tokens: 1024 },
+      messages: [{ role: 'user' as const, content: 'Think about lighthouses' }],
+    };
+    const message = await anthropic.messages.create(params);
+    const [thinking, text] = message.content;
+    expect(thinking?.type).toBe('thinking');
+    expect(text?.type).toBe('text');
+    const details = message.usage.output_tokens_details;
+    expect(details?.thinking_tokens).toBeGreaterThan(0);
+    expect(message.usage.output_tokens).toBeGreaterThan(details?.thinking_tokens ?? 0);
+    expect(normalizeUsage(message.usage)).toMatchObject({
+      reasoningTokens: details?.thinking_tokens,
+      outputTokens: message.usage.output_tokens,
+    });
+
+    standIn.reset();
+    const streamed = await anthropic.messages.stream(params).finalMessage();
+    expect(streamed.content).toEqual(message.content);
+    expect(streamed.usage.output_tokens).toBe(message.usage.output_tokens);
+    expect(streamed.usage.output_tokens_details).toEqual(details);
+  });
+
+  it('refuses a budget at or above max_tokens', async () => {
+    await expect(
+      anthropic.messages.create({
+        model: 'claude-sonnet-4-5',
+        max_tokens: 1024,
+        thinking: { type: 'enabled', budget_tokens: 1024 },
+        messages: [{ role: 'user', content: 'Hi' }],
+      }),
+    ).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+  });
+});
+
 describe('failures', () => {
   it('answers errors in Anthropic shape, which the SDK maps to its error classes', async () => {
     standIn.failNext({ status: 529, message: 'Overloaded' });
