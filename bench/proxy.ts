@@ -103,9 +103,13 @@ async function runUpstream(): Promise<void> {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
 }
 
-async function runGateway(upstreamUrl: string, db: string): Promise<void> {
+async function runGateway(upstreamUrl: string, db: string, withBudget: boolean): Promise<void> {
   const store = createSqliteStore({ path: db });
-  const budgets = new BudgetManager({ store, defaultDailyUserLimitUsd: null });
+  const budgets = new BudgetManager({
+    store,
+    defaultDailyUserLimitUsd: null,
+    trackUserSpend: withBudget,
+  });
   budgets.setRule({
     id: 'bench',
     scope: { kind: 'tenant', id: 'bench' },
@@ -115,7 +119,7 @@ async function runGateway(upstreamUrl: string, db: string): Promise<void> {
   });
   const proxy = createProxy({
     store,
-    budgets,
+    ...(withBudget ? { budgets } : {}),
     keys: [{ id: 'bench', hash: hashApiKey(KEY), userId: 'bench-user', tenantId: 'bench' }],
     upstreams: { gemini: { baseUrl: upstreamUrl, apiKey: PROVIDER_KEY } },
   });
@@ -184,30 +188,36 @@ function percentile(values: number[], p: number): number {
 }
 
 /** llm-gateway-bench's method: sequential, interleaved, median of the rounds' overheads. */
-async function sequentialOverhead(upstreamPort: number, proxyPort: number) {
+async function sequentialOverhead(upstreamPort: number, proxyPort: number, plainPort: number) {
   for (let i = 0; i < WARMUP; i++) {
     await timedRequest(upstreamPort, PATH, false);
     await timedRequest(proxyPort, PATH, true);
+    await timedRequest(plainPort, PATH, true);
   }
   const medians: number[] = [];
   const p99s: number[] = [];
+  const plainMedians: number[] = [];
   const direct: number[] = [];
   const proxied: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const d: number[] = [];
     const p: number[] = [];
+    const n: number[] = [];
     for (let i = 0; i < PER_ROUND; i++) {
       d.push(await timedRequest(upstreamPort, PATH, false));
       p.push(await timedRequest(proxyPort, PATH, true));
+      n.push(await timedRequest(plainPort, PATH, true));
     }
     medians.push(median(p) - median(d));
     p99s.push(percentile(p, 99) - percentile(d, 99));
+    plainMedians.push(median(n) - median(d));
     direct.push(...d);
     proxied.push(...p);
   }
   return {
     medianOverheadMs: round3(median(medians)),
     p99OverheadMs: round3(median(p99s)),
+    withoutBudgetMedianOverheadMs: round3(median(plainMedians)),
     directMedianMs: round3(median(direct)),
     proxiedMedianMs: round3(median(proxied)),
     roundOverheadsMs: medians.map(round3),
@@ -300,8 +310,17 @@ export async function runProxyBenchmark() {
       join(dir, 'ledger.db'),
     ]);
     children.push(gateway.child);
+    // The same gateway without the budget (tracking and the ledger still on): what a reservation costs.
+    const plain = await startChild([
+      '--gateway',
+      `http://127.0.0.1:${upstream.port}`,
+      join(dir, 'plain.db'),
+      'no-budget',
+    ]);
+    children.push(plain.child);
 
-    const sequential = await sequentialOverhead(upstream.port, gateway.port);
+    const sequential = await sequentialOverhead(upstream.port, gateway.port, plain.port);
+    plain.child.kill('SIGTERM');
     agent.destroy();
 
     await load(gateway.port, { withKey: true, connections: 50, duration: 3 });
@@ -368,7 +387,11 @@ export async function runProxyBenchmark() {
 if (process.argv[1] === SELF) {
   if (process.argv[2] === '--upstream') await runUpstream();
   else if (process.argv[2] === '--gateway')
-    await runGateway(process.argv[3] as string, process.argv[4] as string);
+    await runGateway(
+      process.argv[3] as string,
+      process.argv[4] as string,
+      process.argv[5] !== 'no-budget',
+    );
   else {
     const result = await runProxyBenchmark();
     console.log(JSON.stringify(result, null, 2));
