@@ -13,7 +13,7 @@
  * Standalone: `node --import tsx bench/proxy.ts` (writes outputs/bench-proxy.json).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -187,13 +187,32 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux; NaN elsewhere). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** llm-gateway-bench's method: sequential, interleaved, median of the rounds' overheads. */
-async function sequentialOverhead(upstreamPort: number, proxyPort: number, plainPort: number) {
+async function sequentialOverhead(
+  upstreamPort: number,
+  proxy: { port: number; pid: number | undefined },
+  plain: { port: number; pid: number | undefined },
+) {
+  const proxyPort = proxy.port;
+  const plainPort = plain.port;
   for (let i = 0; i < WARMUP; i++) {
     await timedRequest(upstreamPort, PATH, false);
     await timedRequest(proxyPort, PATH, true);
     await timedRequest(plainPort, PATH, true);
   }
+  const cpuBefore = [cpuMsOf(proxy.pid), cpuMsOf(plain.pid)];
   const medians: number[] = [];
   const p99s: number[] = [];
   const plainMedians: number[] = [];
@@ -214,10 +233,15 @@ async function sequentialOverhead(upstreamPort: number, proxyPort: number, plain
     direct.push(...d);
     proxied.push(...p);
   }
+  const calls = ROUNDS * PER_ROUND;
+  const cpuPerCall = (pid: number | undefined, before: number | undefined) =>
+    Math.round(((cpuMsOf(pid) - (before as number)) / calls) * 1000);
   return {
     medianOverheadMs: round3(median(medians)),
     p99OverheadMs: round3(median(p99s)),
     withoutBudgetMedianOverheadMs: round3(median(plainMedians)),
+    gatewayCpuPerCallUs: cpuPerCall(proxy.pid, cpuBefore[0]),
+    withoutBudgetCpuPerCallUs: cpuPerCall(plain.pid, cpuBefore[1]),
     directMedianMs: round3(median(direct)),
     proxiedMedianMs: round3(median(proxied)),
     roundOverheadsMs: medians.map(round3),
@@ -319,7 +343,11 @@ export async function runProxyBenchmark() {
     ]);
     children.push(plain.child);
 
-    const sequential = await sequentialOverhead(upstream.port, gateway.port, plain.port);
+    const sequential = await sequentialOverhead(
+      upstream.port,
+      { port: gateway.port, pid: gateway.child.pid },
+      { port: plain.port, pid: plain.child.pid },
+    );
     plain.child.kill('SIGTERM');
     agent.destroy();
 
