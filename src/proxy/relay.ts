@@ -114,7 +114,36 @@ export async function relay(
     () => clientLeft,
   );
   if (clientLeft) body.cancel();
+  if (!call.streamed && upstream.length >= 0 && upstream.length <= WHOLE_BODY_BYTES) {
+    return whole(upstream, body);
+  }
   return { status: upstream.status, headers: upstream.headers, body };
+}
+
+/** Unary answers up to this size are sent in one write, once complete. */
+const WHOLE_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A unary answer of known length, read whole before it is sent: the client then gets head and
+ * body in one write. One cut short still reaches the client as a cut (its first read fails).
+ */
+async function whole(upstream: UpstreamAnswer, body: ProxyBody): Promise<ProxyAnswer> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const chunk = await body.read();
+      if (chunk === null) break;
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    const cut: ProxyBody = {
+      read: () => Promise.reject(error),
+      cancel: () => undefined,
+    };
+    return { status: upstream.status, headers: upstream.headers, body: cut };
+  }
+  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+  return { status: upstream.status, headers: upstream.headers, body: bytes };
 }
 
 /**
