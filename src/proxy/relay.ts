@@ -4,14 +4,14 @@
  * cut short, or abandoned by the client) the call is recorded once and its reservation settled
  * with the exact cost, or released when nothing was used.
  */
-import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from '../account/record.js';
-import type { TokenTracker } from '../account/tracker.js';
+import type { UsageRecord } from '../account/record.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { Reservation } from '../react/budgets/types.js';
 import type { MetricsRegistry } from '../server/metrics.js';
 import type { ProxyAnswer, ProxyBody, ProxyInput } from './answer.js';
 import type { ProxyIdentity } from './keys.js';
 import type { PreparedCall, ProviderAdapter, UsageObserver } from './provider.js';
+import type { CallRecorder } from './recorder.js';
 import { postUpstream, type UpstreamAnswer, UpstreamError } from './upstream.js';
 
 /** What a running gateway reports about itself. */
@@ -28,7 +28,7 @@ export interface ProxyStats {
 
 /** What every relayed call shares. */
 export interface Relay {
-  tracker: TokenTracker;
+  recorder: CallRecorder;
   budgets: BudgetManager | undefined;
   metrics: MetricsRegistry | undefined;
   agent: string;
@@ -223,17 +223,15 @@ async function finish(
         complete: how === 'done' && observed.complete,
       };
       if (admitted.adapted) metadata.adapted = admitted.adapted;
-      const input: RecordInput = {
+      record = shared.recorder.record({
         agent: shared.agent,
         model: call.model,
         usage,
         callId: admitted.callId,
+        userId: identity.userId,
+        tenantId: identity.tenantId,
         metadata,
-      };
-      if (identity.userId !== undefined) input.userId = identity.userId;
-      if (identity.tenantId !== undefined) input.tenantId = identity.tenantId;
-      (input as { [FRESH_CALL_ID]?: boolean })[FRESH_CALL_ID] = true;
-      record = shared.tracker.record(input);
+      });
     }
   } catch (error) {
     // Strict pricing refuses an unknown model after counting it; anything else is logged.
