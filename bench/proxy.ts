@@ -13,7 +13,7 @@
  * Standalone: `node --import tsx bench/proxy.ts` (writes outputs/bench-proxy.json).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -103,9 +103,13 @@ async function runUpstream(): Promise<void> {
   console.log(`listening ${(server.address() as AddressInfo).port}`);
 }
 
-async function runGateway(upstreamUrl: string, db: string): Promise<void> {
+async function runGateway(upstreamUrl: string, db: string, withBudget: boolean): Promise<void> {
   const store = createSqliteStore({ path: db });
-  const budgets = new BudgetManager({ store, defaultDailyUserLimitUsd: null });
+  const budgets = new BudgetManager({
+    store,
+    defaultDailyUserLimitUsd: null,
+    trackUserSpend: withBudget,
+  });
   budgets.setRule({
     id: 'bench',
     scope: { kind: 'tenant', id: 'bench' },
@@ -115,7 +119,7 @@ async function runGateway(upstreamUrl: string, db: string): Promise<void> {
   });
   const proxy = createProxy({
     store,
-    budgets,
+    ...(withBudget ? { budgets } : {}),
     keys: [{ id: 'bench', hash: hashApiKey(KEY), userId: 'bench-user', tenantId: 'bench' }],
     upstreams: { gemini: { baseUrl: upstreamUrl, apiKey: PROVIDER_KEY } },
   });
@@ -183,31 +187,61 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux; NaN elsewhere). */
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** llm-gateway-bench's method: sequential, interleaved, median of the rounds' overheads. */
-async function sequentialOverhead(upstreamPort: number, proxyPort: number) {
+async function sequentialOverhead(
+  upstreamPort: number,
+  proxy: { port: number; pid: number | undefined },
+  plain: { port: number; pid: number | undefined },
+) {
+  const proxyPort = proxy.port;
+  const plainPort = plain.port;
   for (let i = 0; i < WARMUP; i++) {
     await timedRequest(upstreamPort, PATH, false);
     await timedRequest(proxyPort, PATH, true);
+    await timedRequest(plainPort, PATH, true);
   }
+  const cpuBefore = [cpuMsOf(proxy.pid), cpuMsOf(plain.pid)];
   const medians: number[] = [];
   const p99s: number[] = [];
+  const plainMedians: number[] = [];
   const direct: number[] = [];
   const proxied: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const d: number[] = [];
     const p: number[] = [];
+    const n: number[] = [];
     for (let i = 0; i < PER_ROUND; i++) {
       d.push(await timedRequest(upstreamPort, PATH, false));
       p.push(await timedRequest(proxyPort, PATH, true));
+      n.push(await timedRequest(plainPort, PATH, true));
     }
     medians.push(median(p) - median(d));
     p99s.push(percentile(p, 99) - percentile(d, 99));
+    plainMedians.push(median(n) - median(d));
     direct.push(...d);
     proxied.push(...p);
   }
+  const calls = ROUNDS * PER_ROUND;
+  const cpuPerCall = (pid: number | undefined, before: number | undefined) =>
+    Math.round(((cpuMsOf(pid) - (before as number)) / calls) * 1000);
   return {
     medianOverheadMs: round3(median(medians)),
     p99OverheadMs: round3(median(p99s)),
+    withoutBudgetMedianOverheadMs: round3(median(plainMedians)),
+    gatewayCpuPerCallUs: cpuPerCall(proxy.pid, cpuBefore[0]),
+    withoutBudgetCpuPerCallUs: cpuPerCall(plain.pid, cpuBefore[1]),
     directMedianMs: round3(median(direct)),
     proxiedMedianMs: round3(median(proxied)),
     roundOverheadsMs: medians.map(round3),
@@ -300,8 +334,21 @@ export async function runProxyBenchmark() {
       join(dir, 'ledger.db'),
     ]);
     children.push(gateway.child);
+    // The same gateway without the budget (tracking and the ledger still on): what a reservation costs.
+    const plain = await startChild([
+      '--gateway',
+      `http://127.0.0.1:${upstream.port}`,
+      join(dir, 'plain.db'),
+      'no-budget',
+    ]);
+    children.push(plain.child);
 
-    const sequential = await sequentialOverhead(upstream.port, gateway.port);
+    const sequential = await sequentialOverhead(
+      upstream.port,
+      { port: gateway.port, pid: gateway.child.pid },
+      { port: plain.port, pid: plain.child.pid },
+    );
+    plain.child.kill('SIGTERM');
     agent.destroy();
 
     await load(gateway.port, { withKey: true, connections: 50, duration: 3 });
@@ -368,7 +415,11 @@ export async function runProxyBenchmark() {
 if (process.argv[1] === SELF) {
   if (process.argv[2] === '--upstream') await runUpstream();
   else if (process.argv[2] === '--gateway')
-    await runGateway(process.argv[3] as string, process.argv[4] as string);
+    await runGateway(
+      process.argv[3] as string,
+      process.argv[4] as string,
+      process.argv[5] !== 'no-budget',
+    );
   else {
     const result = await runProxyBenchmark();
     console.log(JSON.stringify(result, null, 2));

@@ -27,11 +27,16 @@ export interface ProxyBody {
   cancel(): void;
 }
 
-/** The core's answer: a whole body, or one that streams. */
+/** The core's answer: a whole body (text or bytes), or one that streams. */
 export interface ProxyAnswer {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body: string | ProxyBody;
+  readonly body: string | Uint8Array | ProxyBody;
+}
+
+/** Whether an answer's body streams (else it is whole). */
+export function streams(body: ProxyAnswer['body']): body is ProxyBody {
+  return typeof body === 'object' && !(body instanceof Uint8Array);
 }
 
 /** A `ProxyInput` of a fetch `Request`. */
@@ -56,8 +61,9 @@ export function inputOfRequest(request: Request): ProxyInput {
 /** The fetch `Response` of an answer; a streaming body becomes a web stream read on demand. */
 export function responseOf(answer: ProxyAnswer): Response {
   const { body } = answer;
-  if (typeof body === 'string') {
-    return new Response(body, { status: answer.status, headers: answer.headers });
+  if (!streams(body)) {
+    const whole = typeof body === 'string' ? body : new Uint8Array(body);
+    return new Response(whole, { status: answer.status, headers: answer.headers });
   }
   const stream = new ReadableStream<Uint8Array>(
     {

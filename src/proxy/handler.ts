@@ -5,8 +5,8 @@
  * and settled with its exact cost (or released when it failed).
  */
 import { randomBytes } from 'node:crypto';
-import { TokenTracker } from '../account/tracker.js';
 import { BudgetExceededError, ConfigurationError, RateLimitExceededError } from '../errors.js';
+import type { Pricer } from '../price/pricer.js';
 import { estimateCallCost } from '../react/budgets/estimate.js';
 import { BudgetManager } from '../react/budgets/manager.js';
 import { RateLimiter } from '../react/rate-limit.js';
@@ -31,6 +31,7 @@ import {
   type ProxyRoute,
 } from './provider.js';
 import { PROVIDER_ADAPTERS } from './providers/index.js';
+import { ledgerRecorder, trackerRecorder } from './recorder.js';
 import { type Admitted, type ProxyStats, type Relay, relay } from './relay.js';
 
 export type { ProxyStats } from './relay.js';
@@ -58,6 +59,9 @@ interface Served {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+/** The longest user or tenant a pass-through call may name. */
+const MAX_NAME = 256;
 
 /** Where a gateway keeps its fetch-free entry point. @internal */
 export const ANSWER: unique symbol = Symbol.for('tollgate.proxy.answer');
@@ -124,14 +128,13 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     if (!event.waiting) metrics?.observeRejection(event.limitId);
   });
 
-  const ownTracker = options.tracker === undefined;
-  const tracker = options.tracker ?? new TokenTracker({ store, historyLimit: 1, dedupeWindow: 1 });
+  const recorder = options.tracker ? trackerRecorder(options.tracker) : ledgerRecorder(store);
   const stats: ProxyStats = { inFlight: 0, recorded: 0, refused: 0, upstreamFailures: 0 };
   const callPrefix = `prx_${randomBytes(4).toString('hex')}_`;
   let sequence = 0;
 
   const relayOptions: Relay = {
-    tracker,
+    recorder,
     budgets,
     metrics,
     agent,
@@ -142,7 +145,7 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
   };
   const flush = async () => {
     while (relayOptions.pending.size > 0) await Promise.all(relayOptions.pending);
-    return tracker.flush();
+    return recorder.flush();
   };
 
   const refuse = (
@@ -192,6 +195,14 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
       return refuse(adapter, 401, 'API_KEY_INVALID', 'API key not valid for this gateway');
     const user = request.headers.get('x-tollgate-user') || undefined;
     const tenant = request.headers.get('x-tollgate-tenant') || undefined;
+    if ((user?.length ?? 0) > MAX_NAME || (tenant?.length ?? 0) > MAX_NAME) {
+      return refuse(
+        adapter,
+        400,
+        'INVALID_ARGUMENT',
+        `x-tollgate-user, x-tollgate-tenant: at most ${MAX_NAME} characters`,
+      );
+    }
     return {
       identity: { keyId: passThroughKeyId(presented), userId: user, tenantId: tenant },
       providerKey: presented,
@@ -275,7 +286,7 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
 
   const reserve = async (admitted: Admitted, inputTokens: number, maxOutput: number) => {
     const { call, identity } = admitted;
-    admitted.estimateFemto = estimateFemto(tracker, call.model, inputTokens, maxOutput);
+    admitted.estimateFemto = estimateFemto(recorder.pricer, call.model, inputTokens, maxOutput);
     const outcome = await (budgets as BudgetManager).reserve({
       callId: admitted.callId,
       userId: identity.userId,
@@ -336,7 +347,7 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     flush,
     close: async () => {
       await flush();
-      if (ownTracker) await tracker.close();
+      await recorder.close();
     },
   });
 }
@@ -377,18 +388,13 @@ function servedProviders(options: ProxyOptions): Served[] {
 }
 
 /** The most a call may cost, priced as its record will be; 0 for a model without a price. */
-function estimateFemto(
-  tracker: TokenTracker,
-  model: string,
-  input: number,
-  output: number,
-): bigint {
+function estimateFemto(pricer: Pricer, model: string, input: number, output: number): bigint {
   try {
     return estimateCallCost({
       model,
       promptTokens: input,
       maxOutputTokens: output,
-      pricer: tracker.pricer,
+      pricer,
     }).estimateFemto;
   } catch {
     return 0n;

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { ConfigurationError } from '../errors.js';
 import { address, drained, listen, type RunningServer, type ServeOptions } from '../server/node.js';
-import type { ProxyAnswer, ProxyInput } from './answer.js';
+import { type ProxyAnswer, type ProxyInput, streams } from './answer.js';
 import { bodyTooLarge } from './body.js';
 import { ANSWER, type TollgateProxy } from './handler.js';
 
@@ -81,10 +81,11 @@ async function answerDirectly(
   };
   const { status, headers: out, body } = await answer(input);
   if (res.destroyed) {
-    if (typeof body !== 'string') body.cancel();
+    if (streams(body)) body.cancel();
     return;
   }
-  if (typeof body === 'string') {
+  if (!streams(body)) {
+    // One write: head and body together.
     out['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(status, out);
     res.end(body);

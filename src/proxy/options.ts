@@ -47,7 +47,11 @@ export interface ProxyOptions {
   rateLimiter?: RateLimiter;
   /** Counts each recorded call and each rate-limit refusal (`createMetrics()` of tollgate/server). */
   metrics?: MetricsRegistry;
-  /** The tracker that prices and records (default: a new one writing to `store` in batches). */
+  /**
+   * Record through this tracker (its events, statistics and store) instead of straight to
+   * `store`. Default: records are priced and written to `store` in batches, with nothing kept in
+   * memory per user or call.
+   */
   tracker?: TokenTracker;
   /** Output tokens assumed in the reservation of a call that sets no cap (default 8,192). */
   defaultMaxOutputTokens?: number;

@@ -4,14 +4,14 @@
  * cut short, or abandoned by the client) the call is recorded once and its reservation settled
  * with the exact cost, or released when nothing was used.
  */
-import { FRESH_CALL_ID, type RecordInput, type UsageRecord } from '../account/record.js';
-import type { TokenTracker } from '../account/tracker.js';
+import type { UsageRecord } from '../account/record.js';
 import type { BudgetManager } from '../react/budgets/manager.js';
 import type { Reservation } from '../react/budgets/types.js';
 import type { MetricsRegistry } from '../server/metrics.js';
 import type { ProxyAnswer, ProxyBody, ProxyInput } from './answer.js';
 import type { ProxyIdentity } from './keys.js';
 import type { PreparedCall, ProviderAdapter, UsageObserver } from './provider.js';
+import type { CallRecorder } from './recorder.js';
 import { postUpstream, type UpstreamAnswer, UpstreamError } from './upstream.js';
 
 /** What a running gateway reports about itself. */
@@ -28,7 +28,7 @@ export interface ProxyStats {
 
 /** What every relayed call shares. */
 export interface Relay {
-  tracker: TokenTracker;
+  recorder: CallRecorder;
   budgets: BudgetManager | undefined;
   metrics: MetricsRegistry | undefined;
   agent: string;
@@ -114,7 +114,36 @@ export async function relay(
     () => clientLeft,
   );
   if (clientLeft) body.cancel();
+  if (!call.streamed && upstream.length >= 0 && upstream.length <= WHOLE_BODY_BYTES) {
+    return whole(upstream, body);
+  }
   return { status: upstream.status, headers: upstream.headers, body };
+}
+
+/** Unary answers up to this size are sent in one write, once complete. */
+const WHOLE_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A unary answer of known length, read whole before it is sent: the client then gets head and
+ * body in one write. One cut short still reaches the client as a cut (its first read fails).
+ */
+async function whole(upstream: UpstreamAnswer, body: ProxyBody): Promise<ProxyAnswer> {
+  const chunks: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const chunk = await body.read();
+      if (chunk === null) break;
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    const cut: ProxyBody = {
+      read: () => Promise.reject(error),
+      cancel: () => undefined,
+    };
+    return { status: upstream.status, headers: upstream.headers, body: cut };
+  }
+  const bytes = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks);
+  return { status: upstream.status, headers: upstream.headers, body: bytes };
 }
 
 /**
@@ -194,17 +223,15 @@ async function finish(
         complete: how === 'done' && observed.complete,
       };
       if (admitted.adapted) metadata.adapted = admitted.adapted;
-      const input: RecordInput = {
+      record = shared.recorder.record({
         agent: shared.agent,
         model: call.model,
         usage,
         callId: admitted.callId,
+        userId: identity.userId,
+        tenantId: identity.tenantId,
         metadata,
-      };
-      if (identity.userId !== undefined) input.userId = identity.userId;
-      if (identity.tenantId !== undefined) input.tenantId = identity.tenantId;
-      (input as { [FRESH_CALL_ID]?: boolean })[FRESH_CALL_ID] = true;
-      record = shared.tracker.record(input);
+      });
     }
   } catch (error) {
     // Strict pricing refuses an unknown model after counting it; anything else is logged.

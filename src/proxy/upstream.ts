@@ -36,6 +36,8 @@ export interface UpstreamAnswer {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: ProxyBody;
+  /** The body's announced length (`content-length`), or -1 when it streams without one. */
+  readonly length: number;
   /** `performance.now()` of the body's first chunk, or -1 while none came. */
   firstChunkAt(): number;
 }
@@ -159,5 +161,13 @@ function answerOf(response: IncomingMessage, idleMs: number, destroy: () => void
       destroy();
     },
   };
-  return { status: response.statusCode ?? 502, headers, body, firstChunkAt: () => firstAt };
+  const announced = raw['content-length'];
+  const length = announced === undefined || raw['content-encoding'] ? -1 : Number(announced);
+  return {
+    status: response.statusCode ?? 502,
+    headers,
+    body,
+    length: Number.isSafeInteger(length) ? length : -1,
+    firstChunkAt: () => firstAt,
+  };
 }

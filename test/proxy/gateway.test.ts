@@ -4,6 +4,7 @@
  * in the API's own error shape, and hostile input.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { TokenTracker } from '../../src/account/tracker.js';
 import { MemoryStore } from '../../src/keep/memory.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { createMetrics } from '../../src/server/index.js';
@@ -88,10 +89,23 @@ describe('keys', () => {
     expect(res.status).toBe(200);
     const [record] = await ledger(gateway);
     expect(record).toMatchObject({ userId: 'bob', tenantId: 'globex' });
-    expect((record?.metadata as { key: string }).key).toMatch(/^passthrough:[0-9a-f]{8}$/);
+    expect(record?.metadata?.key).toMatch(/^passthrough:[0-9a-f]{8}$/);
     expect(JSON.stringify(record, (_, v) => (typeof v === 'bigint' ? String(v) : v))).not.toContain(
       'client-own-key',
     );
+  });
+
+  it('refuses attribution headers past 256 characters', async () => {
+    gateway = await startGateway({
+      standIn: { apiKey: 'client-own-key' },
+      proxy: { passThrough: true },
+    });
+    const res = await post(gateway, {
+      key: 'client-own-key',
+      headers: { 'x-tollgate-user': 'u'.repeat(257) },
+    });
+    expect(res.status).toBe(400);
+    expect(gateway.standIn.requests).toHaveLength(0);
   });
 
   it('a gateway key wins over attribution headers (no spoofing)', async () => {
@@ -240,6 +254,21 @@ describe('hostile input', () => {
     // The model name is encoded into the configured upstream's path, never used as a host.
     await res.arrayBuffer();
     expect(gateway.standIn.requests.at(-1)?.path).toContain('/v1beta/models/http');
+  });
+});
+
+describe('a tracker of your own', () => {
+  it('records through it: its events and statistics see every call', async () => {
+    const tracker = new TokenTracker({ store: new MemoryStore() });
+    const seen: string[] = [];
+    tracker.on('usage', (record) => seen.push(record.model));
+    gateway = await startGateway({ proxy: { tracker } });
+    await (await post(gateway)).arrayBuffer();
+    await gateway.proxy.flush();
+    expect(seen).toEqual(['gemini-2.5-flash']);
+    expect(tracker.getStatistics().totalCalls).toBe(1);
+    // Not written to the gateway's store: the tracker has its own.
+    expect(await ledger(gateway)).toHaveLength(0);
   });
 });
 
