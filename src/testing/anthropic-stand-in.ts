@@ -13,6 +13,7 @@ import { defaultThoughtsTokens, splitText } from './generate.js';
 import {
   checkKind,
   checkOption,
+  FailureQueue,
   listen,
   type ProviderRecordedRequest,
   readProviderRequest,
@@ -174,17 +175,13 @@ export async function startAnthropicStandIn(
   const streamChunks = options.streamChunks ?? 4;
   const cached = new Set<string>();
   const requests: ProviderRecordedRequest[] = [];
-  let failures: StandInFailure[] = [];
+  const failures = new FailureQueue(options.failNext);
   let serial = 0;
 
-  const failNext = (failure: StandInFailure = {}) => {
-    for (let i = 0; i < (failure.times ?? 1); i++) failures.push(failure);
-  };
   const reset = () => {
     requests.length = 0;
     cached.clear();
-    failures = [];
-    if (options.failNext) failNext(options.failNext);
+    failures.reset();
   };
   reset();
 
@@ -417,20 +414,10 @@ export async function startAnthropicStandIn(
       return fail(res, record, 400, 'The request body is not valid JSON.');
     }
     if (!record.model) return fail(res, record, 400, 'model: Field required');
-    const failure = failures.shift();
-    if (failure) {
-      record.source = 'failure';
-      if (failure.afterChunks === undefined) {
-        const status = failure.status ?? 500;
-        return fail(
-          res,
-          record,
-          status,
-          failure.message ?? `stand-in: scripted failure (${status})`,
-        );
-      }
-      if (!record.stream) return void res.destroy();
-    }
+    const cutAfter = failures.apply(res, record, (status, message) =>
+      fail(res, record, status, message),
+    );
+    if (cutAfter === 'answered') return;
     const fields = body as Record<string, unknown>;
     if (record.operation === 'count_tokens') {
       record.stream = false;
@@ -439,7 +426,6 @@ export async function startAnthropicStandIn(
       const counted = piecesTokens(piecesWithBreakpoints(fields).pieces);
       return replyJson(res, record, 200, { input_tokens: counted });
     }
-    const cutAfter = record.stream ? failure?.afterChunks : undefined;
     return messages(res, record, fields, cutAfter);
   }
 
@@ -449,7 +435,7 @@ export async function startAnthropicStandIn(
     baseURL: server.url,
     port: server.port,
     requests,
-    failNext,
+    failNext: (failure) => failures.add(failure),
     reset,
     close: server.close,
   };

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { StandInFailure } from './types.js';
 import { delay } from './wire.js';
 
 /**
@@ -197,5 +198,50 @@ export function checkKind(
   );
   if (!ok) {
     throw new TypeError(`${who}: ${name} must be a ${kinds.join(' or a ')}, got ${String(value)}`);
+  }
+}
+
+/** Scripted failures of a stand-in, served in order (see `StandInFailure`). */
+export class FailureQueue {
+  private queue: StandInFailure[] = [];
+
+  constructor(private readonly initial: StandInFailure | undefined) {
+    this.reset();
+  }
+
+  /** Queues `failure` for the next `failure.times` (default 1) requests. */
+  add(failure: StandInFailure = {}): void {
+    for (let i = 0; i < (failure.times ?? 1); i++) this.queue.push(failure);
+  }
+
+  /** Back to the failures the stand-in started with. */
+  reset(): void {
+    this.queue = [];
+    if (this.initial) this.add(this.initial);
+  }
+
+  /**
+   * Applies the next failure to a request: answers its error through `fail`, or cuts a unary
+   * answer before any byte, and returns `'answered'`; otherwise returns how many events a stream
+   * sends before it is cut (undefined: no cut).
+   */
+  apply(
+    res: ServerResponse,
+    record: ProviderRecordedRequest,
+    fail: (status: number, message: string) => void,
+  ): number | undefined | 'answered' {
+    const failure = this.queue.shift();
+    if (!failure) return undefined;
+    record.source = 'failure';
+    if (failure.afterChunks === undefined) {
+      const status = failure.status ?? 500;
+      fail(status, failure.message ?? `stand-in: scripted failure (${status})`);
+      return 'answered';
+    }
+    if (!record.stream) {
+      res.destroy();
+      return 'answered';
+    }
+    return failure.afterChunks;
   }
 }

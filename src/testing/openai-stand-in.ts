@@ -14,6 +14,7 @@ import { defaultThoughtsTokens, PrefixCache, splitText } from './generate.js';
 import {
   checkKind,
   checkOption,
+  FailureQueue,
   listen,
   type ProviderRecordedRequest,
   readProviderRequest,
@@ -193,17 +194,13 @@ export async function startOpenAIStandIn(
   const streamChunks = options.streamChunks ?? 4;
   const cache = new PrefixCache();
   const requests: ProviderRecordedRequest[] = [];
-  let failures: StandInFailure[] = [];
+  const failures = new FailureQueue(options.failNext);
   let serial = 0;
 
-  const failNext = (failure: StandInFailure = {}) => {
-    for (let i = 0; i < (failure.times ?? 1); i++) failures.push(failure);
-  };
   const reset = () => {
     requests.length = 0;
     cache.clear();
-    failures = [];
-    if (options.failNext) failNext(options.failNext);
+    failures.reset();
   };
   reset();
 
@@ -490,21 +487,10 @@ export async function startOpenAIStandIn(
     }
     const fields = body as Record<string, unknown>;
     if (!record.model) return fail(res, record, 400, 'you must provide a model parameter');
-    const failure = failures.shift();
-    if (failure) {
-      record.source = 'failure';
-      if (failure.afterChunks === undefined) {
-        const status = failure.status ?? 500;
-        return fail(
-          res,
-          record,
-          status,
-          failure.message ?? `stand-in: scripted failure (${status})`,
-        );
-      }
-      if (!record.stream) return void res.destroy();
-    }
-    const cutAfter = record.stream ? failure?.afterChunks : undefined;
+    const cutAfter = failures.apply(res, record, (status, message) =>
+      fail(res, record, status, message),
+    );
+    if (cutAfter === 'answered') return;
     if (record.operation === 'chat.completions') return chat(res, record, fields, cutAfter);
     if (record.operation === 'responses') return responses(res, record, fields, cutAfter);
     record.stream = false;
@@ -517,7 +503,7 @@ export async function startOpenAIStandIn(
     baseURL: `${server.url}/v1`,
     port: server.port,
     requests,
-    failNext,
+    failNext: (failure) => failures.add(failure),
     reset,
     close: server.close,
   };
