@@ -124,6 +124,8 @@ describe('routes and requests', () => {
       ['/v1/chat/completions', { model: 'gpt-4o', messages: [], max_tokens: -1 }],
       ['/v1/chat/completions', { model: 'gpt-4o', messages: [], max_tokens: 1.5 }],
       ['/v1/chat/completions', { model: 'gpt-4o', messages: [], stream_options: 'yes' }],
+      ['/v1/chat/completions', { model: 'gpt-4o', messages: [], n: 0 }],
+      ['/v1/chat/completions', { model: 'gpt-4o', messages: [], n: 1e6 }],
       ['/v1/responses', { model: 'gpt-4o' }],
       ['/v1/embeddings', { model: 'text-embedding-3-small' }],
     ];

@@ -269,14 +269,20 @@ export const openaiAdapter: ProviderAdapter = {
       throw invalid('stream_options: expected an object');
     }
     const wants = isObject(options) && options.include_usage === true;
-    const choices = Number.isSafeInteger(body.n) && (body.n as number) > 1 ? (body.n as number) : 1;
+    const choices = body.n ?? 1;
+    if (!Number.isSafeInteger(choices) || (choices as number) < 1 || (choices as number) > 128) {
+      throw invalid(`n: expected an integer from 1 to 128, got ${JSON.stringify(body.n)}`);
+    }
     return {
       route,
       model,
       streamed,
       estimate: {
         inputTokens: promptTokens([body.messages], body.tools ?? body.functions),
-        maxOutputTokens: outputCap(body, ['max_completion_tokens', 'max_tokens']) * choices,
+        maxOutputTokens: Math.min(
+          outputCap(body, ['max_completion_tokens', 'max_tokens']) * (choices as number),
+          Number.MAX_SAFE_INTEGER,
+        ),
       },
       upstreamBody: streamed && !wants ? withStreamUsage(text, body) : text,
       clientWantsUsageChunk: wants,
