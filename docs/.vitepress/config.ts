@@ -29,7 +29,7 @@ export default defineConfig({
           { text: 'Gemini', link: '/guide/gemini' },
           { text: 'LangGraph and LangChain', link: '/guide/langgraph' },
           { text: 'Any language: the gateway', link: '/guide/proxy' },
-          { text: 'Offline Gemini (stand-in)', link: '/guide/testing' },
+          { text: 'Offline providers (stand-ins)', link: '/guide/testing' },
         ],
       },
       {
