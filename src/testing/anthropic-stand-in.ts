@@ -275,10 +275,11 @@ export async function startAnthropicStandIn(
             .text
         : '';
     const signature = Buffer.from(`standin:${seedOf(thought)}`).toString('base64');
-    const outputTokens = reply.textTokens + reply.reasoningTokens;
+    const outputTokens = reply.textTokens + reply.toolTokens + reply.reasoningTokens;
     serial += 1;
     const id = `msg_standin${seedOf(record.model, String(serial), view.promptText).toString(36)}`;
-    const stopReason = reply.finishReason ?? (reply.cut ? 'max_tokens' : 'end_turn');
+    const stopReason =
+      reply.finishReason ?? (reply.toolCall ? 'tool_use' : reply.cut ? 'max_tokens' : 'end_turn');
     const input = {
       input_tokens: total - cache.read - creation,
       cache_creation_input_tokens: creation,
@@ -314,11 +315,23 @@ export async function startAnthropicStandIn(
         whole: { type: 'thinking', thinking: thought, signature },
       });
     }
-    blocks.push({
-      start: { type: 'text', text: '' },
-      deltas: splitText(reply.text, streamChunks).map((text) => ({ type: 'text_delta', text })),
-      whole: { type: 'text', text: reply.text },
-    });
+    if (reply.text || !reply.toolCall) {
+      blocks.push({
+        start: { type: 'text', text: '' },
+        deltas: splitText(reply.text, streamChunks).map((text) => ({ type: 'text_delta', text })),
+        whole: { type: 'text', text: reply.text },
+      });
+    }
+    if (reply.toolCall) {
+      const use = { type: 'tool_use', id: `toolu_${id.slice(4)}`, name: reply.toolCall.name };
+      blocks.push({
+        start: { ...use, input: {} },
+        deltas: splitText(JSON.stringify(reply.toolCall.arguments), streamChunks).map(
+          (partial_json) => ({ type: 'input_json_delta', partial_json }),
+        ),
+        whole: { ...use, input: reply.toolCall.arguments },
+      });
+    }
     const message = (content: unknown[], state: Record<string, unknown>) => ({
       id,
       type: 'message',

@@ -23,11 +23,21 @@ export interface ChatStandInRequest {
   stream: boolean;
 }
 
+/** A tool the model calls: its name and its arguments. */
+export interface ChatStandInToolCall {
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
 /**
- * What `respond` may return: the reply text, `{ text, finishReason }`, or `undefined` for the
- * built-in deterministic reply.
+ * What `respond` may return: the reply text, `{ text, finishReason, toolCall }`, or `undefined`
+ * for the built-in deterministic reply. A `toolCall` is honoured only when the request declares
+ * tools, as with the real APIs; the reply then stops for the tool (no default text).
  */
-export type ChatStandInReply = string | { text?: string; finishReason?: string } | undefined;
+export type ChatStandInReply =
+  | string
+  | { text?: string; finishReason?: string; toolCall?: ChatStandInToolCall }
+  | undefined;
 
 /** A provider's message content block as a Gemini-style part, for counting. */
 function partOf(block: unknown): Part {
@@ -87,6 +97,10 @@ export interface ComposedReply {
   cut: boolean;
   /** A scripted finish reason, when `respond` gave one. */
   finishReason?: string;
+  /** The tool called, when `respond` asked for one and the request declares tools. */
+  toolCall?: ChatStandInToolCall;
+  /** Tokens of the tool call (its name and arguments as JSON), billed as output. */
+  toolTokens: number;
 }
 
 /**
@@ -103,7 +117,12 @@ export async function composeReply(
 ): Promise<ComposedReply> {
   const raw = respond ? await respond(request) : undefined;
   const reply = typeof raw === 'string' ? { text: raw } : (raw ?? {});
-  let text = reply.text ?? defaultReply(request.model, request.promptText);
+  const tools = request.body.tools;
+  const toolCall =
+    reply.toolCall !== undefined && Array.isArray(tools) && tools.length > 0
+      ? reply.toolCall
+      : undefined;
+  let text = reply.text ?? (toolCall ? '' : defaultReply(request.model, request.promptText));
   let reasoningTokens = reasoning;
   let cut = false;
   if (maxTokens !== undefined) {
@@ -117,8 +136,10 @@ export async function composeReply(
     textTokens: countTextTokens(text),
     reasoningTokens,
     cut,
+    toolTokens: toolCall ? countTextTokens(JSON.stringify(toolCall)) : 0,
   };
   if (reply.finishReason !== undefined) composed.finishReason = reply.finishReason;
+  if (toolCall) composed.toolCall = toolCall;
   return composed;
 }
 

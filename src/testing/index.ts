@@ -15,7 +15,11 @@ export {
   anthropicErrorBody,
   startAnthropicStandIn,
 } from './anthropic-stand-in.js';
-export type { ChatStandInReply, ChatStandInRequest } from './conversation.js';
+export type {
+  ChatStandInReply,
+  ChatStandInRequest,
+  ChatStandInToolCall,
+} from './conversation.js';
 export {
   type GeminiStandIn,
   type GeminiStandInOptions,

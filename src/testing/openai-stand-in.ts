@@ -266,7 +266,7 @@ export async function startOpenAIStandIn(
       return fail(res, record, 400, "Missing required parameter: 'messages'.");
     }
     const { view, reply, prompt, cached, id } = await generated(record, body);
-    const completion = reply.textTokens + reply.reasoningTokens;
+    const completion = reply.textTokens + reply.toolTokens + reply.reasoningTokens;
     const usage = {
       prompt_tokens: prompt,
       completion_tokens: completion,
@@ -279,7 +279,13 @@ export async function startOpenAIStandIn(
         rejected_prediction_tokens: 0,
       },
     };
-    const finish = reply.finishReason ?? (reply.cut ? 'length' : 'stop');
+    const finish =
+      reply.finishReason ?? (reply.toolCall ? 'tool_calls' : reply.cut ? 'length' : 'stop');
+    const call = reply.toolCall && {
+      id: `call_${id}`,
+      type: 'function',
+      function: { name: reply.toolCall.name, arguments: JSON.stringify(reply.toolCall.arguments) },
+    };
     const head = {
       id: `chatcmpl-${id}`,
       created: Math.floor(Date.now() / 1000),
@@ -288,7 +294,13 @@ export async function startOpenAIStandIn(
       system_fingerprint: 'fp_standin',
     };
     if (!record.stream) {
-      const message = { role: 'assistant', content: reply.text, refusal: null, annotations: [] };
+      const message = {
+        role: 'assistant',
+        content: call && !reply.text ? null : reply.text,
+        refusal: null,
+        annotations: [],
+        ...(call && { tool_calls: [call] }),
+      };
       const choice = { index: 0, message, logprobs: null, finish_reason: finish };
       return replyJson(res, record, 200, {
         ...head,
@@ -317,6 +329,18 @@ export async function startOpenAIStandIn(
     const events: StandInEvent[] = [
       chunk([delta({ role: 'assistant', content: '', refusal: null })]),
       ...splitText(reply.text, streamChunks).map((piece) => chunk([delta({ content: piece })])),
+      ...(call
+        ? [
+            chunk([
+              delta({
+                tool_calls: [{ index: 0, ...call, function: { ...call.function, arguments: '' } }],
+              }),
+            ]),
+            ...splitText(call.function.arguments, streamChunks).map((piece) =>
+              chunk([delta({ tool_calls: [{ index: 0, function: { arguments: piece } }] })]),
+            ),
+          ]
+        : []),
       chunk([delta({}, finish)]),
     ];
     if (withUsage) events.push(chunk([], { usage }));

@@ -162,6 +162,30 @@ describe('extended thinking', () => {
   });
 });
 
+describe('tool use', () => {
+  it('answers a tool_use block, unary and streamed', async () => {
+    const caller = await startAnthropicStandIn({
+      respond: () => ({ toolCall: { name: 'get_weather', arguments: { city: 'Oslo' } } }),
+    });
+    const client = new Anthropic({ apiKey: 'k', baseURL: caller.baseURL, maxRetries: 0 });
+    const params = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 200,
+      tools: [{ name: 'get_weather', input_schema: { type: 'object' as const, properties: {} } }],
+      messages: [{ role: 'user' as const, content: 'Weather in Oslo?' }],
+    };
+    const unary = await client.messages.create(params);
+    expect(unary.stop_reason).toBe('tool_use');
+    expect(unary.content).toEqual([
+      { type: 'tool_use', id: expect.any(String), name: 'get_weather', input: { city: 'Oslo' } },
+    ]);
+    const streamed = await client.messages.stream(params).finalMessage();
+    expect(streamed.content[0]).toMatchObject({ type: 'tool_use', input: { city: 'Oslo' } });
+    expect(streamed.usage.output_tokens).toBe(unary.usage.output_tokens);
+    await caller.close();
+  });
+});
+
 describe('failures', () => {
   it('answers errors in Anthropic shape, which the SDK maps to its error classes', async () => {
     standIn.failNext({ status: 529, message: 'Overloaded' });

@@ -214,6 +214,51 @@ describe('options', () => {
   });
 });
 
+describe('tool calls', () => {
+  it('calls a declared tool, unary and streamed, billing its arguments as output', async () => {
+    const caller = await startOpenAIStandIn({
+      respond: ({ body }) =>
+        body.tools ? { toolCall: { name: 'get_weather', arguments: { city: 'Oslo' } } } : undefined,
+    });
+    const client = new OpenAI({ apiKey: 'k', baseURL: caller.baseURL, maxRetries: 0 });
+    const params = {
+      model: 'gpt-4o',
+      messages: [{ role: 'user' as const, content: 'Weather in Oslo?' }],
+      tools: [
+        {
+          type: 'function' as const,
+          function: { name: 'get_weather', parameters: { type: 'object', properties: {} } },
+        },
+      ],
+    };
+    const unary = await client.chat.completions.create(params);
+    const choice = unary.choices[0];
+    expect(choice?.finish_reason).toBe('tool_calls');
+    expect(choice?.message.content).toBeNull();
+    const call = choice?.message.tool_calls?.[0];
+    expect(call?.type === 'function' && JSON.parse(call.function.arguments)).toEqual({
+      city: 'Oslo',
+    });
+    expect(unary.usage?.completion_tokens).toBeGreaterThan(0);
+    const streamed = await client.chat.completions
+      .stream({ ...params, stream_options: { include_usage: true } })
+      .finalChatCompletion();
+    const [streamedCall] = streamed.choices[0]?.message.tool_calls ?? [];
+    expect(streamedCall).toMatchObject({ type: 'function', id: expect.stringMatching(/^call_/) });
+    expect(streamedCall?.type === 'function' && streamedCall.function).toEqual(
+      call?.type === 'function' && call.function,
+    );
+    expect(streamed.usage?.completion_tokens).toBe(unary.usage?.completion_tokens);
+    // Without declared tools the call is not honoured: a plain reply.
+    const plain = await client.chat.completions.create({
+      model: 'gpt-4o',
+      messages: params.messages,
+    });
+    expect(plain.choices[0]?.finish_reason).toBe('stop');
+    await caller.close();
+  });
+});
+
 describe('failures', () => {
   it('answers errors in OpenAI shape, which the SDK maps to its error classes', async () => {
     standIn.failNext({ status: 429, message: 'slow down' });
