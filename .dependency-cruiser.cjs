@@ -1,7 +1,8 @@
 /**
  * The layering of ARCHITECTURE.md, checked in `npm test` (test/layering.test.ts):
  * no cycles; the core never imports an integration, store or server folder; integrations never
- * import each other, except the CLI, an application of the SQLite and Postgres stores and the server.
+ * import each other, except the CLI, an application of the SQLite and Postgres stores, the server
+ * and the proxy, and the proxy, which reuses the server's key hashing, metrics and Node types.
  */
 const integrations = [
   'gemini',
@@ -19,7 +20,7 @@ const integrations = [
 const integration = `^src/(${integrations.join('|')})/`;
 
 /** Which integration may import which (beyond the core, which every one may). */
-const allowed = { cli: ['sqlite', 'postgres', 'server', 'alerts'] };
+const allowed = { cli: ['sqlite', 'postgres', 'server', 'alerts', 'proxy'], proxy: ['server'] };
 
 module.exports = {
   forbidden: [

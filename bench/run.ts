@@ -5,6 +5,7 @@
 import { runAgentStepsBenchmark } from './agent-steps.js';
 import { runCoreBenchmarks } from './core.js';
 import { runLangGraphBenchmark } from './langgraph.js';
+import { runProxyBenchmark } from './proxy.js';
 import { runServerBenchmark } from './server.js';
 import { runExhaustionBenchmark } from './server-exhaustion.js';
 import { writeResult } from './stats.js';
@@ -43,6 +44,11 @@ const groups: Record<string, () => Promise<string>> = {
     const server = await runServerBenchmark('postgres');
     console.log(JSON.stringify(server, null, 2));
     return writeResult('bench-server-postgres', { summaryLoad: server });
+  },
+  proxy: async () => {
+    const proxy = await runProxyBenchmark();
+    console.log(JSON.stringify(proxy, null, 2));
+    return writeResult('bench-proxy', proxy);
   },
   server: async () => {
     const server = await runServerBenchmark();

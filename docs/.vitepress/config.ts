@@ -28,7 +28,8 @@ export default defineConfig({
         items: [
           { text: 'Gemini', link: '/guide/gemini' },
           { text: 'LangGraph and LangChain', link: '/guide/langgraph' },
-          { text: 'Offline Gemini (stand-in)', link: '/guide/testing' },
+          { text: 'Any language: the gateway', link: '/guide/proxy' },
+          { text: 'Offline providers (stand-ins)', link: '/guide/testing' },
         ],
       },
       {

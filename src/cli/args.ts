@@ -204,3 +204,17 @@ export function write(stream: NodeJS.WritableStream, text: string): Promise<void
     stream.once('close', onClose);
   });
 }
+
+/** `--port` (default `defaultPort`; 0 for a free one) and `--host` (default 127.0.0.1), checked. */
+export function listenFlags(args: Parsed, defaultPort: number): { port: number; host: string } {
+  const portText = text(args, 'port') ?? String(defaultPort);
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65_535) {
+    throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(portText)}`);
+  }
+  const host = text(args, 'host') ?? '127.0.0.1';
+  // An empty host would listen on every interface: the opposite of the safe default.
+  if (host === '')
+    throw new UsageError('--host: expected an interface (127.0.0.1, 0.0.0.0…), got ""');
+  return { port, host };
+}

@@ -5,6 +5,7 @@ import { budgets } from './commands/budgets.js';
 import { exportCommand } from './commands/export.js';
 import { insights } from './commands/insights.js';
 import { prices } from './commands/prices.js';
+import { proxyCommand } from './commands/proxy.js';
 import { report } from './commands/report.js';
 import { retention } from './commands/retention.js';
 import { serveCommand } from './commands/serve.js';
@@ -16,6 +17,7 @@ const COMMANDS: readonly Command[] = [
   prices,
   budgets,
   serveCommand,
+  proxyCommand,
   retention,
 ];
 

@@ -1,3 +1,4 @@
+import { TollgateError } from '../errors.js';
 import type { TokenUsage } from '../usage/types.js';
 
 /** The wire formats the gateway speaks. */
@@ -24,7 +25,11 @@ export interface PreparedCall {
   readonly route: ProxyRoute;
   readonly model: string;
   readonly streamed: boolean;
-  /** Local estimate used for the budget reservation before forwarding. */
+  /**
+   * Local estimate used for the budget reservation before forwarding. `maxOutputTokens` is the
+   * request's own output cap, or 0 when it sets none (the gateway then assumes its
+   * `defaultMaxOutputTokens`).
+   */
   readonly estimate: { readonly inputTokens: number; readonly maxOutputTokens: number };
   /** The body sent upstream: the client's, or rewritten (OpenAI `stream_options.include_usage`). */
   readonly upstreamBody: string;
@@ -48,7 +53,9 @@ export interface ObservedUsage {
  * client did not ask for (the usage-only chunk it added to an OpenAI stream).
  */
 export interface UsageObserver {
+  /** Reads one chunk of the answer; returns the bytes to pass on to the client. */
   push(chunk: Uint8Array): Uint8Array;
+  /** The answer ended (or was cut, or abandoned): the usage seen so far. */
   finish(): ObservedUsage;
 }
 
@@ -64,8 +71,12 @@ export interface ProviderAdapter {
   readonly provider: ProxyProvider;
   /** The route for this method and path, or undefined when this adapter does not serve it. */
   match(method: string, pathname: string): ProxyRoute | undefined;
-  /** Reads the parsed request body; throws a typed error for a body the provider would refuse. */
-  prepare(route: ProxyRoute, body: unknown, search: URLSearchParams): PreparedCall;
+  /**
+   * Reads the parsed request body; throws a typed error for a body the provider would refuse.
+   * `text` is the body exactly as received: an adapter that does not rewrite the body returns it
+   * as `upstreamBody`, so pass-through bodies are never serialized again.
+   */
+  prepare(route: ProxyRoute, body: unknown, search: URLSearchParams, text: string): PreparedCall;
   /** The same call sent to another model (the adaptive fallback). */
   withModel(call: PreparedCall, model: string): PreparedCall;
   /** The upstream URL for a configured base URL; the client's key never travels in it. */
@@ -80,4 +91,33 @@ export interface ProviderAdapter {
   normalize(raw: unknown): TokenUsage | null;
   /** An error answer in the provider's shape (status, code, message). */
   errorAnswer(status: number, code: string, message: string): ProviderErrorAnswer;
+}
+
+const REQUEST_ERROR = Symbol.for('tollgate.error.ProxyRequestError');
+
+/**
+ * A request the gateway refuses before anything is forwarded (a body the provider would refuse,
+ * missing credentials): answered with `status` in the provider's own error shape.
+ *
+ * @example
+ * throw new ProxyRequestError(400, 'INVALID_ARGUMENT', 'contents: required');
+ */
+export class ProxyRequestError extends TollgateError {
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  /** The provider's error code (`INVALID_ARGUMENT`, `invalid_request_error`, …). */
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ProxyRequestError';
+    this.status = status;
+    this.code = code;
+    Object.defineProperty(this, REQUEST_ERROR, { value: true });
+  }
+
+  /** True for a `ProxyRequestError` from this copy of tollgate or another. */
+  static override isInstance(value: unknown): value is ProxyRequestError {
+    return typeof value === 'object' && value !== null && REQUEST_ERROR in value;
+  }
 }

@@ -38,13 +38,7 @@ export async function serve(
   handler: (request: Request) => Promise<Response>,
   options: ServeOptions,
 ): Promise<RunningServer> {
-  const host = options?.host ?? '127.0.0.1';
-  if (!Number.isInteger(options?.port) || options.port < 0 || options.port > 65_535) {
-    throw new ConfigurationError(
-      `serve: port must be an integer in [0, 65535], got ${options?.port}`,
-    );
-  }
-  const base = `http://${host.includes(':') ? `[${host}]` : host}`;
+  const { base } = address(options, 'serve');
   // The Host check is ours (a JSON 400), not node's empty one.
   const server = createServer({ requireHostHeader: false }, (req, res) => {
     respond(handler, req, res, base).catch((error) => {
@@ -54,6 +48,26 @@ export async function serve(
     });
   });
   answerWhatNodeRefuses(server);
+  return listen(server, options);
+}
+
+/**
+ * The checked host and port of `options`, and the URL base (`http://host`, IPv6 bracketed).
+ * @internal
+ */
+export function address(options: ServeOptions, caller: string): { host: string; base: string } {
+  const host = options?.host ?? '127.0.0.1';
+  if (!Number.isInteger(options?.port) || options.port < 0 || options.port > 65_535) {
+    throw new ConfigurationError(
+      `${caller}: port must be an integer in [0, 65535], got ${options?.port}`,
+    );
+  }
+  return { host, base: `http://${host.includes(':') ? `[${host}]` : host}` };
+}
+
+/** Starts `server` on the address of `options`; resolves once it listens. @internal */
+export async function listen(server: Server, options: ServeOptions): Promise<RunningServer> {
+  const { host, base } = address(options, 'serve');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, host, () => {
@@ -229,8 +243,8 @@ async function respond(
   res.end();
 }
 
-/** True once the response takes writes again; false if the client has left (or leaves). */
-function drained(res: ServerResponse): Promise<boolean> {
+/** True once the response takes writes again; false if the client has left (or leaves). @internal */
+export function drained(res: ServerResponse): Promise<boolean> {
   if (res.destroyed) return Promise.resolve(false);
   return new Promise((resolve) => {
     const settle = (ok: boolean) => () => {

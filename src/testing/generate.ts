@@ -136,7 +136,7 @@ function textOf(content: Content | string | undefined): string {
 }
 
 /** Splits a text at word starts into at most `k` pieces that concatenate back to it. */
-function splitText(text: string, k: number): string[] {
+export function splitText(text: string, k: number): string[] {
   const starts = [...text.matchAll(/\S+/g)].map((match) => match.index);
   if (starts.length === 0) return text ? [text] : [];
   const n = Math.max(1, Math.min(k, starts.length));

@@ -1,5 +1,6 @@
 /**
- * `tollgate/testing`: a local Gemini stand-in for tests and offline examples.
+ * `tollgate/testing`: local Gemini, OpenAI and Anthropic stand-ins for tests and offline
+ * examples.
  *
  * @example
  * import { startGeminiStandIn } from 'tollgate/testing';
@@ -9,11 +10,29 @@
  * await standIn.close();
  */
 export {
+  type AnthropicStandIn,
+  type AnthropicStandInOptions,
+  anthropicErrorBody,
+  startAnthropicStandIn,
+} from './anthropic-stand-in.js';
+export type {
+  ChatStandInReply,
+  ChatStandInRequest,
+  ChatStandInToolCall,
+} from './conversation.js';
+export {
   type GeminiStandIn,
   type GeminiStandInOptions,
   startGeminiStandIn,
 } from './gemini-stand-in.js';
 export { defaultThoughtsTokens, THINKING_MODEL } from './generate.js';
+export type { ProviderRecordedRequest } from './http.js';
+export {
+  type OpenAIStandIn,
+  type OpenAIStandInOptions,
+  openAIErrorBody,
+  startOpenAIStandIn,
+} from './openai-stand-in.js';
 export { loadRecordedResponse, type RecordedResponse, sseEvents } from './replay.js';
 export { defaultReply } from './responder.js';
 export {

@@ -1,6 +1,17 @@
 import type { CountReader } from './counts.js';
 import { type FieldNames, finish } from './finish.js';
-import type { TokenUsage } from './types.js';
+import { readServiceTier } from './tier.js';
+import type { ServiceTier, TokenUsage } from './types.js';
+
+/**
+ * Anthropic's `service_tier` names: Priority Tier is capacity bought ahead (a commitment), so
+ * it is tollgate's `provisioned` (list price unless `provisioned: 'zero'`), not a premium rate.
+ */
+const ANTHROPIC_TIERS: ReadonlyMap<string, ServiceTier> = new Map([
+  ['standard', 'standard'],
+  ['priority', 'provisioned'],
+  ['batch', 'batch'],
+]);
 
 const NAMES: FieldNames = {
   input: 'input_tokens',
@@ -8,7 +19,7 @@ const NAMES: FieldNames = {
   total: 'input_tokens',
   cacheRead: 'cache_read_input_tokens',
   cacheWrite: 'cache_creation_input_tokens',
-  reasoning: 'output_tokens',
+  reasoning: 'output_tokens_details.thinking_tokens',
   toolUse: 'input_tokens',
 };
 
@@ -20,7 +31,11 @@ const NAMES: FieldNames = {
  * Anthropic's `input_tokens` EXCLUDES the cache, so:
  * - `inputTokens = input_tokens + cache_creation_input_tokens + cache_read_input_tokens`;
  * - `cacheWriteTokens = cache_creation_input_tokens`, `cacheReadTokens = cache_read_input_tokens`;
- * - `outputTokens = output_tokens` (Anthropic does not itemise thinking: `reasoningTokens = 0`).
+ * - `outputTokens = output_tokens` (thinking included); `reasoningTokens =
+ *   output_tokens_details.thinking_tokens` where reported, else 0.
+ *
+ * `service_tier` (`standard`, `priority`, `batch`) → `serviceTier`; Priority Tier is prepaid
+ * capacity, so it is `provisioned`. Anything else is priced as standard with a repair.
  *
  * `cache_creation_input_tokens` absent: the sum of the `cache_creation` TTL buckets. A TTL sum
  * above `cache_creation_input_tokens` is used instead, with a repair (never under-charge).
@@ -82,17 +97,33 @@ export function normalizeAnthropic(
     }
   }
   const write = cacheWrite ?? 0;
+  const details = reader.object(raw.output_tokens_details, 'output_tokens_details');
+  const thinking =
+    details === undefined
+      ? 0
+      : (reader.read(details.thinking_tokens, 'thinking_tokens', 'output_tokens_details') ?? 0);
 
   const usage: TokenUsage = {
     inputTokens: uncached + write + cacheRead,
     cacheReadTokens: cacheRead,
     cacheWriteTokens: write,
     outputTokens: output,
-    reasoningTokens: 0,
+    reasoningTokens: thinking,
     toolUsePromptTokens: 0,
     totalTokens: 0,
     format: 'anthropic',
   };
+  if (raw.service_tier != null) {
+    const named = raw.service_tier;
+    const tier = readServiceTier(
+      reader,
+      (typeof named === 'string' && ANTHROPIC_TIERS.get(named)) || named,
+      'service_tier',
+      undefined,
+      'service_tier',
+    );
+    if (tier !== undefined) usage.serviceTier = tier;
+  }
   if (byTtl !== undefined && (byTtl['5m'] || byTtl['1h'])) usage.cacheWriteByTtl = byTtl;
   return finish(usage, reader, NAMES);
 }

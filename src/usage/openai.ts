@@ -1,13 +1,24 @@
 import type { CountReader } from './counts.js';
 import { type FieldNames, finish, readModalityCounts, totalExcess } from './finish.js';
-import type { TokenUsage } from './types.js';
+import { readServiceTier } from './tier.js';
+import type { ServiceTier, TokenUsage } from './types.js';
+
+/**
+ * OpenAI's `service_tier` names that are not tollgate's: `default` (and `auto`, when a
+ * response echoes it) is the standard price; `scale` is prepaid Scale Tier capacity.
+ */
+const OPENAI_TIERS: ReadonlyMap<string, ServiceTier> = new Map([
+  ['default', 'standard'],
+  ['auto', 'standard'],
+  ['scale', 'provisioned'],
+]);
 
 const CHAT: FieldNames = {
   input: 'prompt_tokens',
   output: 'completion_tokens',
   total: 'total_tokens',
   cacheRead: 'prompt_tokens_details.cached_tokens',
-  cacheWrite: 'prompt_tokens_details.cached_tokens',
+  cacheWrite: 'prompt_tokens_details.cache_write_tokens',
   reasoning: 'completion_tokens_details.reasoning_tokens',
   toolUse: 'prompt_tokens',
 };
@@ -17,7 +28,7 @@ const RESPONSES: FieldNames = {
   output: 'output_tokens',
   total: 'total_tokens',
   cacheRead: 'input_tokens_details.cached_tokens',
-  cacheWrite: 'input_tokens_details.cached_tokens',
+  cacheWrite: 'input_tokens_details.cache_write_tokens',
   reasoning: 'output_tokens_details.reasoning_tokens',
   toolUse: 'input_tokens',
 };
@@ -42,6 +53,14 @@ const MODALITY_KEYS = ['text_tokens', 'image_tokens', 'audio_tokens', '', ''] as
  * Responses API `{input_tokens, input_tokens_details: {cached_tokens}, output_tokens,
  * output_tokens_details: {reasoning_tokens}, total_tokens}`: the same mapping.
  *
+ * Cache writes: `cache_write_tokens` of the input details (part of the input, like
+ * `cached_tokens`) → `cacheWriteTokens`.
+ *
+ * Service tier: `service_tier` beside the counts (OpenAI sends it on the response, not in
+ * `usage`; tollgate's gateway copies it in) → `serviceTier`: `default` / `auto` standard,
+ * `flex` flex, `priority` priority, `batch` batch, `scale` provisioned; anything else is priced
+ * as standard with a repair.
+ *
  * `total_tokens` is `input + output` by definition: output absent → derived from the total; a
  * total above the sum → the difference is charged as output (repair); below → the sum is used
  * (repair).
@@ -62,9 +81,29 @@ export function normalizeOpenAI(
   raw: Record<string, unknown>,
   reader: CountReader,
 ): TokenUsage | null {
+  const named = raw.service_tier;
+  const tier =
+    named == null
+      ? undefined
+      : readServiceTier(
+          reader,
+          (typeof named === 'string' && OPENAI_TIERS.get(named)) || named,
+          'service_tier',
+          undefined,
+          'service_tier',
+        );
+  return readCounts(raw, reader, tier);
+}
+
+function readCounts(
+  raw: Record<string, unknown>,
+  reader: CountReader,
+  tier: ServiceTier | undefined,
+): TokenUsage | null {
   if (raw.prompt_tokens != null || raw.completion_tokens != null) {
     return read(
       reader,
+      tier,
       CHAT,
       'prompt_tokens_details',
       'completion_tokens_details',
@@ -86,6 +125,7 @@ export function normalizeOpenAI(
   }
   return read(
     reader,
+    tier,
     RESPONSES,
     'input_tokens_details',
     'output_tokens_details',
@@ -99,6 +139,7 @@ export function normalizeOpenAI(
 
 function read(
   reader: CountReader,
+  tier: ServiceTier | undefined,
   names: FieldNames,
   inKey: string,
   outKey: string,
@@ -113,6 +154,10 @@ function read(
     inDetails === undefined
       ? 0
       : (reader.read(inDetails.cached_tokens, 'cached_tokens', inKey) ?? 0);
+  const cacheWrite =
+    inDetails === undefined
+      ? 0
+      : (reader.read(inDetails.cache_write_tokens, 'cache_write_tokens', inKey) ?? 0);
   const reasoning =
     outDetails === undefined
       ? 0
@@ -134,13 +179,14 @@ function read(
   const usage: TokenUsage = {
     inputTokens: input,
     cacheReadTokens: cacheRead,
-    cacheWriteTokens: 0,
+    cacheWriteTokens: cacheWrite,
     outputTokens: output,
     reasoningTokens: reasoning,
     toolUsePromptTokens: 0,
     totalTokens: 0,
     format: 'openai',
   };
+  if (tier !== undefined) usage.serviceTier = tier;
   if (inDetails !== undefined) {
     const by = readModalityCounts(
       reader,

@@ -22,6 +22,7 @@ import {
   dbPath,
   firstLine,
   ledgerName,
+  listenFlags,
   openLedger,
   parse,
   text,
@@ -106,15 +107,7 @@ ${ALERT_ENV_HELP}`,
       await write(io.stdout, this.help);
       return 0;
     }
-    const portText = text(args, 'port') ?? '8787';
-    const port = Number(portText);
-    if (!/^\d{1,5}$/.test(portText) || port > 65_535) {
-      throw new UsageError(`--port: expected 0 to 65535, got ${JSON.stringify(portText)}`);
-    }
-    const host = text(args, 'host') ?? '127.0.0.1';
-    // An empty host would listen on every interface: the opposite of the safe default.
-    if (host === '')
-      throw new UsageError('--host: expected an interface (127.0.0.1, 0.0.0.0…), got ""');
+    const { port, host } = listenFlags(args, 8787);
     let apiKeys = parseApiKeys(io.env.TOLLGATE_API_KEYS ?? '');
     let generated: string | undefined;
     if (apiKeys.length === 0) {
@@ -209,7 +202,7 @@ ${ALERT_ENV_HELP}`,
 };
 
 /** Whether a package can be loaded from here (an optional peer of tollgate). */
-function installed(name: string): boolean {
+export function installed(name: string): boolean {
   try {
     createRequire(import.meta.url).resolve(name);
     return true;
@@ -219,9 +212,11 @@ function installed(name: string): boolean {
 }
 
 /** Prometheus metrics when prom-client is installed; without it the server runs without them. */
-function metricsIfInstalled(): ReturnType<typeof createMetrics> | undefined {
+export function metricsIfInstalled(
+  options?: Parameters<typeof createMetrics>[0],
+): ReturnType<typeof createMetrics> | undefined {
   try {
-    return createMetrics();
+    return createMetrics(options);
   } catch (error) {
     if (MissingPeerError.isInstance(error)) return undefined;
     throw error;
@@ -229,7 +224,7 @@ function metricsIfInstalled(): ReturnType<typeof createMetrics> | undefined {
 }
 
 /** Resolves on SIGINT or SIGTERM. */
-function stopped(): Promise<void> {
+export function stopped(): Promise<void> {
   return new Promise((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
