@@ -19,6 +19,7 @@ import {
   createResilientStore,
   StoreUnavailableError,
 } from '../../../src/redis/index.js';
+import { actualOf, estimateOf, failsAt, fleetRecord } from './fleet-call.js';
 
 const [pgUrl, schema, redisUrl, prefix, worker, count, limit, signals, failMode, key] =
   process.argv.slice(2) as string[] as [
@@ -63,7 +64,7 @@ const tally = { granted: 0, degraded: 0, degradedFemto: 0n, refused: 0, unavaila
 for (let i = 0; i < Number(count); i++) {
   await sleep(50);
   const callId = `${worker}-${i}`;
-  const estimate = 1_000_000_000n + BigInt((i * 7919) % 1000) * 1_000_000n;
+  const estimate = estimateOf(i);
   const now = Date.now();
   let answer: Awaited<ReturnType<typeof store.reserve>>;
   try {
@@ -84,32 +85,13 @@ for (let i = 0; i < Number(count); i++) {
     tally.refused++;
     continue;
   }
-  if (i % 7 === 3) {
+  if (failsAt(i)) {
     tally.failed++;
     await store.release(callId, Date.now());
     continue;
   }
-  const actual = estimate - BigInt((i * 104_729) % 997) * 997n;
-  await store.append([
-    {
-      id: `r-${callId}`,
-      callId,
-      timestamp: Date.now(),
-      sessionId: worker,
-      agent: 'fleet',
-      model: 'gemini-2.5-flash',
-      userId: 'alice',
-      inputTokens: 100,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      outputTokens: 10,
-      reasoningTokens: 0,
-      toolUsePromptTokens: 0,
-      totalTokens: 110,
-      priced: true,
-      costFemto: actual,
-    },
-  ]);
+  const actual = actualOf(i);
+  await store.append([fleetRecord(worker, callId, actual)]);
   await store.settle(callId, actual, counters, Date.now());
   tally.granted++;
   if ('degraded' in answer && answer.degraded) {

@@ -7,6 +7,7 @@
  */
 import type { BudgetCounter } from '../../../src/keep/types.js';
 import { createPostgresStore } from '../../../src/postgres/index.js';
+import { actualOf, estimateOf, failsAt, fleetRecord } from './fleet-call.js';
 
 const [url, schema, worker, count, limit, startAt] = process.argv.slice(2) as [
   string,
@@ -30,7 +31,7 @@ let refused = 0;
 let failed = 0;
 for (let i = 0; i < Number(count); i++) {
   const callId = `${worker}-${i}`;
-  const estimate = 1_000_000_000n + BigInt((i * 7919) % 1000) * 1_000_000n;
+  const estimate = estimateOf(i);
   const now = Date.now();
   const answer = await store.reserve({
     callId,
@@ -43,32 +44,13 @@ for (let i = 0; i < Number(count); i++) {
     refused++;
     continue;
   }
-  if (i % 7 === 3) {
+  if (failsAt(i)) {
     failed++;
     await store.release(callId, Date.now());
     continue;
   }
-  const actual = estimate - BigInt((i * 104_729) % 997) * 997n;
-  await store.append([
-    {
-      id: `r-${callId}`,
-      callId,
-      timestamp: Date.now(),
-      sessionId: worker,
-      agent: 'fleet',
-      model: 'gemini-2.5-flash',
-      userId: 'alice',
-      inputTokens: 100,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      outputTokens: 10,
-      reasoningTokens: 0,
-      toolUsePromptTokens: 0,
-      totalTokens: 110,
-      priced: true,
-      costFemto: actual,
-    },
-  ]);
+  const actual = actualOf(i);
+  await store.append([fleetRecord(worker, callId, actual)]);
   await store.settle(callId, actual, counters, Date.now());
   granted++;
 }
