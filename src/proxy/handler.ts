@@ -97,6 +97,13 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
   if (keys.length === 0 && !passThrough) {
     throw new ConfigurationError('createProxy: give keys, or allow passThrough, or both');
   }
+  for (const { adapter, apiKey } of served) {
+    if (apiKey === undefined && !passThrough) {
+      throw new ConfigurationError(
+        `createProxy: upstreams.${adapter.provider}.apiKey is needed for calls made with gateway keys (or allow passThrough)`,
+      );
+    }
+  }
   const budgetStatus = options.budgetStatus ?? 402;
   if (budgetStatus !== 402 && budgetStatus !== 429) {
     throw new ConfigurationError('createProxy: budgetStatus must be 402 or 429');

@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TokenTracker } from '../../src/account/tracker.js';
+import { ConfigurationError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/keep/memory.js';
+import { createProxy, createProxyKey, type ProxyOptions } from '../../src/proxy/index.js';
 import { BudgetManager } from '../../src/react/budgets/index.js';
 import { createMetrics } from '../../src/server/index.js';
 import { type Gateway, ledger, PROVIDER_KEY, startGateway } from './support.js';
@@ -285,5 +287,31 @@ describe('metrics', () => {
       /tollgate_tokens_total\{model="gemini-2.5-flash",agent="proxy",type="input"\} \d+/,
     );
     expect(text).toMatch(/tollgate_rate_limit_rejections_total\{scope="key:[^"]+"\} 1/);
+  });
+});
+
+describe('configuration', () => {
+  const store = new MemoryStore();
+  const { record } = createProxyKey({ userId: 'alice' });
+  it.each([
+    [{}, /upstreams/],
+    [{ upstreams: {} }, /upstreams/],
+    [{ upstreams: { gemini: { apiKey: 'k' } } }, /keys, or allow passThrough/],
+    [{ upstreams: { gemini: {} }, keys: [record] }, /upstreams.gemini.apiKey/],
+    [{ upstreams: { gemini: { apiKey: 'k', baseUrl: 'ftp://x' } }, keys: [record] }, /baseUrl/],
+    [{ upstreams: { bard: { apiKey: 'k' } }, keys: [record] }, /no adapter/],
+    [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [{ ...record, hash: 'nope' }] }, /hash/],
+    [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [record, record] }, /used twice/],
+    [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [record], budgetStatus: 500 }, /budgetStatus/],
+    [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [record], maxBodyBytes: 0 }, /maxBodyBytes/],
+  ])('refuses %j with a ConfigurationError', (options, message) => {
+    let thrown: unknown;
+    try {
+      createProxy({ store, ...(options as Partial<ProxyOptions>) } as ProxyOptions);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(ConfigurationError.isInstance(thrown)).toBe(true);
+    expect((thrown as Error).message).toMatch(message);
   });
 });
