@@ -25,6 +25,7 @@ import {
   positiveOption,
 } from './options.js';
 import {
+  CATALOG_PROVIDER,
   type PreparedCall,
   type ProviderAdapter,
   ProxyRequestError,
@@ -293,12 +294,20 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
 
   const reserve = async (admitted: Admitted, inputTokens: number, maxOutput: number) => {
     const { call, identity } = admitted;
-    admitted.estimateFemto = estimateFemto(recorder.pricer, call.model, inputTokens, maxOutput);
+    const provider = CATALOG_PROVIDER[call.route.provider];
+    admitted.estimateFemto = estimateFemto(
+      recorder.pricer,
+      call.model,
+      provider,
+      inputTokens,
+      maxOutput,
+    );
     const outcome = await (budgets as BudgetManager).reserve({
       callId: admitted.callId,
       userId: identity.userId,
       tenantId: identity.tenantId,
       model: call.model,
+      provider,
       agent,
       estimateFemto: admitted.estimateFemto,
       maxOutputTokens: maxOutput,
@@ -395,10 +404,17 @@ function servedProviders(options: ProxyOptions): Served[] {
 }
 
 /** The most a call may cost, priced as its record will be; 0 for a model without a price. */
-function estimateFemto(pricer: Pricer, model: string, input: number, output: number): bigint {
+function estimateFemto(
+  pricer: Pricer,
+  model: string,
+  provider: string,
+  input: number,
+  output: number,
+): bigint {
   try {
     return estimateCallCost({
       model,
+      provider,
       promptTokens: input,
       maxOutputTokens: output,
       pricer,

@@ -34,7 +34,9 @@ export type {
   ProxyRoute,
   UsageObserver,
 } from './provider.js';
-export { ProxyRequestError } from './provider.js';
+export { CATALOG_PROVIDER, ProxyRequestError } from './provider.js';
+export { anthropicAdapter } from './providers/anthropic.js';
 export { geminiAdapter } from './providers/gemini.js';
 export { PROVIDER_ADAPTERS } from './providers/index.js';
+export { openaiAdapter } from './providers/openai.js';
 export { type SseListener, SseReader } from './sse.js';

@@ -4,6 +4,17 @@ import type { TokenUsage } from '../usage/types.js';
 /** The wire formats the gateway speaks. */
 export type ProxyProvider = 'gemini' | 'openai' | 'anthropic';
 
+/**
+ * The price catalog's provider of each wire format: records and estimates are priced under it,
+ * so a model name two providers share (or one only one of them lists, such as OpenAI's embedding
+ * models) is priced as the provider that served it.
+ */
+export const CATALOG_PROVIDER: Readonly<Record<ProxyProvider, string>> = {
+  gemini: 'google',
+  openai: 'openai',
+  anthropic: 'anthropic',
+};
+
 /** What an adapter learned from the request line alone. */
 export interface ProxyRoute {
   readonly provider: ProxyProvider;

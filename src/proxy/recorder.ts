@@ -17,6 +17,8 @@ import type { TokenUsage } from '../usage/types.js';
 export interface FinishedCall {
   agent: string;
   model: string;
+  /** The catalog provider that served the call (`google`, `openai`, `anthropic`). */
+  provider: string;
   usage: TokenUsage;
   callId: string;
   userId: string | undefined;
@@ -47,14 +49,14 @@ export function ledgerRecorder(store: Store): CallRecorder {
     pricer,
     record(call) {
       const timestamp = Date.now();
-      const cost = pricer.priceCall(call.usage, call.model, undefined, timestamp);
+      const cost = pricer.priceCall(call.usage, call.model, call.provider, timestamp);
       const record: UsageRecord = {
         id: `${sessionId}-${++sequence}`,
         callId: call.callId,
         agent: call.agent,
         node: undefined,
         model: call.model,
-        provider: cost.provider,
+        provider: cost.provider ?? call.provider,
         userId: call.userId,
         tenantId: call.tenantId,
         threadId: undefined,
@@ -81,6 +83,7 @@ export function trackerRecorder(tracker: TokenTracker): CallRecorder {
       const input: RecordInput = {
         agent: call.agent,
         model: call.model,
+        provider: call.provider,
         usage: call.usage,
         callId: call.callId,
         metadata: call.metadata,

@@ -10,7 +10,12 @@ import type { Reservation } from '../react/budgets/types.js';
 import type { MetricsRegistry } from '../server/metrics.js';
 import type { ProxyAnswer, ProxyBody, ProxyInput } from './answer.js';
 import type { ProxyIdentity } from './keys.js';
-import type { PreparedCall, ProviderAdapter, UsageObserver } from './provider.js';
+import {
+  CATALOG_PROVIDER,
+  type PreparedCall,
+  type ProviderAdapter,
+  type UsageObserver,
+} from './provider.js';
 import type { CallRecorder } from './recorder.js';
 import { postUpstream, type UpstreamAnswer, UpstreamError } from './upstream.js';
 
@@ -226,6 +231,7 @@ async function finish(
       record = shared.recorder.record({
         agent: shared.agent,
         model: call.model,
+        provider: CATALOG_PROVIDER[call.route.provider],
         usage,
         callId: admitted.callId,
         userId: identity.userId,

@@ -28,6 +28,7 @@ describe('@google/genai through the gateway', () => {
     const record = records.at(-1);
     expect(record).toMatchObject({
       model: 'gemini-2.5-flash',
+      provider: 'google',
       userId: 'alice',
       tenantId: 'acme',
       agent: 'proxy',

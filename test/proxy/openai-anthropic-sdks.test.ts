@@ -232,9 +232,9 @@ describe('openai through the gateway', () => {
     });
   });
 
-  // The catalog prices OpenAI's embedding models only under the provider id `openai`, and the
-  // gateway records without one yet: this fails until records carry the call's provider.
-  it.fails('prices embeddings exactly', async () => {
+  // The catalog prices OpenAI's embedding models only under the provider id `openai`: the
+  // gateway prices each call under the provider that served it.
+  it('prices embeddings exactly, under the provider that served them', async () => {
     const before = (await ledger(gateway)).length;
     await gateway.openai.embeddings.create({ model: 'text-embedding-3-small', input: 'price me' });
     const record = await added(gateway, before);
@@ -242,7 +242,9 @@ describe('openai through the gateway', () => {
     if (!usage) throw new Error('the stand-in sent no usage');
     const price = defaultPricer().price(usage, record.model, { provider: 'openai' });
     expect(price.priced).toBe(true);
+    expect(record.priced).toBe(true);
     expect(record.costFemto).toBe(price.exact.total);
+    expect(record.provider).toBe('openai');
   });
 
   it('answers refusals and upstream failures in OpenAI shape, which the SDK understands', async () => {
