@@ -8,8 +8,9 @@
  *
  * Each run is timed twice: wall time, and the CPU time the process used (all its threads). On a
  * machine shared with other busy processes, wall time also counts the time spent waiting for a
- * core, which swamps differences of a few µs a call; CPU time does not, and on an idle machine
- * the two agree. Targets are judged on the CPU-time paired median; all four figures are kept.
+ * core, which swamps differences of a few µs a call; CPU time does not, but it counts V8's
+ * background threads (GC, compiler), which spread it more than wall time on an idle machine.
+ * Targets are judged on the CPU-time paired median; all four figures are kept.
  *
  * Targets (issue 12):
  * - tollgate's handler ≤ 15 µs a call above a do-nothing awaited handler attached the same way;
