@@ -56,6 +56,12 @@ export interface ObservedUsage {
   readonly modelVersion?: string;
   /** Whether the answer ended normally (false when cut short or aborted). */
   readonly complete: boolean;
+  /**
+   * True when `raw` is the adapter's estimate, not the provider's count: a stream cut before
+   * the provider sent any usage (OpenAI sends it last), estimated from the prompt counted
+   * locally and the output pieces that did arrive.
+   */
+  readonly estimated?: boolean;
 }
 
 /**

@@ -227,6 +227,7 @@ async function finish(
         ttftMs: firstChunkAt < 0 ? null : round(firstChunkAt - admitted.receivedAt),
         complete: how === 'done' && observed.complete,
       };
+      if (observed.estimated) metadata.estimated = true;
       if (admitted.adapted) metadata.adapted = admitted.adapted;
       record = shared.recorder.record({
         agent: shared.agent,

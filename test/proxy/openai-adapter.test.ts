@@ -259,12 +259,36 @@ describe('reading streamed chat completions', () => {
     expect(normalized).toMatchObject({ serviceTier: 'standard', format: 'openai' });
   });
 
-  it('records what a cut stream showed: no usage, the model, not complete', async () => {
+  it('estimates a stream cut before its usage: the local prompt count, a token a delta chunk', async () => {
     const call = prepare('/v1/chat/completions', body);
     const bytes = await upstream(call);
     const half = bytes.slice(0, Math.floor(bytes.length / 2));
     const { seen } = observe(call, half);
-    expect(seen).toEqual({ raw: null, modelVersion: 'gpt-4o-mini', complete: false });
+    // Every data line with a delta counts, the one cut in half too: its token was streamed.
+    const text = new TextDecoder().decode(half);
+    const deltas = text.split('\n').filter((line) => line.includes('"delta"'));
+    expect(deltas.length).toBeGreaterThan(0);
+    const input = call.estimate.inputTokens;
+    expect(seen).toEqual({
+      raw: {
+        prompt_tokens: input,
+        completion_tokens: deltas.length,
+        total_tokens: input + deltas.length,
+      },
+      modelVersion: 'gpt-4o-mini',
+      complete: false,
+      estimated: true,
+    });
+    expect(openaiAdapter.normalize(seen.raw)).toMatchObject({
+      inputTokens: input,
+      outputTokens: deltas.length,
+    });
+  });
+
+  it('estimates nothing for a stream cut before any output arrived', () => {
+    const call = prepare('/v1/chat/completions', body);
+    const { seen } = observe(call, new Uint8Array(0));
+    expect(seen).toEqual({ raw: null, complete: false });
   });
 
   it("drops a compatible server's usage chunk that leaves choices out, keeps one with choices", () => {

@@ -437,7 +437,7 @@ describe('an upstream that fails mid-stream', () => {
     expect(record.metadata).toMatchObject({ streamed: true, complete: false });
   });
 
-  it('records nothing for an OpenAI stream cut before its usage, and serves on', async () => {
+  it('records an OpenAI stream cut before its usage as an estimate, flagged, and serves on', async () => {
     const before = (await ledger(gateway)).length;
     gateway.openaiUpstream.failNext({ afterChunks: 2 });
     const stream = await gateway.openai.chat.completions.create({
@@ -451,12 +451,20 @@ describe('an upstream that fails mid-stream', () => {
     })().catch((caught: unknown) => caught);
     expect(chunks).toBe(2);
     expect(error).toBeInstanceOf(Error);
+    // OpenAI bills what it streamed: the prompt counted locally, a token a chunk that arrived.
+    const cut = await added(gateway, before);
+    expect(cut.metadata).toMatchObject({ streamed: true, complete: false, estimated: true });
+    expect(cut.inputTokens).toBeGreaterThan(0);
+    expect(cut.outputTokens).toBe(2);
+    expect(cut.costFemto).toBeGreaterThan(0n);
     const reply = await gateway.openai.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'Still there?' }],
     });
     expect(reply.choices[0]?.message.content).toBeTruthy();
-    expect((await added(gateway, before)).inputTokens).toBe(reply.usage?.prompt_tokens);
+    const next = await added(gateway, before + 1);
+    expect(next.inputTokens).toBe(reply.usage?.prompt_tokens);
+    expect(next.metadata).not.toHaveProperty('estimated');
   });
 });
 

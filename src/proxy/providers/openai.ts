@@ -118,6 +118,9 @@ function usageWithTier(usage: unknown, tier: unknown): unknown {
  * usage-only chunk the client did not ask for) or a Responses API stream.
  */
 class OpenAIObserver extends AnswerObserver {
+  /** Output pieces streamed so far: chat chunks with a delta, Responses `*.delta` events. */
+  private pieces = 0;
+
   constructor(private readonly call: PreparedCall) {
     super();
     if (!call.streamed) return;
@@ -136,6 +139,23 @@ class OpenAIObserver extends AnswerObserver {
     this.take(body.usage, body.service_tier, body.model);
   }
 
+  /**
+   * OpenAI sends a stream's usage last: a stream cut before it (the client left, the upstream
+   * broke off) is estimated, as OpenAI still bills it: the prompt as counted locally, and about
+   * one output token per piece that arrived (OpenAI streams a token or so per chunk).
+   */
+  protected override estimateCut(): unknown {
+    if (!this.call.streamed || this.pieces === 0) return null;
+    const input = this.call.estimate.inputTokens;
+    return this.call.route.operation === 'responses'
+      ? { input_tokens: input, output_tokens: this.pieces, total_tokens: input + this.pieces }
+      : {
+          prompt_tokens: input,
+          completion_tokens: this.pieces,
+          total_tokens: input + this.pieces,
+        };
+  }
+
   private take(usage: unknown, tier: unknown, model: unknown): void {
     if (isObject(usage)) this.raw = usageWithTier(usage, tier);
     if (typeof model === 'string' && model !== '') this.modelVersion = model;
@@ -147,6 +167,7 @@ class OpenAIObserver extends AnswerObserver {
       this.done = true;
       return false;
     }
+    if (data.includes('"delta"')) this.pieces += 1;
     // Only the first chunk (the model) and a chunk with a usage object are worth a parse.
     if (this.modelVersion !== undefined && !USAGE_OBJECT.test(data)) return false;
     let chunk: unknown;
@@ -168,6 +189,7 @@ class OpenAIObserver extends AnswerObserver {
   /** One Responses API event: the model from `response.created`, usage from the last one. */
   private responsesEvent(event: string, data: string): undefined {
     const type = eventType(event, data);
+    if (type.endsWith('.delta')) this.pieces += 1;
     const final =
       type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed';
     if (!final && (type !== 'response.created' || this.modelVersion !== undefined)) return;

@@ -264,13 +264,23 @@ export abstract class AnswerObserver implements UsageObserver {
       this.chunks.length = 0;
       if (isObject(body)) this.body(body);
     }
+    const estimate = this.raw === null && !this.done ? this.estimateCut() : null;
     return {
-      raw: this.raw,
+      raw: estimate ?? this.raw,
       ...(this.modelVersion !== undefined && { modelVersion: this.modelVersion }),
       complete: this.done,
+      ...(estimate !== null && { estimated: true }),
     };
   }
 
   /** A whole unary answer, parsed. */
   protected abstract body(body: Record<string, unknown>): void;
+
+  /**
+   * Usage in the provider's shape for an answer cut before any usage arrived, or null when
+   * nothing can be said (the default).
+   */
+  protected estimateCut(): unknown {
+    return null;
+  }
 }
