@@ -179,7 +179,9 @@ describe('ECB reference rates over loopback', () => {
     expect((await fetchEcbRates({ url: `${base}/slow`, timeoutMs: 200, fallback })).EUR?.text).toBe(
       '0.9',
     );
-    await expect(fetchEcbRates({ url: `${base}/down` })).rejects.toThrow(/HTTP 503/);
+    await expect(fetchEcbRates({ url: `${base}/down` })).rejects.toThrow(
+      /HTTP 503; offline, use rates of your own .*TOLLGATE_FX_RATES/,
+    );
     await expect(fetchEcbRates({ url: `${base}/slow`, timeoutMs: 200 })).rejects.toThrow(
       /no answer within 200 ms/,
     );

@@ -85,7 +85,7 @@ export async function fetchEcbRates(options: EcbOptions = {}): Promise<FxRates> 
     throw new CurrencyError(
       '',
       'rates_unavailable',
-      `ECB rates unavailable from ${url}: ${reason}`,
+      `ECB rates unavailable from ${url}: ${reason}; offline, use rates of your own such as {"EUR":"0.92"} (the \`fallback\` option, TOLLGATE_FX_RATES, or --rates FILE in the CLI)`,
       { cause: error },
     );
   }
