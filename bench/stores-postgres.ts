@@ -58,7 +58,46 @@ async function benchIngest(url: string) {
     medianMsPerBatch: round2(median(measured)),
     rounds: measured.length,
     recordsPerBatch: batch,
+    concurrentWriters: await benchConcurrentIngest(url, batch),
   };
+}
+
+/**
+ * A fleet appends from many processes at once: the same batches from 1, 2 and 4 writers on one
+ * pool (a connection each), records/s over the whole run, median of 3 runs per writer count.
+ */
+async function benchConcurrentIngest(url: string, batch: number) {
+  const result: Record<string, number> = {};
+  for (const writers of [1, 2, 4]) {
+    const rates: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      const schema = `ingest_w${writers}_${run}`;
+      const store = await createPostgresStore({
+        connectionString: url,
+        schema,
+        maxConnections: writers,
+      });
+      const count = 4 * writers;
+      const total = count * batch;
+      // Partitions made, caches warm: one batch over the same 30 days first.
+      await store.append(makeRecords(0, batch, batch, `${schema}-warm`));
+      const batches = Array.from({ length: count }, (_, i) =>
+        makeRecords(i * batch, batch, total, schema),
+      );
+      let next = 0;
+      const start = process.hrtime.bigint();
+      await Promise.all(
+        Array.from({ length: writers }, async () => {
+          for (let i = next++; i < count; i = next++) await store.append(batches[i] ?? []);
+        }),
+      );
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      rates.push(total / seconds);
+      await store.close();
+    }
+    result[`writers${writers}RecordsPerSecond`] = Math.round(median(rates));
+  }
+  return result;
 }
 
 async function benchSummaries(store: PostgresStore, rows: number, end: number, users: number) {
