@@ -14,6 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
+import { bearerToken, upstreamHeadersFrom } from './headers.js';
 import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 /** Headers of the client's request that travel upstream. */
@@ -173,21 +174,16 @@ export const anthropicAdapter: ProviderAdapter = {
   clientKey(headers: Headers): string | undefined {
     const key = headers.get('x-api-key');
     if (key) return key;
-    const bearer = headers.get('authorization');
-    if (bearer && /^bearer /i.test(bearer)) return bearer.slice(7).trim() || undefined;
-    return undefined;
+    return bearerToken(headers);
   },
 
   upstreamHeaders(providerKey: string, incoming: Headers): Headers {
-    const headers = new Headers();
-    for (const name of FORWARDED) {
-      const value = incoming.get(name);
-      if (value !== null) headers.set(name, value);
-    }
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    if (!headers.has('anthropic-version')) headers.set('anthropic-version', '2023-06-01');
-    headers.set('x-api-key', providerKey);
-    return headers;
+    return upstreamHeadersFrom(
+      incoming,
+      FORWARDED,
+      { 'x-api-key': providerKey },
+      { 'anthropic-version': '2023-06-01' },
+    );
   },
 
   observe(call: PreparedCall): UsageObserver {

@@ -15,6 +15,8 @@ import {
   type UsageObserver,
 } from '../provider.js';
 import { SseReader } from '../sse.js';
+import { bearerToken, upstreamHeadersFrom } from './headers.js';
+import { isObject } from './side-reader.js';
 
 const PATH =
   /^\/(v1|v1beta|v1alpha)\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
@@ -37,10 +39,6 @@ const STATUS_NAMES: Record<number, string> = {
 
 /** Headers of the client's request that travel upstream (the rest, credentials first, do not). */
 const FORWARDED = ['content-type', 'user-agent', 'x-goog-api-client', 'accept'];
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The output cap a Gemini request sets (`generationConfig.maxOutputTokens`), else 0. */
 function outputCap(config: unknown): number {
@@ -251,20 +249,11 @@ export const geminiAdapter: ProviderAdapter = {
     if (header) return header;
     const query = search.get('key');
     if (query) return query;
-    const bearer = headers.get('authorization');
-    if (bearer?.startsWith('Bearer ')) return bearer.slice(7).trim() || undefined;
-    return undefined;
+    return bearerToken(headers);
   },
 
   upstreamHeaders(providerKey: string, incoming: Headers): Headers {
-    const headers = new Headers();
-    for (const name of FORWARDED) {
-      const value = incoming.get(name);
-      if (value !== null) headers.set(name, value);
-    }
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    headers.set('x-goog-api-key', providerKey);
-    return headers;
+    return upstreamHeadersFrom(incoming, FORWARDED, { 'x-goog-api-key': providerKey });
   },
 
   observe(call: PreparedCall): UsageObserver {

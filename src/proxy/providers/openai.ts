@@ -14,6 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
+import { bearerToken } from './headers.js';
 import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 const OPERATIONS: ReadonlyMap<string, string> = new Map([
@@ -326,9 +327,7 @@ export const openaiAdapter: ProviderAdapter = {
   },
 
   clientKey(headers: Headers): string | undefined {
-    const bearer = headers.get('authorization');
-    if (bearer && /^bearer /i.test(bearer)) return bearer.slice(7).trim() || undefined;
-    return headers.get('api-key') || undefined;
+    return bearerToken(headers) ?? (headers.get('api-key') || undefined);
   },
 
   upstreamHeaders(providerKey: string, incoming: Headers): Headers {

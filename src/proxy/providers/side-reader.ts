@@ -5,6 +5,8 @@
  * from what passes on without touching the bytes of any other event; and the observer both
  * adapters build on (a unary JSON body, or a stream's events).
  */
+
+import { isRecord } from '../../usage/counts.js';
 import type { ObservedUsage, UsageObserver } from '../provider.js';
 
 const LF = 10;
@@ -235,10 +237,8 @@ export function eventType(event: string, data: string): string {
   return event || LEADING_TYPE.exec(data)?.[1] || '';
 }
 
-/** True for a plain JSON object. */
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** True for a plain JSON object (the core's `isRecord`). */
+export const isObject = isRecord;
 
 /**
  * An observer of one answer: a stream's events go to `sse` (set by the subclass), a unary body
