@@ -5,6 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { geminiAdapter, ProxyRequestError, SseReader } from '../../src/proxy/index.js';
+import { wholeElements } from '../../src/proxy/providers/gemini.js';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -140,6 +141,49 @@ describe('geminiAdapter upstream', () => {
     const seen = observer.finish();
     expect(seen.complete).toBe(true);
     expect(geminiAdapter.normalize(seen.raw)).toMatchObject({ inputTokens: 5, outputTokens: 3 });
+  });
+});
+
+describe('a streamed JSON array (no alt=sse) cut short', () => {
+  const element = (n: number, last = false) =>
+    `{"candidates":[{"content":{"parts":[{"text":"a \\"quoted\\" } ] piece"}]}${last ? ',"finishReason":"STOP"' : ''}}],"usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":${n},"totalTokenCount":${7 + n}}}`;
+  const whole = `[${element(1)},\r\n${element(2)},\r\n${element(3, true)}]`;
+
+  it('counts the usage of its last whole element, at every cut', () => {
+    const call = geminiAdapter.prepare(
+      geminiAdapter.match(
+        'POST',
+        '/v1beta/models/gemini-2.5-flash:streamGenerateContent',
+      ) as NonNullable<ReturnType<typeof geminiAdapter.match>>,
+      { contents: [{ role: 'user', parts: [{ text: 'hi' }] }] },
+      new URLSearchParams(),
+      '{}',
+    );
+    const ends = [1, 2, 3].map(
+      (n) => whole.indexOf(element(n, n === 3)) + element(n, n === 3).length,
+    );
+    for (let cut = 1; cut <= whole.length; cut++) {
+      const observer = geminiAdapter.observe(call);
+      observer.push(encode(whole.slice(0, cut)));
+      const seen = observer.finish();
+      const complete = ends.filter((end) => end <= cut).length;
+      if (complete === 0) expect(seen.raw).toBeNull();
+      else {
+        expect(geminiAdapter.normalize(seen.raw)).toMatchObject({
+          inputTokens: 7,
+          outputTokens: complete,
+        });
+      }
+      expect(seen.complete).toBe(complete === 3);
+    }
+  });
+
+  it('finds nothing in text that is not an array of objects', () => {
+    expect(wholeElements('')).toEqual([]);
+    expect(wholeElements('{"a":1}')).toEqual([]);
+    expect(wholeElements('[1, 2, 3')).toEqual([]);
+    expect(wholeElements('[{"a":"}"},{"b":')).toEqual([{ a: '}' }]);
+    expect(wholeElements('[{"a":[1,{"c":2}]}, {')).toEqual([{ a: [1, { c: 2 }] }]);
   });
 });
 

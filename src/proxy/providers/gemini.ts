@@ -65,6 +65,41 @@ function promptTokens(body: Record<string, unknown>): number {
  * Reads a Gemini answer on the side: the last `usageMetadata` seen. A stream is SSE with
  * `alt=sse`, else one JSON array; which one is told by the answer's first byte.
  */
+/**
+ * The whole objects at the top of a JSON array cut short (`[{…},{…},{"cand`): the array up to
+ * the end of its last complete element, parsed. Empty when none is complete.
+ */
+export function wholeElements(text: string): unknown[] {
+  const start = text.indexOf('[');
+  if (start < 0) return [];
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let lastEnd = -1;
+  for (let i = start; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (code === 92)
+        escaped = true; // backslash
+      else if (code === 34) inString = false;
+    } else if (code === 34) inString = true;
+    else if (code === 123 || code === 91) depth++;
+    else if (code === 125 || code === 93) {
+      depth--;
+      if (depth === 1 && code === 125) lastEnd = i + 1;
+      if (depth <= 0) break;
+    }
+  }
+  if (lastEnd < 0) return [];
+  try {
+    const parsed: unknown = JSON.parse(`${text.slice(start, lastEnd)}]`);
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
 class GeminiObserver implements UsageObserver {
   private raw: unknown = null;
   private modelVersion: string | undefined;
@@ -119,12 +154,16 @@ class GeminiObserver implements UsageObserver {
     };
   }
 
-  /** A whole unary body: one response object, or the JSON array of a stream without SSE. */
+  /**
+   * A whole unary body: one response object, or the JSON array of a stream without SSE. A
+   * stream cut short leaves an array without its end: its whole elements still count.
+   */
   private body(text: string): void {
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
+      if (this.streamed) for (const response of wholeElements(text)) this.response(response);
       return;
     }
     for (const response of Array.isArray(parsed) ? parsed : [parsed]) this.response(response);
