@@ -318,6 +318,17 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
       admitted.call = admitted.adapter.withModel(call, fallback);
       admitted.adapted = { from: call.model, to: admitted.call.model };
     }
+    const cap = outcome.adapt?.maxOutputTokens;
+    if (cap !== undefined) {
+      const capped = admitted.adapter.withMaxOutputTokens(admitted.call, cap);
+      if (capped !== admitted.call) {
+        admitted.call = capped;
+        admitted.adapted = {
+          ...admitted.adapted,
+          maxOutputTokens: capped.estimate.maxOutputTokens,
+        };
+      }
+    }
   };
 
   /** The gateway's own routes: health and metrics. */

@@ -96,6 +96,12 @@ export interface ProviderAdapter {
   prepare(route: ProxyRoute, body: unknown, search: URLSearchParams, text: string): PreparedCall;
   /** The same call sent to another model (the adaptive fallback). */
   withModel(call: PreparedCall, model: string): PreparedCall;
+  /**
+   * The same call with its output capped at `tokens` (an adaptive budget running low): the
+   * request's own cap when lower is kept; a call without output (embeddings, counting) is returned
+   * as is.
+   */
+  withMaxOutputTokens(call: PreparedCall, tokens: number): PreparedCall;
   /** The upstream URL for a configured base URL; the client's key never travels in it. */
   upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string;
   /** The key the client presented (`x-goog-api-key`, `?key=`, `Authorization: Bearer`, `x-api-key`). */

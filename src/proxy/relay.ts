@@ -53,7 +53,8 @@ export interface Admitted {
   reservation: Reservation | undefined;
   estimateFemto: bigint;
   /** Set when an adaptive budget switched the model. */
-  adapted: { from: string; to: string } | undefined;
+  /** What an adaptive budget changed: the model (`from`, `to`), the output cap (`maxOutputTokens`). */
+  adapted: { from?: string; to?: string; maxOutputTokens?: number } | undefined;
   /** `performance.now()` when the request arrived. */
   receivedAt: number;
 }

@@ -220,3 +220,19 @@ describe('reading answers', () => {
     );
   });
 });
+
+describe('anthropicAdapter.withMaxOutputTokens', () => {
+  const request = {
+    model: 'claude-sonnet-4-5',
+    max_tokens: 2048,
+    messages: [{ role: 'user', content: 'Hi' }],
+  };
+
+  it('lowers max_tokens, and keeps a lower one', () => {
+    const call = anthropicAdapter.withMaxOutputTokens(prepare(request), 256);
+    expect(JSON.parse(call.upstreamBody)).toEqual({ ...request, max_tokens: 256 });
+    expect(call.estimate.maxOutputTokens).toBe(256);
+    const low = prepare({ ...request, max_tokens: 100 });
+    expect(anthropicAdapter.withMaxOutputTokens(low, 256)).toBe(low);
+  });
+});

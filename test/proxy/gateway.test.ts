@@ -194,6 +194,56 @@ describe('budgets', () => {
   });
 });
 
+describe('adaptive output caps', () => {
+  it("lowers the request's output cap when an adaptive budget runs low, and records it", async () => {
+    const budgets = new BudgetManager({ store: new MemoryStore(), defaultDailyUserLimitUsd: null });
+    budgets.setRule({
+      id: 'short',
+      scope: { kind: 'user', id: 'alice' },
+      window: 'day',
+      limitUsd: 0.01,
+      mode: 'adaptive',
+      adaptive: { minMaxOutputTokens: 16, lowBudgetFraction: 0.99 },
+    });
+    gateway = await startGateway({ proxy: { budgets } });
+    const res = await post(gateway, { body: body('Hi', 4096) });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    const sent = gateway.standIn.requests.at(-1)?.body as {
+      generationConfig?: { maxOutputTokens?: number };
+      contents?: unknown;
+    };
+    const cap = sent.generationConfig?.maxOutputTokens ?? 0;
+    expect(cap).toBeGreaterThanOrEqual(16);
+    expect(cap).toBeLessThan(4096);
+    expect(sent.contents).toEqual([{ role: 'user', parts: [{ text: 'Hi' }] }]);
+    const [record] = await ledger(gateway);
+    expect(record?.model).toBe('gemini-2.5-flash');
+    expect(record?.metadata).toMatchObject({ adapted: { maxOutputTokens: cap } });
+  });
+
+  it("keeps a request's own cap when it is already lower", async () => {
+    const budgets = new BudgetManager({ store: new MemoryStore(), defaultDailyUserLimitUsd: null });
+    budgets.setRule({
+      id: 'short',
+      scope: { kind: 'user', id: 'alice' },
+      window: 'day',
+      limitUsd: 0.01,
+      mode: 'adaptive',
+      adaptive: { minMaxOutputTokens: 16, lowBudgetFraction: 0.99 },
+    });
+    gateway = await startGateway({ proxy: { budgets } });
+    const res = await post(gateway, { body: body('Hi', 8) });
+    await res.arrayBuffer();
+    const sent = gateway.standIn.requests.at(-1)?.body as {
+      generationConfig?: { maxOutputTokens?: number };
+    };
+    expect(sent.generationConfig?.maxOutputTokens).toBe(8);
+    const [record] = await ledger(gateway);
+    expect(record?.metadata).not.toHaveProperty('adapted');
+  });
+});
+
 describe('rate limits', () => {
   it('refuses past the key limit with 429 and Retry-After, before anything is forwarded', async () => {
     gateway = await startGateway({ key: { rateLimit: { requestsPerMinute: 2 } } });

@@ -383,3 +383,40 @@ describe('reading other answers', () => {
     expect(odd?.repairs?.[0]?.field).toBe('service_tier');
   });
 });
+
+describe('openaiAdapter.withMaxOutputTokens', () => {
+  const messages = [{ role: 'user', content: 'Hi' }];
+  const sent = (call: PreparedCall) => JSON.parse(call.upstreamBody) as Record<string, unknown>;
+
+  it('lowers the field the client used, or sets max_completion_tokens', () => {
+    const legacy = openaiAdapter.withMaxOutputTokens(
+      prepare('/v1/chat/completions', { model: 'gpt-4o', messages, max_tokens: 1000 }),
+      100,
+    );
+    expect(sent(legacy)).toMatchObject({ max_tokens: 100 });
+    expect(sent(legacy)).not.toHaveProperty('max_completion_tokens');
+    expect(legacy.estimate.maxOutputTokens).toBe(100);
+    const current = openaiAdapter.withMaxOutputTokens(
+      prepare('/v1/chat/completions', { model: 'gpt-4o', messages, max_completion_tokens: 900 }),
+      100,
+    );
+    expect(sent(current)).toMatchObject({ max_completion_tokens: 100 });
+    const none = openaiAdapter.withMaxOutputTokens(
+      prepare('/v1/chat/completions', { model: 'gpt-4o', messages }),
+      100,
+    );
+    expect(sent(none)).toMatchObject({ max_completion_tokens: 100, messages });
+    const responses = openaiAdapter.withMaxOutputTokens(
+      prepare('/v1/responses', { model: 'gpt-4o', input: 'Hi', max_output_tokens: 500 }),
+      50,
+    );
+    expect(sent(responses)).toMatchObject({ max_output_tokens: 50 });
+  });
+
+  it('keeps a lower cap, and leaves calls without output as they are', () => {
+    const low = prepare('/v1/chat/completions', { model: 'gpt-4o', messages, max_tokens: 20 });
+    expect(openaiAdapter.withMaxOutputTokens(low, 100)).toBe(low);
+    const embed = prepare('/v1/embeddings', { model: 'text-embedding-3-small', input: 'Hi' });
+    expect(openaiAdapter.withMaxOutputTokens(embed, 100)).toBe(embed);
+  });
+});

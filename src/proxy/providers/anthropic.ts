@@ -14,7 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { bearerToken, upstreamHeadersFrom } from './headers.js';
+import { bearerToken, lowerCap, upstreamHeadersFrom } from './headers.js';
 import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 /** Headers of the client's request that travel upstream. */
@@ -161,6 +161,19 @@ export const anthropicAdapter: ProviderAdapter = {
     const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
     body.model = model;
     return { ...call, model, upstreamBody: JSON.stringify(body) };
+  },
+
+  withMaxOutputTokens(call: PreparedCall, tokens: number): PreparedCall {
+    if (call.route.operation !== 'messages') return call;
+    const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
+    const cap = lowerCap(body.max_tokens, tokens);
+    if (cap === undefined) return call;
+    body.max_tokens = cap;
+    return {
+      ...call,
+      upstreamBody: JSON.stringify(body),
+      estimate: { ...call.estimate, maxOutputTokens: cap },
+    };
   },
 
   upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string {

@@ -15,7 +15,7 @@ import {
   type UsageObserver,
 } from '../provider.js';
 import { SseReader } from '../sse.js';
-import { bearerToken, upstreamHeadersFrom } from './headers.js';
+import { bearerToken, lowerCap, upstreamHeadersFrom } from './headers.js';
 import { isObject } from './side-reader.js';
 
 const PATH =
@@ -268,6 +268,21 @@ export const geminiAdapter: ProviderAdapter = {
   withModel(call: PreparedCall, model: string): PreparedCall {
     const name = model.startsWith('models/') ? model.slice(7) : model;
     return { ...call, model: name, route: { ...call.route, pathModel: name } };
+  },
+
+  withMaxOutputTokens(call: PreparedCall, tokens: number): PreparedCall {
+    if (!call.route.billable) return call;
+    const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
+    const config = isObject(body.generationConfig) ? { ...body.generationConfig } : {};
+    const cap = lowerCap(config.maxOutputTokens, tokens);
+    if (cap === undefined) return call;
+    config.maxOutputTokens = cap;
+    body.generationConfig = config;
+    return {
+      ...call,
+      upstreamBody: JSON.stringify(body),
+      estimate: { ...call.estimate, maxOutputTokens: cap },
+    };
   },
 
   upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string {

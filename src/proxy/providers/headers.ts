@@ -1,4 +1,4 @@
-/** Request headers the adapters read and write. */
+/** What the adapters read from and write into requests: keys, headers, the output cap. */
 
 /**
  * The token of an `Authorization: Bearer …` header (the scheme in any case), or undefined.
@@ -36,4 +36,17 @@ export function upstreamHeadersFrom(
   }
   for (const [name, value] of Object.entries(set)) headers.set(name, value);
   return headers;
+}
+
+/**
+ * The output cap to write: `tokens` when the request asks for more (or sets none), undefined
+ * when its own cap is already at or below it (nothing to change).
+ *
+ * @example
+ * lowerCap(4096, 512); // 512
+ * lowerCap(256, 512); // undefined
+ */
+export function lowerCap(current: unknown, tokens: number): number | undefined {
+  const cap = Math.max(1, Math.floor(tokens));
+  return typeof current === 'number' && current <= cap ? undefined : cap;
 }
