@@ -10,11 +10,14 @@ import type { LedgerRecord, SummaryRow } from './types.js';
 /** An integer column as a driver returns it. */
 type Integer = bigint | number | string;
 
-/** The record columns both SQL ledgers share. */
-export interface LedgerColumns {
+/**
+ * The record columns both SQL ledgers share, `I` being how the driver returns an integer
+ * (`bigint` for better-sqlite3 with safe integers, numeric text for node-postgres).
+ */
+export interface LedgerColumns<I extends Integer = Integer> {
   id: string;
   call_id: string;
-  ts: Integer;
+  ts: I;
   session_id: string;
   agent: string;
   node: string | null;
@@ -23,13 +26,13 @@ export interface LedgerColumns {
   user_id: string | null;
   tenant_id: string | null;
   thread_id: string | null;
-  input_tokens: Integer;
-  cache_read_tokens: Integer;
-  cache_write_tokens: Integer;
-  output_tokens: Integer;
-  reasoning_tokens: Integer;
-  tool_use_prompt_tokens: Integer;
-  total_tokens: Integer;
+  input_tokens: I;
+  cache_read_tokens: I;
+  cache_write_tokens: I;
+  output_tokens: I;
+  reasoning_tokens: I;
+  tool_use_prompt_tokens: I;
+  total_tokens: I;
   metadata: string | null;
   service_tier: string | null;
 }

@@ -7,7 +7,7 @@
 import { ConfigurationError, describe } from '../errors.js';
 import { storedTier } from '../keep/checks.js';
 import { metadataJson } from '../keep/record.js';
-import { recordFromColumns } from '../keep/sql-rows.js';
+import { type LedgerColumns, recordFromColumns } from '../keep/sql-rows.js';
 import type { LedgerRecord } from '../keep/types.js';
 import { monthOf } from './partitions.js';
 
@@ -216,30 +216,10 @@ export function rowsOf(records: readonly LedgerRecord[]): { json: string; months
 }
 
 /** A row of `records` as node-postgres returns it (int8 and numeric as strings). */
-export interface RecordRow {
+export interface RecordRow extends LedgerColumns<string> {
   seq: string;
-  id: string;
-  call_id: string;
-  ts: string;
-  session_id: string;
-  agent: string;
-  node: string | null;
-  model: string;
-  provider: string | null;
-  user_id: string | null;
-  tenant_id: string | null;
-  thread_id: string | null;
-  input_tokens: string;
-  cache_read_tokens: string;
-  cache_write_tokens: string;
-  output_tokens: string;
-  reasoning_tokens: string;
-  tool_use_prompt_tokens: string;
-  total_tokens: string;
   priced: boolean;
   cost_femto: string;
-  metadata: string | null;
-  service_tier: string | null;
 }
 
 export const RECORD_COLUMNS = `seq, id, call_id, ts, session_id, agent, node, model, provider,

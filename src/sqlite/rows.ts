@@ -4,7 +4,7 @@
  */
 import { storedTier } from '../keep/checks.js';
 import { metadataJson } from '../keep/record.js';
-import { recordFromColumns, summaryFromSums } from '../keep/sql-rows.js';
+import { type LedgerColumns, recordFromColumns, summaryFromSums } from '../keep/sql-rows.js';
 import { addRowToRow } from '../keep/summary.js';
 import type { LedgerRecord, SummaryRow } from '../keep/types.js';
 import { joinFemto, splitFemto } from './money.js';
@@ -16,31 +16,13 @@ export const INSERT = `INSERT INTO records (id, call_id, ts, session_id, agent, 
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   ON CONFLICT (call_id) DO NOTHING`;
 
-export interface RecordRow {
+/** A row of `records` as better-sqlite3 returns it with safe integers on. */
+export interface RecordRow extends Omit<LedgerColumns<bigint>, 'ts'> {
   seq: bigint;
-  id: string;
-  call_id: string;
   ts: bigint | number;
-  session_id: string;
-  agent: string;
-  node: string | null;
-  model: string;
-  provider: string | null;
-  user_id: string | null;
-  tenant_id: string | null;
-  thread_id: string | null;
-  input_tokens: bigint;
-  cache_read_tokens: bigint;
-  cache_write_tokens: bigint;
-  output_tokens: bigint;
-  reasoning_tokens: bigint;
-  tool_use_prompt_tokens: bigint;
-  total_tokens: bigint;
   priced: bigint;
   cost_micro: bigint;
   cost_rem: bigint;
-  metadata: string | null;
-  service_tier: string | null;
 }
 
 export interface SumRow {

@@ -172,15 +172,7 @@ describe('budgets', () => {
   });
 
   it('switches to the fallback model when an adaptive budget runs low', async () => {
-    const budgets = new BudgetManager({ store: new MemoryStore(), defaultDailyUserLimitUsd: null });
-    budgets.setRule({
-      id: 'thrifty',
-      scope: { kind: 'user', id: 'alice' },
-      window: 'day',
-      limitUsd: 0.01,
-      mode: 'adaptive',
-      adaptive: { fallbackModel: 'gemini-2.0-flash-lite', lowBudgetFraction: 0.99 },
-    });
+    const budgets = lowAdaptiveBudget({ fallbackModel: 'gemini-2.0-flash-lite' });
     gateway = await startGateway({ proxy: { budgets } });
     const res = await post(gateway, { body: body('Hi', 64) });
     expect(res.status).toBe(200);
@@ -194,17 +186,23 @@ describe('budgets', () => {
   });
 });
 
+/** Alice's adaptive daily budget of $0.01, low from the first call (99% counts as low). */
+function lowAdaptiveBudget(adaptive: { fallbackModel?: string; minMaxOutputTokens?: number }) {
+  const budgets = new BudgetManager({ store: new MemoryStore(), defaultDailyUserLimitUsd: null });
+  budgets.setRule({
+    id: 'low',
+    scope: { kind: 'user', id: 'alice' },
+    window: 'day',
+    limitUsd: 0.01,
+    mode: 'adaptive',
+    adaptive: { ...adaptive, lowBudgetFraction: 0.99 },
+  });
+  return budgets;
+}
+
 describe('adaptive output caps', () => {
   it("lowers the request's output cap when an adaptive budget runs low, and records it", async () => {
-    const budgets = new BudgetManager({ store: new MemoryStore(), defaultDailyUserLimitUsd: null });
-    budgets.setRule({
-      id: 'short',
-      scope: { kind: 'user', id: 'alice' },
-      window: 'day',
-      limitUsd: 0.01,
-      mode: 'adaptive',
-      adaptive: { minMaxOutputTokens: 16, lowBudgetFraction: 0.99 },
-    });
+    const budgets = lowAdaptiveBudget({ minMaxOutputTokens: 16 });
     gateway = await startGateway({ proxy: { budgets } });
     const res = await post(gateway, { body: body('Hi', 4096) });
     expect(res.status).toBe(200);
@@ -223,15 +221,7 @@ describe('adaptive output caps', () => {
   });
 
   it("keeps a request's own cap when it is already lower", async () => {
-    const budgets = new BudgetManager({ store: new MemoryStore(), defaultDailyUserLimitUsd: null });
-    budgets.setRule({
-      id: 'short',
-      scope: { kind: 'user', id: 'alice' },
-      window: 'day',
-      limitUsd: 0.01,
-      mode: 'adaptive',
-      adaptive: { minMaxOutputTokens: 16, lowBudgetFraction: 0.99 },
-    });
+    const budgets = lowAdaptiveBudget({ minMaxOutputTokens: 16 });
     gateway = await startGateway({ proxy: { budgets } });
     const res = await post(gateway, { body: body('Hi', 8) });
     await res.arrayBuffer();

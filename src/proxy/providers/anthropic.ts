@@ -14,7 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { bearerToken, lowerCap, upstreamHeadersFrom } from './headers.js';
+import { bearerToken, upstreamHeadersFrom, withBodyCap } from './headers.js';
 import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 /** Headers of the client's request that travel upstream. */
@@ -165,15 +165,7 @@ export const anthropicAdapter: ProviderAdapter = {
 
   withMaxOutputTokens(call: PreparedCall, tokens: number): PreparedCall {
     if (call.route.operation !== 'messages') return call;
-    const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
-    const cap = lowerCap(body.max_tokens, tokens);
-    if (cap === undefined) return call;
-    body.max_tokens = cap;
-    return {
-      ...call,
-      upstreamBody: JSON.stringify(body),
-      estimate: { ...call.estimate, maxOutputTokens: cap },
-    };
+    return withBodyCap(call, tokens, (body) => [body, 'max_tokens']);
   },
 
   upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string {

@@ -15,7 +15,7 @@ import {
   type UsageObserver,
 } from '../provider.js';
 import { SseReader } from '../sse.js';
-import { bearerToken, lowerCap, upstreamHeadersFrom } from './headers.js';
+import { bearerToken, upstreamHeadersFrom, withBodyCap } from './headers.js';
 import { isObject } from './side-reader.js';
 
 const PATH =
@@ -272,17 +272,11 @@ export const geminiAdapter: ProviderAdapter = {
 
   withMaxOutputTokens(call: PreparedCall, tokens: number): PreparedCall {
     if (!call.route.billable) return call;
-    const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
-    const config = isObject(body.generationConfig) ? { ...body.generationConfig } : {};
-    const cap = lowerCap(config.maxOutputTokens, tokens);
-    if (cap === undefined) return call;
-    config.maxOutputTokens = cap;
-    body.generationConfig = config;
-    return {
-      ...call,
-      upstreamBody: JSON.stringify(body),
-      estimate: { ...call.estimate, maxOutputTokens: cap },
-    };
+    return withBodyCap(call, tokens, (body) => {
+      const config = isObject(body.generationConfig) ? { ...body.generationConfig } : {};
+      body.generationConfig = config;
+      return [config, 'maxOutputTokens'];
+    });
   },
 
   upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string {

@@ -1,4 +1,5 @@
 /** What the adapters read from and write into requests: keys, headers, the output cap. */
+import type { PreparedCall } from '../provider.js';
 
 /**
  * The token of an `Authorization: Bearer …` header (the scheme in any case), or undefined.
@@ -39,14 +40,27 @@ export function upstreamHeadersFrom(
 }
 
 /**
- * The output cap to write: `tokens` when the request asks for more (or sets none), undefined
- * when its own cap is already at or below it (nothing to change).
+ * The call with its output capped at `tokens` in its body, where `locate` says (the object that
+ * holds the cap, and the field's name), or the call itself when its own cap is already at or
+ * below `tokens`.
  *
  * @example
- * lowerCap(4096, 512); // 512
- * lowerCap(256, 512); // undefined
+ * withBodyCap(call, 512, (body) => [body, 'max_tokens']); // { …, "max_tokens": 512 }
  */
-export function lowerCap(current: unknown, tokens: number): number | undefined {
+export function withBodyCap(
+  call: PreparedCall,
+  tokens: number,
+  locate: (body: Record<string, unknown>) => [Record<string, unknown>, string],
+): PreparedCall {
+  const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
+  const [holder, field] = locate(body);
   const cap = Math.max(1, Math.floor(tokens));
-  return typeof current === 'number' && current <= cap ? undefined : cap;
+  const current = holder[field];
+  if (typeof current === 'number' && current <= cap) return call;
+  holder[field] = cap;
+  return {
+    ...call,
+    upstreamBody: JSON.stringify(body),
+    estimate: { ...call.estimate, maxOutputTokens: cap },
+  };
 }

@@ -14,7 +14,7 @@ import {
   type ProxyRoute,
   type UsageObserver,
 } from '../provider.js';
-import { bearerToken, lowerCap } from './headers.js';
+import { bearerToken, withBodyCap } from './headers.js';
 import { AnswerObserver, eventType, isObject, SseLineReader } from './side-reader.js';
 
 const OPERATIONS: ReadonlyMap<string, string> = new Map([
@@ -318,23 +318,16 @@ export const openaiAdapter: ProviderAdapter = {
 
   withMaxOutputTokens(call: PreparedCall, tokens: number): PreparedCall {
     const { operation } = call.route;
-    if (operation !== 'chat.completions' && operation !== 'responses') return call;
-    const body = JSON.parse(call.upstreamBody) as Record<string, unknown>;
+    if (operation === 'responses')
+      return withBodyCap(call, tokens, (b) => [b, 'max_output_tokens']);
+    if (operation !== 'chat.completions') return call;
     // The field the client used; else the current one (`max_tokens` is deprecated for chat).
-    const field =
-      operation === 'responses'
-        ? 'max_output_tokens'
-        : body.max_completion_tokens === undefined && body.max_tokens !== undefined
-          ? 'max_tokens'
-          : 'max_completion_tokens';
-    const cap = lowerCap(body[field], tokens);
-    if (cap === undefined) return call;
-    body[field] = cap;
-    return {
-      ...call,
-      upstreamBody: JSON.stringify(body),
-      estimate: { ...call.estimate, maxOutputTokens: cap },
-    };
+    return withBodyCap(call, tokens, (b) => [
+      b,
+      b.max_completion_tokens === undefined && b.max_tokens !== undefined
+        ? 'max_tokens'
+        : 'max_completion_tokens',
+    ]);
   },
 
   upstreamUrl(baseUrl: string, call: PreparedCall, search: URLSearchParams): string {
