@@ -248,10 +248,17 @@ export async function startGeminiStandIn(
       record.source = 'error';
       return sendJson(res, record, 400, errorBody(400, 'stand-in: the body must be a JSON object'));
     }
+    // @google/generative-ai wraps a countTokens prompt in generateContentRequest; @google/genai does not.
+    const inner =
+      record.action === 'countTokens'
+        ? (body as { generateContentRequest?: GenerateContentBody }).generateContentRequest
+        : undefined;
+    const invalid = invalidRequest(inner ?? body);
+    if (invalid) {
+      record.source = 'error';
+      return sendJson(res, record, 400, errorBody(400, invalid));
+    }
     if (record.action === 'countTokens') {
-      // @google/generative-ai wraps the prompt in generateContentRequest; @google/genai does not.
-      const inner = (body as { generateContentRequest?: GenerateContentBody })
-        .generateContentRequest;
       const counted = sumPieces(promptPieces(inner ?? body));
       const reply = { totalTokens: counted.total, promptTokensDetails: counted.details };
       return sendJson(res, record, 200, JSON.stringify(reply));
@@ -309,4 +316,41 @@ export async function startGeminiStandIn(
       return closing;
     },
   };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Why the API would refuse this request body with a 400, as Google words it, or undefined:
+ * `contents` must be a list of `Content` objects whose `parts` are lists of objects, and
+ * `generationConfig` an object. The stand-in answers such bodies as the API does instead of
+ * failing inside its generator.
+ */
+function invalidRequest(body: GenerateContentBody): string | undefined {
+  const { contents, generationConfig, systemInstruction } = body as Record<string, unknown>;
+  const at = (field: string, value: unknown) =>
+    `Invalid value at '${field}', ${JSON.stringify(value)?.slice(0, 60) ?? String(value)}`;
+  if (contents !== undefined) {
+    if (!Array.isArray(contents)) return at('contents', contents);
+    for (const [i, content] of contents.entries()) {
+      if (!isObject(content)) return at(`contents[${i}]`, content);
+      const { parts } = content;
+      if (parts === undefined) continue;
+      if (!Array.isArray(parts)) return at(`contents[${i}].parts`, parts);
+      const bad = parts.findIndex((part) => !isObject(part));
+      if (bad >= 0) return at(`contents[${i}].parts[${bad}]`, parts[bad]);
+    }
+  }
+  if (generationConfig !== undefined && !isObject(generationConfig)) {
+    return at('generation_config', generationConfig);
+  }
+  if (
+    systemInstruction !== undefined &&
+    typeof systemInstruction !== 'string' &&
+    !isObject(systemInstruction)
+  ) {
+    return at('system_instruction', systemInstruction);
+  }
+  return undefined;
 }

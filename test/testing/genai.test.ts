@@ -303,6 +303,38 @@ describe('@google/genai against the stand-in', () => {
     expect(standIn.requests[0]).toMatchObject({ status: 404, source: 'error' });
   });
 
+  it('malformed request bodies get the API 400 INVALID_ARGUMENT, not a 500', async () => {
+    standIn = await startGeminiStandIn();
+    const malformed: [string, unknown][] = [
+      ['generateContent', { contents: 'Hello' }],
+      ['generateContent', { contents: [42] }],
+      ['generateContent', { contents: [{ role: 'user', parts: 'Hello' }] }],
+      ['generateContent', { contents: [{ parts: [null] }] }],
+      ['streamGenerateContent', { contents: [], generationConfig: 'fast' }],
+      ['generateContent', { contents: [], systemInstruction: 7 }],
+      ['countTokens', { generateContentRequest: { contents: { parts: [] } } }],
+    ];
+    for (const [action, body] of malformed) {
+      const response = await fetch(`${standIn.url}/v1beta/models/gemini-2.5-flash:${action}`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(await response.json()).toMatchObject({
+        error: {
+          code: 400,
+          status: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/^Invalid value at '/),
+        },
+      });
+    }
+    expect(standIn.requests.every((request) => request.source === 'error')).toBe(true);
+    // A well-formed body after them is still answered.
+    const ai = new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: standIn.baseUrl } });
+    const ok = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hello' });
+    expect(ok.usageMetadata?.promptTokenCount).toBeGreaterThan(0);
+  });
+
   it('rejects bad options when created', async () => {
     await expect(startGeminiStandIn({ streamChunks: 0 })).rejects.toThrow(/streamChunks/);
     await expect(startGeminiStandIn({ cacheMinTokens: -1 })).rejects.toThrow(/cacheMinTokens/);
