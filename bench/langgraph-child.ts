@@ -15,6 +15,9 @@
  *   them (a session budget, the feed's chunks delivered to `onEvent`, statistics at the end).
  * - `gemini.trackedInvoke`: the same `trackGemini` models recording into a long-lived tracker,
  *   the graph run with plain `invoke`, as the handler and `trackChatModel` variants run;
+ * - `gemini.tasksSink`: a yardstick, not tollgate: the plain graph with a do-nothing parent-stream
+ *   sink asking LangGraph for its "tasks" events, LangGraph's own cost of showing a run's node
+ *   tasks, which `runWithTracking`'s automatic agent steps (part of `gemini.tracked`) rest on;
  * With a LangChain chat model (`InstantChatModel`, same answers and usage, through LangChain's
  * `invoke` / `stream`):
  * - `langchain.plain`: no tracking;
@@ -196,6 +199,8 @@ const chatTracked = buildResearchGraph({
 });
 const handler = new TokenTrackingCallbackHandler({ tracker: handlerTracker });
 const doNothing = new DoNothingHandler();
+/** Asks LangGraph for "tasks" events and drops them (see `gemini.tasksSink`). */
+const tasksSink = { modes: new Set(['tasks']), push: () => undefined };
 let calls = 0;
 let chunks = 0;
 let floorChunks = 0;
@@ -223,6 +228,7 @@ const variants: Record<string, () => Promise<unknown>> = {
     return { ...state, stats: { calls: floorRun.calls, spentUsd: floorRun.spentFemto / 1e15 } };
   },
   'gemini.trackedInvoke': () => trackedInvoke.invoke(input),
+  'gemini.tasksSink': () => plain.invoke(input, { configurable: { __pregel_stream: tasksSink } }),
   'langchain.plain': () => chatPlain.invoke(input),
   'langchain.noopHandler': () => chatPlain.invoke(input, { callbacks: [doNothing] }),
   'langchain.handler': () => chatPlain.invoke(input, { callbacks: [handler] }),

@@ -86,6 +86,7 @@ export async function runLangGraphBenchmark() {
   const floor = overhead(report, 'gemini.floor', 'gemini.plain');
   const control = overhead(report, 'gemini.plainAgain', 'gemini.plain');
   const geminiAlone = overhead(report, 'gemini.trackedInvoke', 'gemini.plain');
+  const tasksEvents = overhead(report, 'gemini.tasksSink', 'gemini.plain');
   const targets = {
     handlerAboveDoNothing: { targetUs: 15, measuredUs: judged(handlerAboveNoop) },
     trackChatModel: { targetUs: 30, measuredUs: judged(wrapper) },
@@ -127,7 +128,7 @@ export async function runLangGraphBenchmark() {
       verdict(targets.handlerAboveDoNothing),
     ),
     row('(d) trackChatModel', wrapper, '(a)', wrapper, '≤ 30', verdict(targets.trackChatModel)),
-    row('(e) Gemini SDK-shaped model, no tracking', undefined, 'reference of (f)–(h)'),
+    row('(e) Gemini SDK-shaped model, no tracking', undefined, 'reference of (f)–(i)'),
     row(
       '(f) trackGemini + runWithTracking',
       gemini,
@@ -138,6 +139,11 @@ export async function runLangGraphBenchmark() {
     ),
     row('(g) floor: same feed, hard-coded prices', floor, 'yardstick shown beside (f)'),
     row('(h) trackGemini alone, graph.invoke', geminiAlone, '(e); run as (c) and (d) are'),
+    row(
+      "(i) LangGraph's tasks events, no-op sink",
+      tasksEvents,
+      'what per-node steps in (f) rest on',
+    ),
   ]);
 
   return {
@@ -157,6 +163,7 @@ export async function runLangGraphBenchmark() {
       trackGemini: gemini,
       geminiFloor: floor,
       trackGeminiAlone: geminiAlone,
+      langGraphTasksEvents: tasksEvents,
       control,
     },
     targets: Object.fromEntries(
