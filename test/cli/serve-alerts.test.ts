@@ -53,13 +53,15 @@ describe('tollgate serve: budget_forecast alerts', () => {
     const db = join(dir, 'ledger.db');
     const store = createSqliteStore({ path: db });
     const now = Date.now();
-    // alice $1 and bob $2 a day for three weeks up to now; carol $0.01 once.
+    // alice $1 and bob $2 a day for three weeks up to now; carol $0.01 once, two days ago. Not
+    // today: a user whose only spend is today's is projected from the time elapsed today, so
+    // one call in the day's first hour would project past $1 (the test would depend on the hour).
     await store.append([
       ...Array.from({ length: 21 }, (_, d) => [
         ledgerRow(`a${d}`, 'alice', now - d * DAY - 1, 10n ** 15n),
         ledgerRow(`b${d}`, 'bob', now - d * DAY - 1, 2n * 10n ** 15n),
       ]).flat(),
-      ledgerRow('c', 'carol', now - 1, 10n ** 13n),
+      ledgerRow('c', 'carol', now - 2 * DAY, 10n ** 13n),
     ]);
     await store.close();
     const config = join(dir, 'rules.json');
