@@ -46,14 +46,6 @@ export class SqliteBudgets {
   /** The latest `now` callers passed (tests inject time); alerts expire against it. */
   private clock = Number.NEGATIVE_INFINITY;
 
-  readonly reserve: (request: ReserveRequest) => ReserveResult;
-  readonly settle: (
-    callId: string,
-    actualFemto: bigint,
-    counters: BudgetCounter[],
-    now: number,
-  ) => void;
-  readonly release: (callId: string, now: number) => void;
   readonly consumeRate: (request: RateRequest) => RateResult;
   readonly consumeRates: (requests: readonly RateRequest[]) => RatesResult;
 
@@ -109,15 +101,6 @@ export class SqliteBudgets {
        WHERE alerts.expires_at <= ?`,
     );
 
-    this.reserve = transaction(db, (request: ReserveRequest) => this.reserveNow(request));
-    this.settle = transaction(db, (callId: string, actual: bigint, counters, now: number) =>
-      this.settleNow(callId, actual, counters, now),
-    );
-    this.release = transaction(db, (callId: string, now: number) => {
-      checkNow(now);
-      this.dropReservation.run(callId);
-      this.sweep(now);
-    });
     this.consumeRate = transaction(db, (request: RateRequest) => this.consumeNow(request));
     this.consumeRates = transaction(db, (requests: readonly RateRequest[]) =>
       this.consumeAllNow(requests),
@@ -160,12 +143,12 @@ export class SqliteBudgets {
     return row ? joinFemto(row.micro, row.rem) : 0n;
   }
 
-  private reserveNow(request: ReserveRequest): ReserveResult {
+  /**
+   * Check and reserve, inside the caller's IMMEDIATE transaction (a `GroupCommit` batch), on a
+   * request `checkReserve` passed.
+   */
+  reserveNow(request: ReserveRequest): ReserveResult {
     const { callId, amountFemto, counters, holdUntil, now } = request;
-    checkAmount(amountFemto, 'amountFemto');
-    checkNow(now);
-    checkNumber(holdUntil, 'holdUntil');
-    checkCounters(counters);
     this.sweep(now);
     // Already settled: the call is paid for, so holding again would only leak until holdUntil.
     if (this.isSettled.get(callId)) return { ok: true };
@@ -188,10 +171,8 @@ export class SqliteBudgets {
     return { ok: true };
   }
 
-  private settleNow(callId: string, actual: bigint, counters: BudgetCounter[], now: number): void {
-    checkAmount(actual, 'actualFemto');
-    checkNow(now);
-    checkCounters(counters);
+  /** Settles, inside the caller's IMMEDIATE transaction, with inputs `checkSettle` passed. */
+  settleNow(callId: string, actual: bigint, counters: readonly BudgetCounter[], now: number): void {
     this.sweep(now);
     if (this.isSettled.get(callId)) return;
     const expiresAt = new Map(counters.map((c) => [c.key, c.expiresAt]));
@@ -208,6 +189,12 @@ export class SqliteBudgets {
       keepUntil = Math.max(keepUntil, until + DAY);
     }
     this.markSettled.run(callId, keepUntil);
+  }
+
+  /** Drops a call's reservation, inside the caller's IMMEDIATE transaction. */
+  releaseNow(callId: string, now: number): void {
+    this.dropReservation.run(callId);
+    this.sweep(now);
   }
 
   /** GCRA, one row per key holding the exact theoretical arrival time: see `gcraStep`. */
@@ -248,6 +235,39 @@ export class SqliteBudgets {
     this.db.prepare('DELETE FROM rate_limits WHERE tat_ms < ?').run(now);
     this.db.prepare('DELETE FROM alerts WHERE expires_at <= ?').run(now);
   }
+}
+
+/**
+ * Checks a reservation request and copies it: it runs later, in its turn's batch, so a caller
+ * changing its objects meanwhile changes nothing.
+ */
+export function checkReserve(request: ReserveRequest): ReserveRequest {
+  const { callId, amountFemto, counters, holdUntil, now } = request;
+  checkAmount(amountFemto, 'amountFemto');
+  checkNow(now);
+  checkNumber(holdUntil, 'holdUntil');
+  return { callId, amountFemto, counters: checkedCopy(counters), holdUntil, now };
+}
+
+/** Checks a settlement's inputs (as `checkReserve`) and returns a copy of its counters. */
+export function checkSettle(
+  actualFemto: bigint,
+  counters: readonly BudgetCounter[],
+  now: number,
+): BudgetCounter[] {
+  checkAmount(actualFemto, 'actualFemto');
+  checkNow(now);
+  return checkedCopy(counters);
+}
+
+function checkedCopy(counters: readonly BudgetCounter[]): BudgetCounter[] {
+  checkCounters(counters);
+  return counters.map(({ key, limitFemto, hard, expiresAt }) => ({
+    key,
+    limitFemto,
+    hard,
+    expiresAt,
+  }));
 }
 
 /** Wraps `fn` in BEGIN IMMEDIATE … COMMIT (rolled back if it throws). */
