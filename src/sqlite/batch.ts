@@ -7,9 +7,6 @@ interface Queued {
   reject: (error: unknown) => void;
 }
 
-/** What one operation of a batch gave: its value, or the error it alone threw. */
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
 /**
  * Group commit. Operations asked for in the same event-loop turn (every request a poll phase
  * delivered) run in one `BEGIN IMMEDIATE` transaction, in the order they were asked, at the
@@ -17,29 +14,30 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * operations dirtied it, so ten reservations cost about one.
  *
  * Each operation still has its own exact outcome: it sees every earlier one of its batch as
- * committed (the same answers as one transaction each, in that order), runs in its own
- * savepoint (one that throws undoes only itself and rejects only its caller), and its promise
- * settles once the batch has committed. A batch that cannot commit (the write lock held past
- * the busy timeout, a full disk) rejects every operation in it, and nothing of it is written.
+ * committed (the same answers as one transaction each, in that order), and its promise settles
+ * once the batch has committed. One that throws is rejected alone: the batch is rolled back and
+ * run again without it (operations are deterministic, so the others get the same answers; no
+ * savepoint per operation, which would cost a statement journal each). A batch that cannot
+ * commit (the write lock held past the busy timeout, a full disk) rejects every operation in it,
+ * and nothing of it is written.
  */
 export class GroupCommit {
   private queue: Queued[] = [];
   private scheduled = false;
-  private readonly commit: (queue: readonly Queued[]) => Outcome[];
+  /** The index of the operation running, while one runs. */
+  private running = -1;
+  private readonly commit: (queue: readonly Queued[]) => unknown[];
 
-  constructor(private readonly db: BetterSqlite3.Database) {
-    const one = db.transaction((run: () => unknown) => run());
-    const all = db.transaction((queue: readonly Queued[]) =>
-      queue.map((op): Outcome => {
-        try {
-          return { ok: true, value: one(op.run) };
-        } catch (error) {
-          // Rolled back to its savepoint; unless SQLite dropped the whole transaction.
-          if (!this.db.inTransaction) throw error;
-          return { ok: false, error };
-        }
-      }),
-    );
+  constructor(db: BetterSqlite3.Database) {
+    const all = db.transaction((queue: readonly Queued[]) => {
+      const values: unknown[] = [];
+      for (let i = 0; i < queue.length; i++) {
+        this.running = i;
+        values.push((queue[i] as Queued).run());
+      }
+      this.running = -1;
+      return values;
+    });
     this.commit = (queue) => all.immediate(queue);
   }
 
@@ -57,21 +55,27 @@ export class GroupCommit {
   /** Runs what is queued now, synchronously (before reads that must see it, and on close). */
   readonly flush = (): void => {
     this.scheduled = false;
-    const queue = this.queue;
+    let queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
-    let outcomes: Outcome[];
-    try {
-      outcomes = this.commit(queue);
-    } catch (error) {
-      for (const op of queue) op.reject(error);
+    for (;;) {
+      let values: unknown[];
+      try {
+        values = this.commit(queue);
+      } catch (error) {
+        const failed = this.running;
+        this.running = -1;
+        if (failed < 0) {
+          for (const op of queue) op.reject(error);
+          return;
+        }
+        (queue[failed] as Queued).reject(error);
+        queue = queue.filter((_, i) => i !== failed);
+        if (queue.length === 0) return;
+        continue;
+      }
+      for (let i = 0; i < queue.length; i++) (queue[i] as Queued).resolve(values[i]);
       return;
-    }
-    for (let i = 0; i < queue.length; i++) {
-      const op = queue[i] as Queued;
-      const outcome = outcomes[i] as Outcome;
-      if (outcome.ok) op.resolve(outcome.value);
-      else op.reject(outcome.error);
     }
   };
 }
