@@ -41,6 +41,11 @@ export class GroupCommit {
     this.commit = (queue) => all.immediate(queue);
   }
 
+  /** Whether operations wait for this turn's transaction. */
+  get waiting(): boolean {
+    return this.queue.length > 0;
+  }
+
   /** Queues `run` for this turn's transaction; resolves with its value once committed. */
   add<R>(run: () => R): Promise<R> {
     return new Promise<R>((resolve, reject) => {

@@ -46,9 +46,6 @@ export class SqliteBudgets {
   /** The latest `now` callers passed (tests inject time); alerts expire against it. */
   private clock = Number.NEGATIVE_INFINITY;
 
-  readonly consumeRate: (request: RateRequest) => RateResult;
-  readonly consumeRates: (requests: readonly RateRequest[]) => RatesResult;
-
   constructor(private readonly db: Db) {
     this.settledOf = db
       .prepare<[string], Sums>(
@@ -101,10 +98,6 @@ export class SqliteBudgets {
        WHERE alerts.expires_at <= ?`,
     );
 
-    this.consumeRate = transaction(db, (request: RateRequest) => this.consumeNow(request));
-    this.consumeRates = transaction(db, (requests: readonly RateRequest[]) =>
-      this.consumeAllNow(requests),
-    );
     const read = db.transaction((fn: () => unknown) => fn());
     this.snapshot = <T>(fn: () => T) => read.deferred(fn) as T;
   }
@@ -115,14 +108,17 @@ export class SqliteBudgets {
    */
   counters(keys: readonly string[], now: number): CounterState[] {
     checkNow(now);
+    return this.snapshot(() => this.countersNow(keys, now));
+  }
+
+  /** `counters`, inside the caller's transaction (a `GroupCommit` batch), on a checked `now`. */
+  countersNow(keys: readonly string[], now: number): CounterState[] {
     this.tick(now);
-    return this.snapshot(() =>
-      keys.map((key) => ({
-        key,
-        settledFemto: this.settledFemto(key),
-        reservedFemto: this.liveFemto(key, now),
-      })),
-    );
+    return keys.map((key) => ({
+      key,
+      settledFemto: this.settledFemto(key),
+      reservedFemto: this.liveFemto(key, now),
+    }));
   }
 
   /** True the first time a (key, threshold) is marked in its window: one INSERT … ON CONFLICT. */
@@ -197,8 +193,11 @@ export class SqliteBudgets {
     this.sweep(now);
   }
 
-  /** GCRA, one row per key holding the exact theoretical arrival time: see `gcraStep`. */
-  private consumeNow(request: RateRequest): RateResult {
+  /**
+   * GCRA, one row per key holding the exact theoretical arrival time (see `gcraStep`), inside
+   * the caller's IMMEDIATE transaction.
+   */
+  consumeNow(request: RateRequest): RateResult {
     const { key, limit, windowMs, now } = request;
     checkRate(request);
     this.tick(now);
@@ -208,7 +207,7 @@ export class SqliteBudgets {
   }
 
   /** All or nothing, inside the caller's transaction: writes the cells only if all pass. */
-  private consumeAllNow(requests: readonly RateRequest[]): RatesResult {
+  consumeAllNow(requests: readonly RateRequest[]): RatesResult {
     assertOneNow(requests);
     for (const request of requests) checkRate(request);
     const first = requests[0];
@@ -268,10 +267,4 @@ function checkedCopy(counters: readonly BudgetCounter[]): BudgetCounter[] {
     hard,
     expiresAt,
   }));
-}
-
-/** Wraps `fn` in BEGIN IMMEDIATE … COMMIT (rolled back if it throws). */
-function transaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
-  const tx = db.transaction(fn);
-  return (...args: A) => tx.immediate(...args);
 }

@@ -105,7 +105,8 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'budget tables without rowids',
     // Every reservation and settlement commits the pages it dirtied: one b-tree a table (no
     // separate rowid tree) and no hold_until index (only the once-a-minute sweep used it, and
-    // it scans the few live holds) write 4 pages a call where 7 were written.
+    // it scans the few live holds) write 4 pages a call where 7 were written. The key index
+    // covers the amounts: summing a key's live holds reads the index alone.
     sql: `
       CREATE TABLE reservations_v4 (
         call_id TEXT NOT NULL,
@@ -119,7 +120,8 @@ export const MIGRATIONS: readonly Migration[] = [
         FROM reservations;
       DROP TABLE reservations;
       ALTER TABLE reservations_v4 RENAME TO reservations;
-      CREATE INDEX reservations_key_hold ON reservations (key, hold_until);
+      CREATE INDEX reservations_key_hold
+        ON reservations (key, hold_until, amount_micro, amount_rem);
       CREATE TABLE settled_calls_v4 (
         call_id TEXT PRIMARY KEY,
         expires_at INTEGER NOT NULL

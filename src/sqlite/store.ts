@@ -9,8 +9,15 @@ import {
   TollgateError,
 } from '../errors.js';
 import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
-import { checkGroupBy, checkNow, checkRecordTiers } from '../keep/checks.js';
+import {
+  checkGroupBy,
+  checkNow,
+  checkNumber,
+  checkRate,
+  checkRecordTiers,
+} from '../keep/checks.js';
 import { decodeCursor, pageOf } from '../keep/cursor.js';
+import { assertOneNow } from '../keep/gcra.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -212,9 +219,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Check and reserve (see `Store.reserve`). Reservations, settlements and releases asked for in
-   * the same event-loop turn share one IMMEDIATE transaction (group commit), each run in the
-   * order asked with its own result, and resolve once it has committed.
+   * Check and reserve (see `Store.reserve`). Reservations, settlements, releases, rate-limit
+   * steps and alert marks asked for in the same event-loop turn share one IMMEDIATE transaction
+   * (group commit), each run in the order asked with its own result, and resolve once it has
+   * committed.
    */
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     this.live('reserve');
@@ -241,30 +249,42 @@ export class SqliteStore implements Store {
     return this.batch.add(() => this.budgets.releaseNow(callId, now));
   }
 
-  /** Budget counters' state at `now` (see `Store.counters`), batched operations asked before included. */
+  /**
+   * Budget counters' state at `now` (see `Store.counters`), the operations asked before
+   * included: read within this turn's batch when one is waiting (its transaction then answers
+   * the read too), else from a snapshot at once.
+   */
   async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
     this.live('counters');
-    this.batch.flush();
-    return this.budgets.counters(keys, now);
+    if (!this.batch.waiting) return this.budgets.counters(keys, now);
+    checkNow(now);
+    const asked = [...keys];
+    return this.batch.add(() => this.budgets.countersNow(asked, now));
   }
 
+  /** GCRA (see `Store.consumeRate`), in its turn's batch, as `reserve`. */
   async consumeRate(request: RateRequest): Promise<RateResult> {
     this.live('consumeRate');
-    this.batch.flush();
-    return this.budgets.consumeRate(request);
+    checkRate(request);
+    const asked = { ...request };
+    return this.batch.add(() => this.budgets.consumeNow(asked));
   }
 
-  /** All or nothing over several keys, in one IMMEDIATE transaction. */
+  /** All or nothing over several keys (see `Store.consumeRates`), in its turn's batch. */
   async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
     this.live('consumeRates');
-    this.batch.flush();
-    return this.budgets.consumeRates(requests);
+    assertOneNow(requests);
+    for (const request of requests) checkRate(request);
+    const asked = requests.map((request) => ({ ...request }));
+    return this.batch.add(() => this.budgets.consumeAllNow(asked));
   }
 
+  /** Marks an alert (see `Store.markAlert`), in its turn's batch. */
   async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
     this.live('markAlert');
-    this.batch.flush();
-    return this.budgets.markAlert(key, threshold, expiresAt);
+    checkNumber(threshold, 'threshold');
+    checkNumber(expiresAt, 'expiresAt');
+    return this.batch.add(() => this.budgets.markAlert(key, threshold, expiresAt));
   }
 
   /**
