@@ -1,5 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3';
 
+/**
+ * The real `setImmediate`, taken when this module loads: a test's fake timers (installed later)
+ * must not hold a ledger's writes back, as they never did when each ran at once.
+ */
+const atTurnEnd = globalThis.setImmediate;
+
 /** One operation waiting for its batch. */
 interface Queued {
   run: () => unknown;
@@ -52,7 +58,7 @@ export class GroupCommit {
       this.queue.push({ run, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(this.flush);
+        atTurnEnd(this.flush);
       }
     });
   }

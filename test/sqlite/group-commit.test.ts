@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
 import type { BudgetCounter } from '../../src/keep/types.js';
 import { createSqliteStore, type SqliteStore } from '../../src/sqlite/index.js';
@@ -204,6 +204,23 @@ describe('SQLite group commit', () => {
     expect(await store.counters([limit.key], NOW)).toEqual([
       { key: limit.key, settledFemto: 0n, reservedFemto: 10n },
     ]);
+  });
+
+  it("commits under a test's fake timers too", async () => {
+    vi.useFakeTimers();
+    try {
+      const limit = counter(100n);
+      const asked = store.reserve({
+        callId: 'f',
+        amountFemto: 10n,
+        counters: [limit],
+        holdUntil: NOW + 60_000,
+        now: NOW,
+      });
+      await expect(asked).resolves.toEqual({ ok: true });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('close() commits the settlements and releases still waiting for their turn', async () => {
