@@ -5,7 +5,13 @@
  * and settled with its exact cost (or released when it failed).
  */
 import { randomBytes } from 'node:crypto';
-import { BudgetExceededError, ConfigurationError, RateLimitExceededError } from '../errors.js';
+import {
+  BudgetExceededError,
+  ConfigurationError,
+  describe,
+  peerLoadError,
+  RateLimitExceededError,
+} from '../errors.js';
 import type { Pricer } from '../price/pricer.js';
 import { estimateCallCost } from '../react/budgets/estimate.js';
 import { BudgetManager } from '../react/budgets/manager.js';
@@ -34,6 +40,8 @@ import {
 import { PROVIDER_ADAPTERS } from './providers/index.js';
 import { ledgerRecorder, trackerRecorder } from './recorder.js';
 import { type Admitted, type ProxyStats, type Relay, relay } from './relay.js';
+import { httpClient, type UpstreamClient } from './upstream.js';
+import { loadUndici, undiciClient } from './upstream-undici.js';
 
 export type { ProxyStats } from './relay.js';
 
@@ -141,8 +149,10 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
   const callPrefix = `prx_${randomBytes(4).toString('hex')}_`;
   let sequence = 0;
 
+  const client = upstreamClientOf(options.upstreamClient);
   const relayOptions: Relay = {
     recorder,
+    client,
     budgets,
     metrics,
     agent,
@@ -375,8 +385,26 @@ export function createProxy(options: ProxyOptions): TollgateProxy {
     close: async () => {
       await flush();
       await recorder.close();
+      await client.close();
     },
   });
+}
+
+/** undici's pools when asked for or installed; node:http when asked for or as the fallback. */
+function upstreamClientOf(choice: ProxyOptions['upstreamClient']): UpstreamClient {
+  if (choice !== undefined && choice !== 'undici' && choice !== 'http') {
+    throw new ConfigurationError(
+      `createProxy: upstreamClient must be 'undici' or 'http', got ${describe(choice)}`,
+    );
+  }
+  if (choice === 'http') return httpClient;
+  try {
+    return undiciClient(loadUndici());
+  } catch (error) {
+    if (choice === 'undici')
+      throw peerLoadError("createProxy upstreamClient 'undici'", 'undici', error);
+    return httpClient;
+  }
 }
 
 function servedProviders(options: ProxyOptions): Served[] {

@@ -109,18 +109,36 @@ async function answerDirectly(
   res.end();
 }
 
-/** A request body as text; 413 (a `ProxyRequestError`) past `max` bytes. */
-async function readText(req: IncomingMessage, max: number): Promise<string> {
-  if (Number(req.headers['content-length'] ?? 0) > max) throw bodyTooLarge(max);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > max) {
-      req.resume();
-      throw bodyTooLarge(max);
-    }
-    chunks.push(chunk);
-  }
-  return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
+/**
+ * A request body as text; 413 (a `ProxyRequestError`) past `max` bytes. Read by listeners, not
+ * an async iterator: a body is one or two chunks, and an iterator's promises and state cost more
+ * than the read.
+ */
+function readText(req: IncomingMessage, max: number): Promise<string> {
+  if (Number(req.headers['content-length'] ?? 0) > max) return Promise.reject(bodyTooLarge(max));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        // Drained, unread: the answer (413) can still be written on this connection.
+        req.resume();
+        reject(bodyTooLarge(max));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      req.off('error', reject);
+      resolve(
+        (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8'),
+      );
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', reject);
+  });
 }

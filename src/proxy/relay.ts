@@ -17,7 +17,7 @@ import {
   type UsageObserver,
 } from './provider.js';
 import type { CallRecorder } from './recorder.js';
-import { postUpstream, type UpstreamAnswer, UpstreamError } from './upstream.js';
+import { type UpstreamAnswer, type UpstreamClient, UpstreamError } from './upstream.js';
 
 /** What a running gateway reports about itself. */
 export interface ProxyStats {
@@ -34,6 +34,8 @@ export interface ProxyStats {
 /** What every relayed call shares. */
 export interface Relay {
   recorder: CallRecorder;
+  /** How upstreams are called. */
+  client: UpstreamClient;
   budgets: BudgetManager | undefined;
   metrics: MetricsRegistry | undefined;
   agent: string;
@@ -81,7 +83,7 @@ export async function relay(
   headers: Headers,
 ): Promise<ProxyAnswer> {
   const { adapter, call } = admitted;
-  const sent = postUpstream(
+  const sent = shared.client.post(
     url,
     headers,
     call.upstreamBody,

@@ -1,7 +1,8 @@
 /**
- * Calls to the configured upstreams over node:http / node:https with keep-alive agents: far
- * less work a call than fetch (no Request, Response, AbortSignal or web streams to build), which
- * is most of what a gateway adds to a request.
+ * Calls to the configured upstreams: the client contract, and the node:http / node:https one
+ * with keep-alive agents (far less work a call than fetch: no Request, Response, AbortSignal or
+ * web streams to build). undici's pools, cheaper still, are used when installed
+ * (upstream-undici.ts).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -53,19 +54,32 @@ const HOP_HEADERS = new Set([
   'date',
 ]);
 
-/**
- * POSTs `body` to `url`. Resolves when the answer's head arrives (its body then streams), or
- * rejects with an `UpstreamError`: no head within `timeoutMs`, a connection that fails, or
- * `abort()` called first. Once the body streams, `idleMs` of silence cuts it.
- */
-export function postUpstream(
-  url: string,
-  headers: Headers,
-  body: string,
-  timeoutMs: number,
-  idleMs: number,
-): { answer: Promise<UpstreamAnswer>; abort(): void } {
-  const secure = url.charCodeAt(4) === 115; // https:
+/** A call on its way: its answer's head, or an `UpstreamError`; `abort()` gives up on it. */
+export interface UpstreamCall {
+  answer: Promise<UpstreamAnswer>;
+  abort(): void;
+}
+
+/** How the gateway reaches upstreams (node:http, or undici's pools when installed). */
+export interface UpstreamClient {
+  /**
+   * POSTs `body` to `url`. The answer resolves when its head arrives (its body then streams),
+   * or rejects with an `UpstreamError`: no head within `timeoutMs`, a connection that fails,
+   * or `abort()` called first. Once the body streams, `idleMs` of silence cuts it.
+   */
+  post(
+    url: string,
+    headers: Headers,
+    body: string,
+    timeoutMs: number,
+    idleMs: number,
+  ): UpstreamCall;
+  /** Closes idle connections. */
+  close(): Promise<void>;
+}
+
+/** The headers sent upstream: the adapter's, the body's length, no compression. */
+export function outgoingHeaders(headers: Headers, body: string): Record<string, string> {
   const outgoing: Record<string, string> = {
     'content-length': String(Buffer.byteLength(body)),
     // Bodies pass through as they are: no compression to undo.
@@ -74,62 +88,102 @@ export function postUpstream(
   headers.forEach((value, name) => {
     outgoing[name] = value;
   });
-  const request = (secure ? httpsRequest : httpRequest)(url, {
-    method: 'POST',
-    headers: outgoing,
-    agent: secure ? agents.https : agents.http,
-  });
-  let settled = false;
-  let failure: UpstreamError | undefined;
-  const fail = (error: UpstreamError) => {
-    failure ??= error;
-    request.destroy(failure);
-  };
-  const timer = setTimeout(
-    () => fail(new UpstreamError('timeout', `the upstream did not answer within ${timeoutMs} ms`)),
-    timeoutMs,
-  );
-  const answer = new Promise<UpstreamAnswer>((resolve, reject) => {
-    request.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (settled) return;
-      settled = true;
-      reject(
-        failure ??
-          new UpstreamError(
-            'unreachable',
-            `the upstream could not be reached (${error.code ?? error.message})`,
-          ),
-      );
-    });
-    request.once('response', (response: IncomingMessage) => {
-      settled = true;
-      clearTimeout(timer);
-      resolve(answerOf(response, idleMs, () => request.destroy()));
-    });
-  });
-  request.end(body);
-  return {
-    answer,
-    abort: () => fail(new UpstreamError('aborted', 'the client went away')),
-  };
+  return outgoing;
 }
 
-function answerOf(response: IncomingMessage, idleMs: number, destroy: () => void): UpstreamAnswer {
+/** The node:http client, with keep-alive agents. */
+export const httpClient: UpstreamClient = {
+  post(url, headers, body, timeoutMs, idleMs) {
+    const secure = url.charCodeAt(4) === 115; // https:
+    const request = (secure ? httpsRequest : httpRequest)(url, {
+      method: 'POST',
+      headers: outgoingHeaders(headers, body),
+      agent: secure ? agents.https : agents.http,
+    });
+    let settled = false;
+    let failure: UpstreamError | undefined;
+    const fail = (error: UpstreamError) => {
+      failure ??= error;
+      request.destroy(failure);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(new UpstreamError('timeout', `the upstream did not answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const answer = new Promise<UpstreamAnswer>((resolve, reject) => {
+      request.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
+        reject(
+          failure ??
+            new UpstreamError(
+              'unreachable',
+              `the upstream could not be reached (${error.code ?? error.message})`,
+            ),
+        );
+      });
+      request.once('response', (response: IncomingMessage) => {
+        settled = true;
+        clearTimeout(timer);
+        const raw = response.headers;
+        const announced = raw['content-length'];
+        const length = announced === undefined || raw['content-encoding'] ? -1 : Number(announced);
+        resolve(
+          answerOf({
+            status: response.statusCode ?? 502,
+            headers: raw,
+            length: Number.isSafeInteger(length) ? length : -1,
+            chunks: response[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+            // `aborted`: the socket closed before the body's announced end.
+            complete: () => response.complete,
+            destroy: (error) => {
+              response.destroy(error);
+              if (!error) request.destroy();
+            },
+            idleMs,
+          }),
+        );
+      });
+    });
+    request.end(body);
+    return {
+      answer,
+      abort: () => fail(new UpstreamError('aborted', 'the client went away')),
+    };
+  },
+  close: async () => undefined,
+};
+
+/** An upstream answer's head and body, as either client reads it. */
+export interface RawAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  length: number;
+  chunks: AsyncIterator<Buffer>;
+  /** Whether the body arrived whole, once its chunks are done. */
+  complete(): boolean;
+  /** Ends the body: with an error (an idle cut), or because the client left. */
+  destroy(error?: Error): void;
+  idleMs: number;
+}
+
+/** The answer the relay reads: hop headers dropped, chunks pulled on demand, idle cuts. */
+export function answerOf(raw: RawAnswer): UpstreamAnswer {
+  const { chunks, idleMs } = raw;
   const headers: Record<string, string> = {};
-  const raw = response.headers;
-  for (const name in raw) {
+  for (const name in raw.headers) {
     if (HOP_HEADERS.has(name)) continue;
-    const value = raw[name];
+    const value = raw.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   let firstAt = -1;
   let failure: Error | undefined;
   // Pull-based: a chunk is read when the client's side asks for one.
-  const chunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const idle = setTimeout(() => {
     failure = new Error(`the upstream sent nothing for ${idleMs} ms`);
-    response.destroy(failure);
+    raw.destroy(failure);
   }, idleMs);
   let ended = false;
   const body: ProxyBody = {
@@ -146,8 +200,7 @@ function answerOf(response: IncomingMessage, idleMs: number, destroy: () => void
       if (next.done) {
         ended = true;
         clearTimeout(idle);
-        // `aborted`: the socket closed before the body's announced end.
-        if (!response.complete) throw failure ?? new Error('the upstream answer was cut short');
+        if (!raw.complete()) throw failure ?? new Error('the upstream answer was cut short');
         return null;
       }
       idle.refresh();
@@ -157,17 +210,14 @@ function answerOf(response: IncomingMessage, idleMs: number, destroy: () => void
     cancel() {
       ended = true;
       clearTimeout(idle);
-      response.destroy();
-      destroy();
+      raw.destroy();
     },
   };
-  const announced = raw['content-length'];
-  const length = announced === undefined || raw['content-encoding'] ? -1 : Number(announced);
   return {
-    status: response.statusCode ?? 502,
+    status: raw.status,
     headers,
     body,
-    length: Number.isSafeInteger(length) ? length : -1,
+    length: raw.length,
     firstChunkAt: () => firstAt,
   };
 }

@@ -46,17 +46,6 @@ export class SqliteBudgets {
   /** The latest `now` callers passed (tests inject time); alerts expire against it. */
   private clock = Number.NEGATIVE_INFINITY;
 
-  readonly reserve: (request: ReserveRequest) => ReserveResult;
-  readonly settle: (
-    callId: string,
-    actualFemto: bigint,
-    counters: BudgetCounter[],
-    now: number,
-  ) => void;
-  readonly release: (callId: string, now: number) => void;
-  readonly consumeRate: (request: RateRequest) => RateResult;
-  readonly consumeRates: (requests: readonly RateRequest[]) => RatesResult;
-
   constructor(private readonly db: Db) {
     this.settledOf = db
       .prepare<[string], Sums>(
@@ -109,19 +98,6 @@ export class SqliteBudgets {
        WHERE alerts.expires_at <= ?`,
     );
 
-    this.reserve = transaction(db, (request: ReserveRequest) => this.reserveNow(request));
-    this.settle = transaction(db, (callId: string, actual: bigint, counters, now: number) =>
-      this.settleNow(callId, actual, counters, now),
-    );
-    this.release = transaction(db, (callId: string, now: number) => {
-      checkNow(now);
-      this.dropReservation.run(callId);
-      this.sweep(now);
-    });
-    this.consumeRate = transaction(db, (request: RateRequest) => this.consumeNow(request));
-    this.consumeRates = transaction(db, (requests: readonly RateRequest[]) =>
-      this.consumeAllNow(requests),
-    );
     const read = db.transaction((fn: () => unknown) => fn());
     this.snapshot = <T>(fn: () => T) => read.deferred(fn) as T;
   }
@@ -132,14 +108,17 @@ export class SqliteBudgets {
    */
   counters(keys: readonly string[], now: number): CounterState[] {
     checkNow(now);
+    return this.snapshot(() => this.countersNow(keys, now));
+  }
+
+  /** `counters`, inside the caller's transaction (a `GroupCommit` batch), on a checked `now`. */
+  countersNow(keys: readonly string[], now: number): CounterState[] {
     this.tick(now);
-    return this.snapshot(() =>
-      keys.map((key) => ({
-        key,
-        settledFemto: this.settledFemto(key),
-        reservedFemto: this.liveFemto(key, now),
-      })),
-    );
+    return keys.map((key) => ({
+      key,
+      settledFemto: this.settledFemto(key),
+      reservedFemto: this.liveFemto(key, now),
+    }));
   }
 
   /** True the first time a (key, threshold) is marked in its window: one INSERT … ON CONFLICT. */
@@ -160,12 +139,12 @@ export class SqliteBudgets {
     return row ? joinFemto(row.micro, row.rem) : 0n;
   }
 
-  private reserveNow(request: ReserveRequest): ReserveResult {
+  /**
+   * Check and reserve, inside the caller's IMMEDIATE transaction (a `GroupCommit` batch), on a
+   * request `checkReserve` passed.
+   */
+  reserveNow(request: ReserveRequest): ReserveResult {
     const { callId, amountFemto, counters, holdUntil, now } = request;
-    checkAmount(amountFemto, 'amountFemto');
-    checkNow(now);
-    checkNumber(holdUntil, 'holdUntil');
-    checkCounters(counters);
     this.sweep(now);
     // Already settled: the call is paid for, so holding again would only leak until holdUntil.
     if (this.isSettled.get(callId)) return { ok: true };
@@ -188,10 +167,8 @@ export class SqliteBudgets {
     return { ok: true };
   }
 
-  private settleNow(callId: string, actual: bigint, counters: BudgetCounter[], now: number): void {
-    checkAmount(actual, 'actualFemto');
-    checkNow(now);
-    checkCounters(counters);
+  /** Settles, inside the caller's IMMEDIATE transaction, with inputs `checkSettle` passed. */
+  settleNow(callId: string, actual: bigint, counters: readonly BudgetCounter[], now: number): void {
     this.sweep(now);
     if (this.isSettled.get(callId)) return;
     const expiresAt = new Map(counters.map((c) => [c.key, c.expiresAt]));
@@ -210,8 +187,17 @@ export class SqliteBudgets {
     this.markSettled.run(callId, keepUntil);
   }
 
-  /** GCRA, one row per key holding the exact theoretical arrival time: see `gcraStep`. */
-  private consumeNow(request: RateRequest): RateResult {
+  /** Drops a call's reservation, inside the caller's IMMEDIATE transaction. */
+  releaseNow(callId: string, now: number): void {
+    this.dropReservation.run(callId);
+    this.sweep(now);
+  }
+
+  /**
+   * GCRA, one row per key holding the exact theoretical arrival time (see `gcraStep`), inside
+   * the caller's IMMEDIATE transaction.
+   */
+  consumeNow(request: RateRequest): RateResult {
     const { key, limit, windowMs, now } = request;
     checkRate(request);
     this.tick(now);
@@ -221,7 +207,7 @@ export class SqliteBudgets {
   }
 
   /** All or nothing, inside the caller's transaction: writes the cells only if all pass. */
-  private consumeAllNow(requests: readonly RateRequest[]): RatesResult {
+  consumeAllNow(requests: readonly RateRequest[]): RatesResult {
     assertOneNow(requests);
     for (const request of requests) checkRate(request);
     const first = requests[0];
@@ -250,8 +236,35 @@ export class SqliteBudgets {
   }
 }
 
-/** Wraps `fn` in BEGIN IMMEDIATE … COMMIT (rolled back if it throws). */
-function transaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
-  const tx = db.transaction(fn);
-  return (...args: A) => tx.immediate(...args);
+/**
+ * Checks a reservation request and copies it: it runs later, in its turn's batch, so a caller
+ * changing its objects meanwhile changes nothing.
+ */
+export function checkReserve(request: ReserveRequest): ReserveRequest {
+  const { callId, amountFemto, counters, holdUntil, now } = request;
+  checkAmount(amountFemto, 'amountFemto');
+  checkNow(now);
+  checkNumber(holdUntil, 'holdUntil');
+  return { callId, amountFemto, counters: checkedCopy(counters), holdUntil, now };
+}
+
+/** Checks a settlement's inputs (as `checkReserve`) and returns a copy of its counters. */
+export function checkSettle(
+  actualFemto: bigint,
+  counters: readonly BudgetCounter[],
+  now: number,
+): BudgetCounter[] {
+  checkAmount(actualFemto, 'actualFemto');
+  checkNow(now);
+  return checkedCopy(counters);
+}
+
+function checkedCopy(counters: readonly BudgetCounter[]): BudgetCounter[] {
+  checkCounters(counters);
+  return counters.map(({ key, limitFemto, hard, expiresAt }) => ({
+    key,
+    limitFemto,
+    hard,
+    expiresAt,
+  }));
 }

@@ -100,6 +100,37 @@ export const MIGRATIONS: readonly Migration[] = [
     // Existing rows were all priced at standard: NULL is standard.
     sql: 'ALTER TABLE records ADD COLUMN service_tier TEXT;',
   },
+  {
+    version: 4,
+    name: 'budget tables without rowids',
+    // Every reservation and settlement commits the pages it dirtied: one b-tree a table (no
+    // separate rowid tree) and no hold_until index (only the once-a-minute sweep used it, and
+    // it scans the few live holds) write 4 pages a call where 7 were written. The key index
+    // covers the amounts: summing a key's live holds reads the index alone.
+    sql: `
+      CREATE TABLE reservations_v4 (
+        call_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        amount_micro INTEGER NOT NULL,
+        amount_rem INTEGER NOT NULL,
+        hold_until INTEGER NOT NULL,
+        PRIMARY KEY (call_id, key)
+      ) WITHOUT ROWID;
+      INSERT INTO reservations_v4 SELECT call_id, key, amount_micro, amount_rem, hold_until
+        FROM reservations;
+      DROP TABLE reservations;
+      ALTER TABLE reservations_v4 RENAME TO reservations;
+      CREATE INDEX reservations_key_hold
+        ON reservations (key, hold_until, amount_micro, amount_rem);
+      CREATE TABLE settled_calls_v4 (
+        call_id TEXT PRIMARY KEY,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO settled_calls_v4 SELECT call_id, expires_at FROM settled_calls;
+      DROP TABLE settled_calls;
+      ALTER TABLE settled_calls_v4 RENAME TO settled_calls;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,8 +9,15 @@ import {
   TollgateError,
 } from '../errors.js';
 import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
-import { checkGroupBy, checkRecordTiers } from '../keep/checks.js';
+import {
+  checkGroupBy,
+  checkNow,
+  checkNumber,
+  checkRate,
+  checkRecordTiers,
+} from '../keep/checks.js';
 import { decodeCursor, pageOf } from '../keep/cursor.js';
+import { assertOneNow } from '../keep/gcra.js';
 import { orderSummaryRows } from '../keep/summary.js';
 import type {
   BudgetCounter,
@@ -29,7 +36,8 @@ import type {
   SummaryOptions,
   SummaryRow,
 } from '../keep/types.js';
-import { SqliteBudgets } from './budgets.js';
+import { GroupCommit } from './batch.js';
+import { checkReserve, checkSettle, SqliteBudgets } from './budgets.js';
 import {
   fillRow,
   fromRow,
@@ -104,6 +112,7 @@ export class SqliteStore implements Store {
   private readonly appendAll: (records: readonly LedgerRecord[]) => number;
   private readonly statements = new Map<string, Statement>();
   private readonly budgets: SqliteBudgets;
+  private readonly batch: GroupCommit;
 
   constructor(options: SqliteStoreOptions = {}) {
     // An empty TOLLGATE_DB counts as unset, as shells leave it.
@@ -149,6 +158,7 @@ export class SqliteStore implements Store {
     });
     this.appendAll = (records) => insertAll.immediate(records);
     this.budgets = new SqliteBudgets(db);
+    this.batch = new GroupCommit(db);
   }
 
   /** Appends a batch in one transaction; a call id already stored is skipped. */
@@ -208,11 +218,19 @@ export class SqliteStore implements Store {
     return orderSummaryRows(rows, options);
   }
 
+  /**
+   * Check and reserve (see `Store.reserve`). Reservations, settlements, releases, rate-limit
+   * steps and alert marks asked for in the same event-loop turn share one IMMEDIATE transaction
+   * (group commit), each run in the order asked with its own result, and resolve once it has
+   * committed.
+   */
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     this.live('reserve');
-    return this.budgets.reserve(request);
+    const checked = checkReserve(request);
+    return this.batch.add(() => this.budgets.reserveNow(checked));
   }
 
+  /** Settles a call (see `Store.settle`), in its turn's batch, as `reserve`. */
   async settle(
     callId: string,
     actualFemto: bigint,
@@ -220,42 +238,64 @@ export class SqliteStore implements Store {
     now: number,
   ): Promise<void> {
     this.live('settle');
-    this.budgets.settle(callId, actualFemto, counters, now);
+    const checked = checkSettle(actualFemto, counters, now);
+    return this.batch.add(() => this.budgets.settleNow(callId, actualFemto, checked, now));
   }
 
+  /** Drops a call's reservation (see `Store.release`), in its turn's batch, as `reserve`. */
   async release(callId: string, now: number): Promise<void> {
     this.live('release');
-    this.budgets.release(callId, now);
-  }
-
-  /** Budget counters' state at `now` (see `Store.counters`). */
-  async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
-    this.live('counters');
-    return this.budgets.counters(keys, now);
-  }
-
-  async consumeRate(request: RateRequest): Promise<RateResult> {
-    this.live('consumeRate');
-    return this.budgets.consumeRate(request);
-  }
-
-  /** All or nothing over several keys, in one IMMEDIATE transaction. */
-  async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
-    this.live('consumeRates');
-    return this.budgets.consumeRates(requests);
-  }
-
-  async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
-    this.live('markAlert');
-    return this.budgets.markAlert(key, threshold, expiresAt);
+    checkNow(now);
+    return this.batch.add(() => this.budgets.releaseNow(callId, now));
   }
 
   /**
-   * Closes the connection (idempotent). Data is already on disk: every append committed. Any
+   * Budget counters' state at `now` (see `Store.counters`), the operations asked before
+   * included: read within this turn's batch when one is waiting (its transaction then answers
+   * the read too), else from a snapshot at once.
+   */
+  async counters(keys: readonly string[], now: number): Promise<CounterState[]> {
+    this.live('counters');
+    if (!this.batch.waiting) return this.budgets.counters(keys, now);
+    checkNow(now);
+    const asked = [...keys];
+    return this.batch.add(() => this.budgets.countersNow(asked, now));
+  }
+
+  /** GCRA (see `Store.consumeRate`), in its turn's batch, as `reserve`. */
+  async consumeRate(request: RateRequest): Promise<RateResult> {
+    this.live('consumeRate');
+    checkRate(request);
+    const asked = { ...request };
+    return this.batch.add(() => this.budgets.consumeNow(asked));
+  }
+
+  /** All or nothing over several keys (see `Store.consumeRates`), in its turn's batch. */
+  async consumeRates(requests: readonly RateRequest[]): Promise<RatesResult> {
+    this.live('consumeRates');
+    assertOneNow(requests);
+    for (const request of requests) checkRate(request);
+    const asked = requests.map((request) => ({ ...request }));
+    return this.batch.add(() => this.budgets.consumeAllNow(asked));
+  }
+
+  /** Marks an alert (see `Store.markAlert`), in its turn's batch. */
+  async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
+    this.live('markAlert');
+    checkNumber(threshold, 'threshold');
+    checkNumber(expiresAt, 'expiresAt');
+    return this.batch.add(() => this.budgets.markAlert(key, threshold, expiresAt));
+  }
+
+  /**
+   * Closes the connection (idempotent), after committing budget operations still batched. Data
+   * is then on disk: every append committed. Any
    * later call throws `StoreUnavailableError`.
    */
   async close(): Promise<void> {
     if (!this.database.open) return;
+    // Budget operations still waiting for their turn's commit are written first.
+    this.batch.flush();
     try {
       this.database.pragma('optimize');
     } catch {

@@ -172,6 +172,13 @@ await attempt('jwt', async () => {
   const { createHandler } = await import('tollgate/server');
   createHandler({ store: new MemoryStore(), auth: { jwt: { secret: 'a secret of 16+ characters' } } });
 });
+const proxyOptions = async (extra) => {
+  const { MemoryStore } = await import('tollgate');
+  return { store: new MemoryStore(), passThrough: true, upstreams: { gemini: {} }, ...extra };
+};
+// Without undici the gateway calls upstreams over node:http; asked for undici, it names it.
+await attempt('proxy', async () => (await import('tollgate/proxy')).createProxy(await proxyOptions({})));
+await attempt('undici', async () => (await import('tollgate/proxy')).createProxy(await proxyOptions({ upstreamClient: 'undici' })));
 await attempt('email', async () => (await import('tollgate/alerts')).emailChannel({ transport: 'smtp://127.0.0.1:1', from: 'a@example.com', to: 'b@example.com' }));
 console.log(JSON.stringify(outcome));
 `;
@@ -264,6 +271,8 @@ describe('the packed tarball, installed in a fresh project', () => {
     expect(install('metrics')).toBe('npm install prom-client');
     expect(install('email')).toBe('npm install nodemailer');
     expect(install('jwt')).toBe('npm install jose');
+    expect(outcome.proxy).toBe('ok');
+    expect(install('undici')).toBe('npm install undici');
   }, 120_000);
 
   it('names only the missing LangChain package when the other one is installed', async () => {

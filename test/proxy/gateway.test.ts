@@ -344,6 +344,10 @@ describe('configuration', () => {
     [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [record, record] }, /used twice/],
     [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [record], budgetStatus: 500 }, /budgetStatus/],
     [{ upstreams: { gemini: { apiKey: 'k' } }, keys: [record], maxBodyBytes: 0 }, /maxBodyBytes/],
+    [
+      { upstreams: { gemini: { apiKey: 'k' } }, keys: [record], upstreamClient: 'fetch' },
+      /upstreamClient/,
+    ],
   ])('refuses %j with a ConfigurationError', (options, message) => {
     let thrown: unknown;
     try {

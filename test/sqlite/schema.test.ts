@@ -105,6 +105,48 @@ describe('SQLite schema migrations', () => {
     await store.close();
   });
 
+  it('upgrades a v3 ledger to rowid-free budget tables, keeping live holds and settled calls', async () => {
+    const path = oldLedger('v3.db', 3);
+    const old = new Database(path);
+    old.exec(`INSERT INTO budget_counters VALUES ('k', 0, 6, 9000);
+      INSERT INTO reservations VALUES ('held', 'k', 0, 3, 5000), ('gone', 'k', 0, 50, 1500);
+      INSERT INTO settled_calls VALUES ('paid', 9000);`);
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(schemaVersion(store.database)).toBe(SCHEMA_VERSION);
+    const withoutRowid = (table: string) =>
+      (
+        store.database
+          .prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?")
+          .get(table) as { sql: string }
+      ).sql;
+    expect(withoutRowid('reservations')).toMatch(/WITHOUT ROWID/);
+    expect(withoutRowid('settled_calls')).toMatch(/WITHOUT ROWID/);
+    // The live hold still counts; the expired one does not.
+    expect(await store.counters(['k'], 2000)).toEqual([
+      { key: 'k', settledFemto: 6n, reservedFemto: 3n },
+    ]);
+    const counter = { key: 'k', limitFemto: 10n, hard: true, expiresAt: 9000 };
+    // A settled call stays settled: settling it again counts nothing.
+    await store.settle('paid', 100n, [counter], 2000);
+    // Only 1 femto-dollar is left under the limit of 10.
+    expect(
+      await store.reserve({
+        callId: 'x',
+        amountFemto: 2n,
+        counters: [counter],
+        holdUntil: 5000,
+        now: 2000,
+      }),
+    ).toEqual({ ok: false, key: 'k', limitFemto: 10n, usedFemto: 9n });
+    await store.settle('held', 4n, [counter], 2000);
+    expect(await store.counters(['k'], 2000)).toEqual([
+      { key: 'k', settledFemto: 10n, reservedFemto: 0n },
+    ]);
+    await store.close();
+  });
+
   it('re-opening an up-to-date database changes nothing', async () => {
     const path = join(folder.dir, 'same.db');
     await new SqliteStore({ path }).close();
