@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { LedgerRecord, Store } from '../src/keep/types.js';
-import { createPostgresStore } from '../src/postgres/index.js';
+import { createPostgresStore, PARTITIONED } from '../src/postgres/index.js';
 import { createApiKey, createHandler, serve } from '../src/server/index.js';
 import { createSqliteStore } from '../src/sqlite/index.js';
 import { fillLedger } from '../test/support/postgres-fill.js';
@@ -98,7 +98,7 @@ async function seedPostgres(url: string): Promise<{ seedSeconds: number; directM
     users: USERS,
     bulk: true,
   });
-  for (const table of ['records', 'rollup_hourly', 'rollup_thread_hourly']) {
+  for (const table of PARTITIONED) {
     await store.pool.query(`VACUUM ANALYZE ${store.schema}.${table}`);
   }
   const seedSeconds = (performance.now() - started) / 1000;

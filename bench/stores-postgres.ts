@@ -13,7 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPostgresStore, type PostgresStore } from '../src/postgres/index.js';
+import { createPostgresStore, PARTITIONED, type PostgresStore } from '../src/postgres/index.js';
 import { fillLedger } from '../test/support/postgres-fill.js';
 import { startPostgresServer } from '../test/support/postgres-server.js';
 import { median } from './stats.js';
@@ -186,9 +186,9 @@ export async function runPostgresBenchmarks() {
       chunk: 1_000_000,
       bulk: true,
     });
-    await store.pool.query(`VACUUM ANALYZE ${store.schema}.records`);
-    await store.pool.query(`VACUUM ANALYZE ${store.schema}.rollup_hourly`);
-    await store.pool.query(`VACUUM ANALYZE ${store.schema}.rollup_thread_hourly`);
+    for (const table of PARTITIONED) {
+      await store.pool.query(`VACUUM ANALYZE ${store.schema}.${table}`);
+    }
     const loadSeconds = Number(process.hrtime.bigint() - loadStart) / 1e9;
     const postgresSummary = {
       ...(await benchSummaries(store, rows, end, users)),

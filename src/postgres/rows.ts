@@ -1,8 +1,9 @@
 /**
- * Ledger rows: a batch of records to the one JSON parameter of one `INSERT … SELECT` (one
- * statement whatever the batch size), and rows back to records. The parameter is read as
- * `jsonb`: `e->>i` on a `jsonb` array is a direct lookup, whereas on `json` it scans the
- * element's text again for every field (twice the statement's time for 10,000 records).
+ * Ledger rows: a batch of records to the rows of one `INSERT … SELECT` (one statement whatever
+ * the batch size), and rows back to records. The rows travel by `COPY … FROM STDIN` in text
+ * format into a temporary staging table (pg-copy-streams), or, without that package, as one
+ * JSON parameter read as `jsonb` (`e->>i` on a `jsonb` array is a direct lookup, whereas on
+ * `json` it scans the element's text again for every field).
  */
 import { ConfigurationError, describe } from '../errors.js';
 import { storedTier } from '../keep/checks.js';
@@ -44,22 +45,35 @@ const NAMES = COLUMNS.map(([name]) => name).join(', ');
 export const RECORD_INSERT_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);
 const FIELDS = COLUMNS.map(([, type], i) => `(e->>${i})::${type}`).join(', ');
 
-/** The sums a rollup row keeps, from the appended rows `ins`. */
+/** The sums a rollup row keeps, from the appended rows. */
 const SUMS = `count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
   sum(reasoning_tokens), sum(total_tokens), count(*) FILTER (WHERE NOT priced),
   COALESCE(sum(cost_femto) FILTER (WHERE priced), 0)`;
-const ADD = ['calls', 'input_tokens', 'output_tokens', 'cached_tokens', 'reasoning_tokens']
+const SUM_NAMES = ['calls', 'input_tokens', 'output_tokens', 'cached_tokens', 'reasoning_tokens']
   .concat(['total_tokens', 'unpriced_calls', 'cost_femto'])
+  .join(', ');
+const ADD = SUM_NAMES.split(', ')
   .map((c) => `${c} = r.${c} + excluded.${c}`)
   .join(', ');
-/** The UTC hour an epoch-ms `ts` falls in (floor, also before 1970). */
-const HOUR_OF = 'ts - ((ts % 3600000) + 3600000) % 3600000';
-const SUM_COLUMNS =
-  'calls, input_tokens, output_tokens, cached_tokens, reasoning_tokens, total_tokens, unpriced_calls, cost_femto';
+
+/** The UTC hour or day an epoch-ms `ts` falls in (floor, also before 1970). */
+const SLOT_OF = {
+  hour: 'ts - ((ts % 3600000) + 3600000) % 3600000',
+  day: 'ts - ((ts % 86400000) + 86400000) % 86400000',
+} as const;
+
+/** Each rollup: its time slot and the dimensions of its key (after `month` and the slot). */
+export const ROLLUPS = {
+  rollup_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id', 'agent', 'model'] },
+  rollup_thread_hourly: { slot: 'hour', keys: ['thread_id', 'tenant_id', 'user_id'] },
+  rollup_user_daily: { slot: 'day', keys: ['tenant_id', 'user_id'] },
+} as const;
+type Rollup = keyof typeof ROLLUPS;
+const ROLLUP_TABLES = Object.keys(ROLLUPS) as Rollup[];
 
 /**
  * One statement: inserts the new records (a call id already stored is skipped) and adds exactly
- * those to both rollups. It commits or fails as a whole, so a rollup never counts a record the
+ * those to every rollup. It commits or fails as a whole, so a rollup never counts a record the
  * ledger lacks, and a retried batch adds nothing twice. Rollup rows are upserted in key order,
  * so concurrent batches lock them in one order (no deadlock).
  */
@@ -69,44 +83,45 @@ export function appendSql(s: string): string {
 
 /**
  * `appendSql` for any `source` query giving the columns of `RECORD_INSERT_COLUMNS` in order:
- * tools that load a ledger server-side (a migration from another store, the benchmarks) keep
- * the rollups exact the same way.
+ * the COPY path (from its staging table) and tools that load a ledger server-side (a migration
+ * from another store, the benchmarks) keep the rollups exact the same way.
  */
 export function insertSql(s: string, source: string): string {
+  const rollups = ROLLUP_TABLES.map(
+    (table) => `${table} AS (
+    ${rollupInsert(s, table, 'ins')}
+    ON CONFLICT (${rollupKey(table).join(', ')}) DO UPDATE SET ${ADD}
+  )`,
+  );
   return `WITH ins AS (
     INSERT INTO ${s}.records (${NAMES})
     ${source}
     ON CONFLICT (call_id, month) DO NOTHING
     RETURNING month, ts, tenant_id, user_id, thread_id, agent, model, input_tokens,
       output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, priced, cost_femto
-  ), hourly AS (
-    ${rollupInsert(s, 'rollup_hourly', 'ins')}
-    ON CONFLICT (${ROLLUP_KEYS.rollup_hourly}) DO UPDATE SET ${ADD}
-  ), threads AS (
-    ${rollupInsert(s, 'rollup_thread_hourly', 'ins')}
-    ON CONFLICT (${ROLLUP_KEYS.rollup_thread_hourly}) DO UPDATE SET ${ADD}
-  )
+  ), ${rollups.join(', ')}
   SELECT count(*)::int AS added FROM ins`;
 }
 
-/** Each rollup's key columns (its unique index), `hour` being the UTC hour of `ts`. */
-const ROLLUP_KEYS = {
-  rollup_hourly: 'month, hour, tenant_id, user_id, agent, model',
-  rollup_thread_hourly: 'month, hour, thread_id, tenant_id, user_id',
-} as const;
+/** A rollup's key columns (its unique index): the month, the slot, the dimensions. */
+function rollupKey(table: Rollup): string[] {
+  const { slot, keys } = ROLLUPS[table];
+  return ['month', slot, ...keys];
+}
 
 /** `INSERT INTO` a rollup the sums of the records in `from`, per key, in key order. */
-function rollupInsert(s: string, table: keyof typeof ROLLUP_KEYS, from: string): string {
-  const keys = ROLLUP_KEYS[table];
-  const count = keys.split(',').length;
-  const positions = Array.from({ length: count }, (_, i) => i + 1).join(', ');
-  return `INSERT INTO ${s}.${table} AS r (${keys}, ${SUM_COLUMNS})
-    SELECT ${keys.replace('hour', `${HOUR_OF}`)}, ${SUMS} FROM ${from}
+function rollupInsert(s: string, table: Rollup, from: string): string {
+  const key = rollupKey(table);
+  const positions = key.map((_, i) => i + 1).join(', ');
+  const { slot, keys } = ROLLUPS[table];
+  const select = ['month', SLOT_OF[slot], ...keys];
+  return `INSERT INTO ${s}.${table} AS r (${key.join(', ')}, ${SUM_NAMES})
+    SELECT ${select.join(', ')}, ${SUMS} FROM ${from}
     GROUP BY ${positions} ORDER BY ${positions}`;
 }
 
 /**
- * Builds both rollups from the stored records in two `INSERT … SELECT … GROUP BY`, for a
+ * Builds every rollup from the stored records, one `INSERT … SELECT … GROUP BY` each, for a
  * ledger loaded without them (a bulk load: one pass over the records instead of an upsert per
  * batch). The rollups must be empty before.
  *
@@ -114,10 +129,7 @@ function rollupInsert(s: string, table: keyof typeof ROLLUP_KEYS, from: string):
  * for (const statement of rollupsFromRecordsSql('"tollgate"')) await pool.query(statement);
  */
 export function rollupsFromRecordsSql(s: string): string[] {
-  return [
-    rollupInsert(s, 'rollup_hourly', `${s}.records`),
-    rollupInsert(s, 'rollup_thread_hourly', `${s}.records`),
-  ];
+  return ROLLUP_TABLES.map((table) => rollupInsert(s, table, `${s}.records`));
 }
 
 const REQUIRED_TEXT = ['id', 'sessionId', 'agent', 'model'] as const;
@@ -171,48 +183,140 @@ function checkRecord(record: LedgerRecord): void {
   }
 }
 
-/** The append statement's parameter (a JSON array of rows) and the months the batch touches. */
-export function rowsOf(records: readonly LedgerRecord[]): { json: string; months: Set<number> } {
+/** A checked record and the month partition it goes to. */
+export interface BatchRow {
+  record: LedgerRecord;
+  month: number;
+}
+
+/**
+ * Checks every record (nothing is sent when one is bad), keeps the first of records that share a
+ * call id and a month (as `ON CONFLICT DO NOTHING` would), and orders them by (month, call id):
+ * concurrent batches holding the same call ids then wait for each other in one direction and
+ * never deadlock.
+ */
+export function batchRows(records: readonly LedgerRecord[]): BatchRow[] {
   for (const record of records) checkRecord(record);
-  // In one global order (month, call id), so that concurrent batches holding the same call ids
-  // wait for each other in one direction and never deadlock.
-  const sorted = records
-    .map((record) => ({ record, month: monthOf(record.timestamp) }))
-    .sort(
-      (a, b) =>
-        a.month - b.month ||
-        (a.record.callId < b.record.callId ? -1 : a.record.callId > b.record.callId ? 1 : 0),
-    );
-  const months = new Set<number>();
-  const rows = sorted.map(({ record, month }) => {
-    months.add(month);
-    return [
-      month,
-      record.id,
-      record.callId,
-      record.timestamp,
-      record.sessionId,
-      record.agent,
-      record.node ?? null,
-      record.model,
-      record.provider ?? null,
-      record.userId ?? null,
-      record.tenantId ?? null,
-      record.threadId ?? null,
-      record.inputTokens,
-      record.cacheReadTokens,
-      record.cacheWriteTokens,
-      record.outputTokens,
-      record.reasoningTokens,
-      record.toolUsePromptTokens,
-      record.totalTokens,
-      record.priced,
-      record.costFemto.toString(),
-      record.metadata === undefined ? null : metadataJson(record.metadata),
-      storedTier(record.serviceTier) ?? null,
-    ];
-  });
-  return { json: JSON.stringify(rows), months };
+  const seen = new Set<string>();
+  const rows: BatchRow[] = [];
+  for (const record of records) {
+    const month = monthOf(record.timestamp);
+    const key = `${month}|${record.callId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push({ record, month });
+  }
+  return rows.sort(
+    (a, b) =>
+      a.month - b.month ||
+      (a.record.callId < b.record.callId ? -1 : a.record.callId > b.record.callId ? 1 : 0),
+  );
+}
+
+const DAY = 86_400_000;
+
+/**
+ * Splits ordered rows into at most `parts` parts (order kept) by tenant, user and UTC day. Every
+ * rollup key holds those three, so two parts never touch the same rollup row: appended at once
+ * on separate connections, they never wait for each other's locks.
+ */
+export function splitRows(rows: readonly BatchRow[], parts: number): BatchRow[][] {
+  if (parts <= 1) return [rows.slice()];
+  const split: BatchRow[][] = Array.from({ length: parts }, () => []);
+  for (const row of rows) {
+    const { tenantId, userId, timestamp } = row.record;
+    const key = `${tenantId ?? ''}\u0000${userId ?? ''}\u0000${Math.floor(timestamp / DAY)}`;
+    split[hash(key) % parts]?.push(row);
+  }
+  return split.filter((part) => part.length > 0);
+}
+
+/** FNV-1a over UTF-16 code units: a cheap, stable spread of keys over parts. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The values of a row in the order of `COLUMNS` (text as it is, money as a decimal string). */
+function valuesOf({ record, month }: BatchRow): unknown[] {
+  return [
+    month,
+    record.id,
+    record.callId,
+    record.timestamp,
+    record.sessionId,
+    record.agent,
+    record.node ?? null,
+    record.model,
+    record.provider ?? null,
+    record.userId ?? null,
+    record.tenantId ?? null,
+    record.threadId ?? null,
+    record.inputTokens,
+    record.cacheReadTokens,
+    record.cacheWriteTokens,
+    record.outputTokens,
+    record.reasoningTokens,
+    record.toolUsePromptTokens,
+    record.totalTokens,
+    record.priced,
+    record.costFemto.toString(),
+    record.metadata === undefined ? null : metadataJson(record.metadata),
+    storedTier(record.serviceTier) ?? null,
+  ];
+}
+
+/** `appendSql`'s parameter: the rows as one JSON array of arrays. */
+export function jsonOf(rows: readonly BatchRow[]): string {
+  return JSON.stringify(rows.map(valuesOf));
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES = /[\\\n\r\t]/g;
+const COPY_ESCAPE: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** One value in COPY's text format: `\N` for NULL, backslash, tab and line ends escaped. */
+function copyValue(value: unknown): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'boolean') return value ? 't' : 'f';
+  const text = String(value);
+  return COPY_SPECIAL.test(text)
+    ? text.replace(COPY_ESCAPES, (c) => COPY_ESCAPE[c] as string)
+    : text;
+}
+
+/** The rows in COPY's text format, one line each, columns in the order of `COLUMNS`. */
+export function copyTextOf(rows: readonly BatchRow[]): string {
+  const lines: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    lines[i] = `${valuesOf(rows[i] as BatchRow)
+      .map(copyValue)
+      .join('\t')}\n`;
+  }
+  return lines.join('');
+}
+
+/** The staging table COPY fills: one per connection, emptied when its transaction ends. */
+export const STAGE_TABLE = 'tollgate_append_stage';
+
+/** Creates the staging table on this connection when it has none yet. */
+export const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_TABLE} (${COLUMNS.map(
+  ([name, type]) => `${name} ${type}${name === 'call_id' ? ' COLLATE "C"' : ''}`,
+).join(', ')}) ON COMMIT DELETE ROWS`;
+
+/**
+ * The COPY path's statement: `insertSql` from the staging table, in (month, call id) order (the
+ * order `batchRows` gave, kept explicit: the lock order is what prevents deadlocks).
+ */
+export function copyInsertSql(s: string): string {
+  return insertSql(
+    s,
+    `SELECT ${NAMES} FROM pg_temp.${STAGE_TABLE} ORDER BY month, call_id COLLATE "C"`,
+  );
 }
 
 /** A row of `records` as node-postgres returns it (int8 and numeric as strings). */

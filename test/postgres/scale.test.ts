@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { QueryOptions, SummaryOptions } from '../../src/keep/types.js';
-import type { PostgresStore } from '../../src/postgres/index.js';
+import { PARTITIONED, type PostgresStore } from '../../src/postgres/index.js';
 import { ledgerRecords } from '../keep/fixtures.js';
 import { fillLedger } from '../support/postgres-fill.js';
 import { describePostgres, dropStore, openStore, sql, usePostgresServer } from './support.js';
@@ -34,9 +34,7 @@ describePostgres('Postgres at scale: indexes for every filter, retention by part
     // 12 models. Enough rows that a sequential scan of a partition is the costly plan it is
     // in production, and statistics taken, as autovacuum would.
     await fillLedger(store.pool, store.schema, { count: 250_000, from: FROM, to: TO });
-    await sql(server(), `ANALYZE ${store.schema}.records`);
-    await sql(server(), `ANALYZE ${store.schema}.rollup_hourly`);
-    await sql(server(), `ANALYZE ${store.schema}.rollup_thread_hourly`);
+    for (const table of PARTITIONED) await sql(server(), `ANALYZE ${store.schema}.${table}`);
     const [filled] = await sql(
       server(),
       `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
