@@ -279,25 +279,32 @@ const COPY_SPECIAL = /[\\\n\r\t]/;
 const COPY_ESCAPES = /[\\\n\r\t]/g;
 const COPY_ESCAPE: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** One value in COPY's text format: `\N` for NULL, backslash, tab and line ends escaped. */
-function copyValue(value: unknown): string {
-  if (value === null) return '\\N';
-  if (typeof value === 'boolean') return value ? 't' : 'f';
-  const text = String(value);
-  return COPY_SPECIAL.test(text)
-    ? text.replace(COPY_ESCAPES, (c) => COPY_ESCAPE[c] as string)
-    : text;
+/** Text in COPY's text format: `\\N` for none, backslash, tab and line ends escaped. */
+function copyText(value: string | null | undefined): string {
+  if (value === undefined || value === null) return '\\N';
+  return COPY_SPECIAL.test(value)
+    ? value.replace(COPY_ESCAPES, (c) => COPY_ESCAPE[c] as string)
+    : value;
 }
 
-/** The rows in COPY's text format, one line each, columns in the order of `COLUMNS`. */
+/**
+ * The rows in COPY's text format, one line each, columns in the order of `COLUMNS` (written
+ * out field by field: this runs for every record of every batch).
+ */
 export function copyTextOf(rows: readonly BatchRow[]): string {
-  const lines: string[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    lines[i] = `${valuesOf(rows[i] as BatchRow)
-      .map(copyValue)
-      .join('\t')}\n`;
+  const t = copyText;
+  let out = '';
+  for (const { record: r, month } of rows) {
+    const metadata = r.metadata === undefined ? undefined : metadataJson(r.metadata);
+    out +=
+      `${month}\t${t(r.id)}\t${t(r.callId)}\t${r.timestamp}\t${t(r.sessionId)}` +
+      `\t${t(r.agent)}\t${t(r.node)}\t${t(r.model)}\t${t(r.provider)}` +
+      `\t${t(r.userId)}\t${t(r.tenantId)}\t${t(r.threadId)}` +
+      `\t${r.inputTokens}\t${r.cacheReadTokens}\t${r.cacheWriteTokens}\t${r.outputTokens}` +
+      `\t${r.reasoningTokens}\t${r.toolUsePromptTokens}\t${r.totalTokens}\t${r.priced ? 't' : 'f'}` +
+      `\t${r.costFemto}\t${t(metadata)}\t${t(storedTier(r.serviceTier))}\n`;
   }
-  return lines.join('');
+  return out;
 }
 
 /** The staging table COPY fills: one per connection, emptied when its transaction ends. */
