@@ -123,6 +123,14 @@ describePostgres('Postgres at scale: indexes for every filter, retention by part
     ['agent, by user', { groupBy: 'user', agent: 'agent-2', from: NOW - 7 * DAY }],
     ['model, by hour', { groupBy: 'hour', model: 'model-5', from: NOW - DAY, to: NOW }],
     ['user, by thread', { groupBy: 'thread', userId: 'user-17', from: NOW - month }],
+    [
+      'user, 30 days by UTC day (daily rollup)',
+      { groupBy: 'day', userId: 'user-17', from: NOW - month - 1234, to: NOW + 999 },
+    ],
+    [
+      'tenant, by user (daily rollup)',
+      { groupBy: 'user', tenantId: 'tenant-3', from: NOW - month },
+    ],
     ['thread', { groupBy: 'agent', threadId: 'thread-42' }],
     ['session', { groupBy: 'none', sessionId: 'session-7', from: NOW - month }],
     [
@@ -144,6 +152,20 @@ describePostgres('Postgres at scale: indexes for every filter, retention by part
     const found = await plansOf(() =>
       store.summarize({ groupBy: 'model', userId: 'user-17', from: NOW - month, to: NOW }),
     );
+    expect(found.some((s) => s.includes('rollup_hourly'))).toBe(true);
+    expect(found.some((s) => / on records_/.test(s))).toBe(false);
+  });
+
+  it('a per-user summary of whole UTC days reads the daily rollup, hours only at the ends', async () => {
+    const found = await plansOf(() =>
+      store.summarize({
+        groupBy: 'day',
+        userId: 'user-17',
+        from: NOW - month - 7_200_000,
+        to: NOW,
+      }),
+    );
+    expect(found.some((s) => s.includes('rollup_user_daily'))).toBe(true);
     expect(found.some((s) => s.includes('rollup_hourly'))).toBe(true);
     expect(found.some((s) => / on records_/.test(s))).toBe(false);
   });
