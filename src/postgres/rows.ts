@@ -78,7 +78,11 @@ const ROLLUP_TABLES = Object.keys(ROLLUPS) as Rollup[];
  * so concurrent batches lock them in one order (no deadlock).
  */
 export function appendSql(s: string): string {
-  return insertSql(s, `SELECT ${FIELDS} FROM jsonb_array_elements($1::jsonb) e`);
+  return insertSql(
+    s,
+    `SELECT ${FIELDS} FROM jsonb_array_elements($1::jsonb) e
+     ORDER BY (e->>0)::int4, (e->>2) COLLATE "C"`,
+  );
 }
 
 /**
@@ -143,6 +147,16 @@ const TEXT = [
   'threadId',
 ] as const;
 
+const COUNTS = [
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'toolUsePromptTokens',
+  'totalTokens',
+] as const;
+
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 
 /** Refuses a record the ledger cannot store exactly, naming the field (before any write). */
@@ -167,15 +181,7 @@ function checkRecord(record: LedgerRecord): void {
   if (!Number.isSafeInteger(record.timestamp) || Math.abs(record.timestamp) > 8.64e15) {
     throw bad('timestamp', record.timestamp, 'whole epoch milliseconds');
   }
-  for (const field of [
-    'inputTokens',
-    'cacheReadTokens',
-    'cacheWriteTokens',
-    'outputTokens',
-    'reasoningTokens',
-    'toolUsePromptTokens',
-    'totalTokens',
-  ] as const) {
+  for (const field of COUNTS) {
     if (!isCount(record[field])) throw bad(field, record[field], 'a whole number ≥ 0');
   }
   if (typeof record.costFemto !== 'bigint' || record.costFemto < 0n) {
@@ -190,10 +196,10 @@ export interface BatchRow {
 }
 
 /**
- * Checks every record (nothing is sent when one is bad), keeps the first of records that share a
- * call id and a month (as `ON CONFLICT DO NOTHING` would), and orders them by (month, call id):
- * concurrent batches holding the same call ids then wait for each other in one direction and
- * never deadlock.
+ * Checks every record (nothing is sent when one is bad) and keeps the first of records that
+ * share a call id and a month, as `ON CONFLICT DO NOTHING` would. The append statements insert
+ * in (month, call id) order themselves: concurrent batches holding the same call ids then wait
+ * for each other in one direction and never deadlock.
  */
 export function batchRows(records: readonly LedgerRecord[]): BatchRow[] {
   for (const record of records) checkRecord(record);
@@ -206,17 +212,13 @@ export function batchRows(records: readonly LedgerRecord[]): BatchRow[] {
     seen.add(key);
     rows.push({ record, month });
   }
-  return rows.sort(
-    (a, b) =>
-      a.month - b.month ||
-      (a.record.callId < b.record.callId ? -1 : a.record.callId > b.record.callId ? 1 : 0),
-  );
+  return rows;
 }
 
 const DAY = 86_400_000;
 
 /**
- * Splits ordered rows into at most `parts` parts (order kept) by tenant, user and UTC day. Every
+ * Splits rows into at most `parts` parts by tenant, user and UTC day. Every
  * rollup key holds those three, so two parts never touch the same rollup row: appended at once
  * on separate connections, they never wait for each other's locks.
  */
@@ -317,7 +319,7 @@ export const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_TABLE} (${COLU
 
 /**
  * The COPY path's statement: `insertSql` from the staging table, in (month, call id) order (the
- * order `batchRows` gave, kept explicit: the lock order is what prevents deadlocks).
+ * lock order that prevents deadlocks, the same as `appendSql`'s).
  */
 export function copyInsertSql(s: string): string {
   return insertSql(
