@@ -16,7 +16,7 @@ export {
   MIGRATIONS,
   type Migration,
   migrate,
-  rebuildDailySql,
+  rebuildUserRollupsSql,
   SCHEMA_VERSION,
   schemaVersion,
 } from './schema.js';

@@ -12,6 +12,7 @@ export const PARTITIONED = [
   'records',
   'rollup_hourly',
   'rollup_thread_hourly',
+  'rollup_user_hourly',
   'rollup_user_daily',
 ] as const;
 

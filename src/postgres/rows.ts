@@ -66,6 +66,7 @@ const SLOT_OF = {
 export const ROLLUPS = {
   rollup_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id', 'agent', 'model'] },
   rollup_thread_hourly: { slot: 'hour', keys: ['thread_id', 'tenant_id', 'user_id'] },
+  rollup_user_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id'] },
   rollup_user_daily: { slot: 'day', keys: ['tenant_id', 'user_id'] },
 } as const;
 type Rollup = keyof typeof ROLLUPS;

@@ -13,10 +13,10 @@
  *   on a partitioned table must hold the partition key); a retry carries the same record, and
  *   so the same month, so it is always caught.
  * - `rollup_hourly` and `rollup_thread_hourly`: exact sums per hour × (tenant, user, agent,
- *   model) and per hour × (thread, tenant, user); `rollup_user_daily`: per UTC day × (tenant,
- *   user), so a month-long per-user or fleet-wide summary reads about 30 rows a user instead of
- *   720. All are kept up to date by the same statement that appends the records, and
- *   partitioned like them. Summaries read these, not the records.
+ *   model) and per hour × (thread, tenant, user); `rollup_user_hourly` and `rollup_user_daily`:
+ *   per UTC hour and per UTC day × (tenant, user), so a month-long per-user or fleet-wide
+ *   summary reads about 30 + 24 rows a user. All are kept up to date by the same statement that
+ *   appends the records, and partitioned like them. Summaries read these, not the records.
  * - Money is `numeric` femto-dollars: exact at any size, summed exactly by Postgres.
  */
 import type { PoolClient, Queryable } from './connect.js';
@@ -43,23 +43,68 @@ const SUMS = `
   unpriced_calls bigint NOT NULL,
   cost_femto numeric NOT NULL`;
 
-/** Fills the (empty) daily rollup from the hourly one: a UTC day is 24 whole UTC hours. */
-const DAILY_FROM_HOURLY = `INSERT INTO {s}.rollup_user_daily (month, day, tenant_id, user_id,
-    calls, input_tokens, output_tokens, cached_tokens, reasoning_tokens, total_tokens,
-    unpriced_calls, cost_femto)
-  SELECT month, hour - ((hour % 86400000) + 86400000) % 86400000, tenant_id, user_id,
-    sum(calls), sum(input_tokens), sum(output_tokens), sum(cached_tokens), sum(reasoning_tokens),
-    sum(total_tokens), sum(unpriced_calls), sum(cost_femto)
-  FROM {s}.rollup_hourly GROUP BY 1, 2, 3, 4;`;
+/** The per-user rollups of migration 4: per UTC hour and per UTC day × (tenant, user). */
+const USER_ROLLUPS = [
+  { table: 'rollup_user_hourly', slot: 'hour', width: 3_600_000 },
+  { table: 'rollup_user_daily', slot: 'day', width: 86_400_000 },
+] as const;
+
+/** Fills an (empty) per-user rollup from `rollup_hourly`: a UTC day is 24 whole UTC hours. */
+function userRollupFromHourly(s: string, { table, slot, width }: (typeof USER_ROLLUPS)[number]) {
+  return `INSERT INTO ${s}.${table} (month, ${slot}, tenant_id, user_id, calls, input_tokens,
+      output_tokens, cached_tokens, reasoning_tokens, total_tokens, unpriced_calls, cost_femto)
+    SELECT month, hour - ((hour % ${width}) + ${width}) % ${width}, tenant_id, user_id,
+      sum(calls), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
+      sum(reasoning_tokens), sum(total_tokens), sum(unpriced_calls), sum(cost_femto)
+    FROM ${s}.rollup_hourly GROUP BY 1, 2, 3, 4`;
+}
+
+/** A per-user rollup's table, its indexes, and a partition for every month the records have. */
+function userRollupTable(rollup: (typeof USER_ROLLUPS)[number]): string {
+  const { table, slot } = rollup;
+  return `
+      CREATE TABLE {s}.${table} (
+        month integer NOT NULL,
+        ${slot} bigint NOT NULL,
+        tenant_id text,
+        user_id text,${SUMS}
+      ) PARTITION BY RANGE (month);
+      CREATE UNIQUE INDEX ${table}_key ON {s}.${table}
+        (month, ${slot}, tenant_id, user_id) NULLS NOT DISTINCT;
+      CREATE INDEX ${table}_user ON {s}.${table} (user_id, ${slot});
+      CREATE INDEX ${table}_tenant ON {s}.${table} (tenant_id, ${slot});
+      DO $$
+      DECLARE part record;
+      BEGIN
+        FOR part IN
+          SELECT n.nspname AS schema, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE i.inhparent = '{s}.records'::regclass
+        LOOP
+          EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.${table} %s', part.schema,
+            '${table}' || substr(part.name, 8), part.schema, part.bound);
+        END LOOP;
+      END $$;
+      ${userRollupFromHourly('{s}', rollup)};`;
+}
 
 /**
- * The statements that build the daily rollup again from the hourly one, to run in one
- * transaction (`TRUNCATE` holds the daily rollup locked until it commits, so appends wait and
- * then add to the rebuilt rows): for a ledger that processes of an older version kept appending
- * to after version 4 was applied (they add to the hourly rollups only).
+ * The statements that build the per-user rollups again from `rollup_hourly`, to run in one
+ * transaction (`TRUNCATE` holds them locked until it commits, so appends wait, then add to the
+ * rebuilt rows): for a ledger that processes of an older version kept appending to after
+ * version 4 was applied (they add to the first two rollups only).
+ *
+ * @example
+ * await pool.query('BEGIN');
+ * for (const statement of rebuildUserRollupsSql('"tollgate"')) await pool.query(statement);
+ * await pool.query('COMMIT');
  */
-export function rebuildDailySql(s: string): string[] {
-  return [`TRUNCATE ${s}.rollup_user_daily`, DAILY_FROM_HOURLY.replaceAll('{s}', s)];
+export function rebuildUserRollupsSql(s: string): string[] {
+  return [
+    `TRUNCATE ${USER_ROLLUPS.map(({ table }) => `${s}.${table}`).join(', ')}`,
+    ...USER_ROLLUPS.map((rollup) => userRollupFromHourly(s, rollup)),
+  ];
 }
 
 /**
@@ -187,35 +232,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'daily rollup per tenant and user, built from the hourly rollup',
-    // A partition for every month the records have, then one GROUP BY pass over the hourly
-    // rollup (exact: a UTC day is 24 whole UTC hours). Appends of a process still on version 3
-    // do not add to it: see the README's upgrade notes and `rebuildDailyRollup`.
-    sql: `
-      CREATE TABLE {s}.rollup_user_daily (
-        month integer NOT NULL,
-        day bigint NOT NULL,
-        tenant_id text,
-        user_id text,${SUMS}
-      ) PARTITION BY RANGE (month);
-      CREATE UNIQUE INDEX rollup_user_daily_key ON {s}.rollup_user_daily
-        (month, day, tenant_id, user_id) NULLS NOT DISTINCT;
-      CREATE INDEX rollup_user_daily_user ON {s}.rollup_user_daily (user_id, day);
-      CREATE INDEX rollup_user_daily_tenant ON {s}.rollup_user_daily (tenant_id, day);
-      DO $$
-      DECLARE part record;
-      BEGIN
-        FOR part IN
-          SELECT n.nspname AS schema, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
-            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-           WHERE i.inhparent = '{s}.records'::regclass
-        LOOP
-          EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.rollup_user_daily %s', part.schema,
-            'rollup_user_daily' || substr(part.name, 8), part.schema, part.bound);
-        END LOOP;
-      END $$;
-      ${DAILY_FROM_HOURLY}`,
+    name: 'per-user rollups (hourly and daily), built from the hourly rollup',
+    // Each gets a partition for every month the records have, then one GROUP BY pass over
+    // rollup_hourly. Appends of a process still on version 3 do not add to them: see the
+    // upgrade notes and `rebuildUserRollups`.
+    sql: USER_ROLLUPS.map(userRollupTable).join('\n'),
   },
 ];
 

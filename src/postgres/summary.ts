@@ -5,11 +5,12 @@
  * records, through the time index. All parts are added up in ONE statement (`UNION ALL`), so
  * they come from one snapshot. Every rollup is kept exact on every append.
  *
- * The hourly rollup is the first whose dimensions hold every filter and the grouped field:
- * `rollup_hourly` (tenant, user, agent, model), then `rollup_thread_hourly` (thread, tenant,
- * user). The daily rollup `rollup_user_daily` (tenant, user) serves summaries grouped by
- * nothing, user, tenant or UTC day and filtered by user or tenant; hour buckets, and day buckets
- * in another zone (a New York day is not a UTC day), read whole hours instead. A session filter,
+ * The hourly rollup is the first (the narrowest) whose dimensions hold every filter and the
+ * grouped field: `rollup_user_hourly` (tenant, user), `rollup_hourly` (tenant, user, agent,
+ * model), then `rollup_thread_hourly` (thread, tenant, user). The daily rollup
+ * `rollup_user_daily` (tenant, user) serves summaries grouped by nothing, user, tenant or UTC
+ * day and filtered by user or tenant; hour buckets, and day buckets in another zone (a New York
+ * day is not a UTC day), read whole hours instead. A session filter,
  * and buckets in a zone whose offset is not a whole number of hours (India, Nepal: quarter-hour
  * slots), are answered from the records alone.
  */
@@ -47,10 +48,11 @@ const DAY = 24 * HOUR;
 
 /** Each hourly rollup and the fields it keeps, in the order they are tried. */
 const HOURLY: readonly { table: string; fields: ReadonlySet<Field> }[] = [
+  { table: 'rollup_user_hourly', fields: new Set<Field>(['tenantId', 'userId']) },
   { table: 'rollup_hourly', fields: new Set<Field>(['tenantId', 'userId', 'agent', 'model']) },
   { table: 'rollup_thread_hourly', fields: new Set<Field>(['threadId', 'tenantId', 'userId']) },
 ];
-/** The daily rollup and the fields it keeps (all of them also in `rollup_hourly`). */
+/** The daily rollup and the fields it keeps (those of `rollup_user_hourly`). */
 const DAILY = { table: 'rollup_user_daily', fields: new Set<Field>(['tenantId', 'userId']) };
 
 const RECORD_SUMS = `count(*) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output,

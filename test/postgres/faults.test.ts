@@ -22,8 +22,10 @@ async function totals(server: Parameters<typeof sql>[0], store: PostgresStore) {
       )
     )[0];
   const rollup = await rollupSum('rollup_hourly');
-  // The daily rollup is written by the same statement: it must agree to the femto-dollar.
-  expect(await rollupSum('rollup_user_daily')).toEqual(rollup);
+  // The other rollups are written by the same statement: they must agree to the femto-dollar.
+  for (const table of ['rollup_thread_hourly', 'rollup_user_hourly', 'rollup_user_daily']) {
+    expect(await rollupSum(table), table).toEqual(rollup);
+  }
   return { records, rollup };
 }
 

@@ -27,6 +27,16 @@ export const FULL_SCANS = {
       COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
       FROM ${s}.records GROUP BY 1, 2, 3, 4, 5`,
   },
+  rollup_user_hourly: {
+    keys: 'month, hour, tenant_id, user_id',
+    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
+      tenant_id, user_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
+      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
+      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
+      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
+      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
+      FROM ${s}.records GROUP BY 1, 2, 3, 4`,
+  },
   rollup_user_daily: {
     keys: 'month, day, tenant_id, user_id',
     scan: (s: string) => `SELECT month, ts - ((ts % 86400000) + 86400000) % 86400000 AS day,

@@ -220,6 +220,7 @@ describePostgres('Postgres rollups: exact sums kept on every append', () => {
       'rollup_hourly',
       'rollup_thread_hourly',
       'rollup_user_daily',
+      'rollup_user_hourly',
     ]);
     await dropStore(server(), store);
   });

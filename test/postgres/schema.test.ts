@@ -70,7 +70,7 @@ async function appendAsVersion3(pool: pg.Pool, schema: string, records: LedgerRe
   }
   await pool.query(`TRUNCATE ${schema}.rollup_hourly, ${schema}.rollup_thread_hourly`);
   for (const statement of rollupsFromRecordsSql(schema)) {
-    if (!statement.includes('rollup_user_daily')) await pool.query(statement);
+    if (!statement.includes('rollup_user_')) await pool.query(statement);
   }
 }
 
@@ -204,7 +204,7 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     await dropStore(server(), store);
   });
 
-  it('upgrades a version-3 ledger: the daily rollup is built from the hourly one, exact', async () => {
+  it('upgrades a version-3 ledger: the per-user rollups are built from the hourly one, exact', async () => {
     const schema = freshSchema();
     const quoted = `"${schema}"`;
     const pool = new pg.Pool({ connectionString: server().url });
@@ -234,8 +234,10 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     }
     const store = await createPostgresStore({ connectionString: server().url, schema });
     expect(await schemaVersion(store.pool, store.schema)).toBe(SCHEMA_VERSION);
-    const daily = await sql(server(), `SELECT count(*)::int AS n FROM ${quoted}.rollup_user_daily`);
-    expect(daily[0]?.n).toBeGreaterThan(50);
+    for (const table of ['rollup_user_hourly', 'rollup_user_daily']) {
+      const [built] = await sql(server(), `SELECT count(*)::int AS n FROM ${quoted}.${table}`);
+      expect(built?.n, table).toBeGreaterThan(50);
+    }
     for (const [table, diff] of Object.entries(await rollupDiffs(server(), quoted))) {
       expect(diff, table).toEqual([]);
     }
@@ -259,8 +261,8 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
         await memory.summarize({ groupBy, ...range }),
       );
     }
-    // A worker still on version 3 appends meanwhile: the daily rollup misses its records
-    // until it is rebuilt.
+    // A worker still on version 3 appends meanwhile: the per-user rollups miss its records
+    // until they are rebuilt.
     const late = ledgerRecords(20, (i) => ({
       userId: 'late',
       timestamp: old[i * 17]!.timestamp + 2,
@@ -268,8 +270,10 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     const versionThree = new pg.Pool({ connectionString: server().url });
     await appendAsVersion3(versionThree, quoted, late);
     await versionThree.end();
-    expect((await rollupDiffs(server(), quoted)).rollup_user_daily).not.toEqual([]);
-    await store.rebuildDailyRollup();
+    const stale = await rollupDiffs(server(), quoted);
+    expect(stale.rollup_user_daily).not.toEqual([]);
+    expect(stale.rollup_user_hourly).not.toEqual([]);
+    await store.rebuildUserRollups();
     for (const [table, diff] of Object.entries(await rollupDiffs(server(), quoted))) {
       expect(diff, table).toEqual([]);
     }
