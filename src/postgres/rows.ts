@@ -6,7 +6,7 @@
  * `json` it scans the element's text again for every field).
  */
 import { ConfigurationError, describe } from '../errors.js';
-import { storedTier } from '../keep/checks.js';
+import { RECORD_COUNTS, storedTier } from '../keep/checks.js';
 import { metadataJson } from '../keep/record.js';
 import { type LedgerColumns, recordFromColumns } from '../keep/sql-rows.js';
 import type { LedgerRecord } from '../keep/types.js';
@@ -45,22 +45,38 @@ const NAMES = COLUMNS.map(([name]) => name).join(', ');
 export const RECORD_INSERT_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);
 const FIELDS = COLUMNS.map(([, type], i) => `(e->>${i})::${type}`).join(', ');
 
-/** The sums a rollup row keeps, from the appended rows. */
-const SUMS = `count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-  sum(reasoning_tokens), sum(total_tokens), count(*) FILTER (WHERE NOT priced),
-  COALESCE(sum(cost_femto) FILTER (WHERE priced), 0)`;
-const SUM_NAMES = ['calls', 'input_tokens', 'output_tokens', 'cached_tokens', 'reasoning_tokens']
-  .concat(['total_tokens', 'unpriced_calls', 'cost_femto'])
-  .join(', ');
-const ADD = SUM_NAMES.split(', ')
-  .map((c) => `${c} = r.${c} + excluded.${c}`)
-  .join(', ');
+/** The sums a rollup row keeps, from the appended rows, and their columns. */
+const SUM_EXPRESSIONS = [
+  'count(*)',
+  'sum(input_tokens)',
+  'sum(output_tokens)',
+  'sum(cache_read_tokens)',
+  'sum(reasoning_tokens)',
+  'sum(total_tokens)',
+  'count(*) FILTER (WHERE NOT priced)',
+  'COALESCE(sum(cost_femto) FILTER (WHERE priced), 0)',
+];
+const SUM_COLUMNS = ['calls', 'input_tokens', 'output_tokens', 'cached_tokens'].concat([
+  'reasoning_tokens',
+  'total_tokens',
+  'unpriced_calls',
+  'cost_femto',
+]);
+const SUMS = SUM_EXPRESSIONS.join(', ');
+const NAMED_SUMS = SUM_EXPRESSIONS.map((sum, i) => `${sum} AS ${SUM_COLUMNS[i]}`).join(', ');
+const SUM_NAMES = SUM_COLUMNS.join(', ');
+const ADD = SUM_COLUMNS.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ');
 
-/** The UTC hour or day an epoch-ms `ts` falls in (floor, also before 1970). */
-const SLOT_OF = {
-  hour: 'ts - ((ts % 3600000) + 3600000) % 3600000',
-  day: 'ts - ((ts % 86400000) + 86400000) % 86400000',
-} as const;
+/** The sums of rollup rows (the per-hour sums of a batch) into coarser ones. */
+const SUMS_OF_SUMS = SUM_COLUMNS.map((c) => `sum(${c})`).join(', ');
+
+const SLOT_MS = { hour: 3_600_000, day: 86_400_000 } as const;
+/** The UTC hour or day the epoch-ms `column` falls in (floor, also before 1970). */
+const slotOf = (slot: 'hour' | 'day', column: string) =>
+  `${column} - ((${column} % ${SLOT_MS[slot]}) + ${SLOT_MS[slot]}) % ${SLOT_MS[slot]}`;
+
+/** The batch's sums per `rollup_hourly` key, which the coarser rollups are summed from. */
+const HOUR_KEYS = ['tenant_id', 'user_id', 'agent', 'model'];
 
 /** Each rollup: its time slot and the dimensions of its key (after `month` and the slot). */
 export const ROLLUPS = {
@@ -92,9 +108,11 @@ export function appendSql(s: string): string {
  * from another store, the benchmarks) keep the rollups exact the same way.
  */
 export function insertSql(s: string, source: string): string {
+  // Rollups whose key is within rollup_hourly's are summed from the batch's hourly sums (a
+  // thousand rows for 10,000 records), not from every inserted record again.
   const rollups = ROLLUP_TABLES.map(
     (table) => `${table} AS (
-    ${rollupInsert(s, table, 'ins')}
+    ${fromHours(table) ? rollupInsert(s, table, 'hours', 'hour') : rollupInsert(s, table, 'ins', 'ts')}
     ON CONFLICT (${rollupKey(table).join(', ')}) DO UPDATE SET ${ADD}
   )`,
   );
@@ -104,9 +122,14 @@ export function insertSql(s: string, source: string): string {
     ON CONFLICT (call_id, month) DO NOTHING
     RETURNING month, ts, tenant_id, user_id, thread_id, agent, model, input_tokens,
       output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, priced, cost_femto
+  ), hours AS (
+    SELECT month, ${slotOf('hour', 'ts')} AS hour, ${HOUR_KEYS.join(', ')}, ${NAMED_SUMS}
+    FROM ins GROUP BY 1, 2, 3, 4, 5, 6
   ), ${rollups.join(', ')}
   SELECT count(*)::int AS added FROM ins`;
 }
+
+const fromHours = (table: Rollup) => ROLLUPS[table].keys.every((key) => HOUR_KEYS.includes(key));
 
 /** A rollup's key columns (its unique index): the month, the slot, the dimensions. */
 function rollupKey(table: Rollup): string[] {
@@ -114,14 +137,17 @@ function rollupKey(table: Rollup): string[] {
   return ['month', slot, ...keys];
 }
 
-/** `INSERT INTO` a rollup the sums of the records in `from`, per key, in key order. */
-function rollupInsert(s: string, table: Rollup, from: string): string {
+/**
+ * `INSERT INTO` a rollup the sums per key, in key order, of `from`: records (their time in `ts`)
+ * or rows of hourly sums (their time in `hour`).
+ */
+function rollupInsert(s: string, table: Rollup, from: string, time: 'ts' | 'hour'): string {
   const key = rollupKey(table);
   const positions = key.map((_, i) => i + 1).join(', ');
   const { slot, keys } = ROLLUPS[table];
-  const select = ['month', SLOT_OF[slot], ...keys];
+  const select = ['month', slotOf(slot, time), ...keys];
   return `INSERT INTO ${s}.${table} AS r (${key.join(', ')}, ${SUM_NAMES})
-    SELECT ${select.join(', ')}, ${SUMS} FROM ${from}
+    SELECT ${select.join(', ')}, ${time === 'ts' ? SUMS : SUMS_OF_SUMS} FROM ${from}
     GROUP BY ${positions} ORDER BY ${positions}`;
 }
 
@@ -134,7 +160,7 @@ function rollupInsert(s: string, table: Rollup, from: string): string {
  * for (const statement of rollupsFromRecordsSql('"tollgate"')) await pool.query(statement);
  */
 export function rollupsFromRecordsSql(s: string): string[] {
-  return ROLLUP_TABLES.map((table) => rollupInsert(s, table, `${s}.records`));
+  return ROLLUP_TABLES.map((table) => rollupInsert(s, table, `${s}.records`, 'ts'));
 }
 
 const REQUIRED_TEXT = ['id', 'sessionId', 'agent', 'model'] as const;
@@ -146,16 +172,6 @@ const TEXT = [
   'userId',
   'tenantId',
   'threadId',
-] as const;
-
-const COUNTS = [
-  'inputTokens',
-  'cacheReadTokens',
-  'cacheWriteTokens',
-  'outputTokens',
-  'reasoningTokens',
-  'toolUsePromptTokens',
-  'totalTokens',
 ] as const;
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
@@ -182,7 +198,7 @@ function checkRecord(record: LedgerRecord): void {
   if (!Number.isSafeInteger(record.timestamp) || Math.abs(record.timestamp) > 8.64e15) {
     throw bad('timestamp', record.timestamp, 'whole epoch milliseconds');
   }
-  for (const field of COUNTS) {
+  for (const field of RECORD_COUNTS) {
     if (!isCount(record[field])) throw bad(field, record[field], 'a whole number ≥ 0');
   }
   if (typeof record.costFemto !== 'bigint' || record.costFemto < 0n) {

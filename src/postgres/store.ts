@@ -402,8 +402,8 @@ export async function createPostgresStore(
   const retentionMs = parseRetention(options.retention);
   const schema = options.schema ?? 'tollgate';
   schemaIdentifier(schema);
-  const monthsAhead = checkMonthsAhead(options.monthsAhead);
-  const appendConnections = checkAppendConnections(options.appendConnections);
+  const monthsAhead = wholeOption('monthsAhead', options.monthsAhead, 2, 0, 120);
+  const appendConnections = wholeOption('appendConnections', options.appendConnections, 2, 1, 64);
   if (options.copy !== undefined && typeof options.copy !== 'boolean') {
     throw new ConfigurationError(`copy must be true or false, got ${describe(options.copy)}`);
   }
@@ -458,21 +458,18 @@ export async function createPostgresStore(
   return store;
 }
 
-function checkMonthsAhead(value: number | undefined): number {
-  if (value === undefined) return 2;
-  if (!Number.isInteger(value) || value < 0 || value > 120) {
+/** A whole-number option within [min, max], or its default when absent. */
+function wholeOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigurationError(
-      `monthsAhead must be a whole number from 0 to 120, got ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function checkAppendConnections(value: number | undefined): number {
-  if (value === undefined) return 2;
-  if (!Number.isInteger(value) || value < 1 || value > 64) {
-    throw new ConfigurationError(
-      `appendConnections must be a whole number from 1 to 64, got ${describe(value)}`,
+      `${name} must be a whole number from ${min} to ${max}, got ${describe(value)}`,
     );
   }
   return value;

@@ -5,48 +5,29 @@
 import type { PostgresServer } from '../support/postgres-server.js';
 import { sql } from './support.js';
 
+const SUMS = `count(*) AS calls, sum(input_tokens) AS input_tokens,
+  sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
+  sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
+  count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
+  COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto`;
+
+/** A rollup's rows by a full scan: per month, UTC slot (`width` ms) and `dimensions`. */
+function fullScan(slot: 'hour' | 'day', width: number, dimensions: string[]) {
+  const keys = ['month', slot, ...dimensions].join(', ');
+  const groups = dimensions.map((_, i) => i + 3).join(', ');
+  return {
+    keys,
+    scan: (s: string) => `SELECT month, ts - ((ts % ${width}) + ${width}) % ${width} AS ${slot},
+      ${dimensions.join(', ')}, ${SUMS} FROM ${s}.records GROUP BY 1, 2, ${groups}`,
+  };
+}
+
 /** The rows of each rollup, recomputed from the records by a full scan. */
 export const FULL_SCANS = {
-  rollup_hourly: {
-    keys: 'month, hour, tenant_id, user_id, agent, model',
-    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
-      tenant_id, user_id, agent, model, count(*) AS calls, sum(input_tokens) AS input_tokens,
-      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
-      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
-      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
-      FROM ${s}.records GROUP BY 1, 2, 3, 4, 5, 6`,
-  },
-  rollup_thread_hourly: {
-    keys: 'month, hour, thread_id, tenant_id, user_id',
-    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
-      thread_id, tenant_id, user_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
-      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
-      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
-      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
-      FROM ${s}.records GROUP BY 1, 2, 3, 4, 5`,
-  },
-  rollup_user_hourly: {
-    keys: 'month, hour, tenant_id, user_id',
-    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
-      tenant_id, user_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
-      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
-      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
-      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
-      FROM ${s}.records GROUP BY 1, 2, 3, 4`,
-  },
-  rollup_user_daily: {
-    keys: 'month, day, tenant_id, user_id',
-    scan: (s: string) => `SELECT month, ts - ((ts % 86400000) + 86400000) % 86400000 AS day,
-      tenant_id, user_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
-      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
-      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
-      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
-      FROM ${s}.records GROUP BY 1, 2, 3, 4`,
-  },
+  rollup_hourly: fullScan('hour', 3_600_000, ['tenant_id', 'user_id', 'agent', 'model']),
+  rollup_thread_hourly: fullScan('hour', 3_600_000, ['thread_id', 'tenant_id', 'user_id']),
+  rollup_user_hourly: fullScan('hour', 3_600_000, ['tenant_id', 'user_id']),
+  rollup_user_daily: fullScan('day', 86_400_000, ['tenant_id', 'user_id']),
 } as const;
 
 /** Per rollup, the rows that differ from the full scan (empty when the rollup is exact). */

@@ -30,18 +30,14 @@ async function oldPartitions(pool: pg.Pool, schema: string, months: number[]): P
   }
 }
 
-/**
- * Appends as a process on schema 3 did: the records, then the two hourly rollups, never the
- * daily one. `records` must hold nothing else (the rollups are rebuilt from all of them).
- */
-async function appendAsVersion3(pool: pg.Pool, schema: string, records: LedgerRecord[]) {
-  await oldPartitions(
-    pool,
-    schema,
-    records.map((r) => monthOf(r.timestamp)),
-  );
+/** Inserts records with the columns every version before 3 knew (no service tier). */
+async function insertOldRecords(
+  db: Pick<pg.Pool, 'query'>,
+  schema: string,
+  records: LedgerRecord[],
+) {
   for (const r of records) {
-    await pool.query(
+    await db.query(
       `INSERT INTO ${schema}.records (month, id, call_id, ts, session_id, agent, model, user_id,
          tenant_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
          reasoning_tokens, tool_use_prompt_tokens, total_tokens, priced, cost_femto)
@@ -68,6 +64,19 @@ async function appendAsVersion3(pool: pg.Pool, schema: string, records: LedgerRe
       ],
     );
   }
+}
+
+/**
+ * Appends as a process on schema 3 did: the records and the two rollups it knew, never the
+ * per-user ones. `records` must hold nothing else (those rollups are rebuilt from all of them).
+ */
+async function appendAsVersion3(pool: pg.Pool, schema: string, records: LedgerRecord[]) {
+  await oldPartitions(
+    pool,
+    schema,
+    records.map((r) => monthOf(r.timestamp)),
+  );
+  await insertOldRecords(pool, schema, records);
   await pool.query(`TRUNCATE ${schema}.rollup_hourly, ${schema}.rollup_thread_hourly`);
   for (const statement of rollupsFromRecordsSql(schema)) {
     if (!statement.includes('rollup_user_')) await pool.query(statement);
@@ -158,33 +167,7 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
         `"${schema}"`,
         old.map((r) => monthOf(r.timestamp)),
       );
-      for (const r of old) {
-        await client.query(
-          `INSERT INTO "${schema}".records (month, id, call_id, ts, session_id, agent, model,
-             user_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-             tool_use_prompt_tokens, total_tokens, priced, cost_femto)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-          [
-            monthOf(r.timestamp),
-            r.id,
-            r.callId,
-            r.timestamp,
-            r.sessionId,
-            r.agent,
-            r.model,
-            r.userId,
-            r.inputTokens,
-            r.cacheReadTokens,
-            r.cacheWriteTokens,
-            r.outputTokens,
-            r.reasoningTokens,
-            r.toolUsePromptTokens,
-            r.totalTokens,
-            r.priced,
-            r.costFemto.toString(),
-          ],
-        );
-      }
+      await insertOldRecords(client, `"${schema}"`, old);
     } finally {
       client.release();
       await pool.end();
