@@ -176,33 +176,38 @@ const TEXT = [
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 
+/** The error for a record's field the ledger cannot store. */
+function badField(record: LedgerRecord, field: string, value: unknown, what: string) {
+  return new ConfigurationError(
+    `record ${describe(record?.callId)}: ${field} must be ${what}, got ${describe(value)}`,
+  );
+}
+
 /** Refuses a record the ledger cannot store exactly, naming the field (before any write). */
 function checkRecord(record: LedgerRecord): void {
-  const bad = (field: string, value: unknown, what: string) =>
-    new ConfigurationError(
-      `record ${describe(record?.callId)}: ${field} must be ${what}, got ${describe(value)}`,
-    );
-  if (typeof record?.callId !== 'string') throw bad('callId', record?.callId, 'a string');
+  if (typeof record?.callId !== 'string')
+    throw badField(record, 'callId', record?.callId, 'a string');
   for (const field of REQUIRED_TEXT) {
-    if (typeof record[field] !== 'string') throw bad(field, record[field], 'a string');
+    if (typeof record[field] !== 'string') throw badField(record, field, record[field], 'a string');
   }
   for (const field of TEXT) {
     const value = record[field];
     // Postgres text cannot hold U+0000; refused here rather than failing the whole batch there.
     if (typeof value === 'string' && value.includes('\u0000')) {
-      throw bad(field, value, 'text without U+0000');
+      throw badField(record, field, value, 'text without U+0000');
     }
   }
   storedTier(record.serviceTier);
-  if (typeof record.priced !== 'boolean') throw bad('priced', record.priced, 'a boolean');
+  if (typeof record.priced !== 'boolean')
+    throw badField(record, 'priced', record.priced, 'a boolean');
   if (!Number.isSafeInteger(record.timestamp) || Math.abs(record.timestamp) > 8.64e15) {
-    throw bad('timestamp', record.timestamp, 'whole epoch milliseconds');
+    throw badField(record, 'timestamp', record.timestamp, 'whole epoch milliseconds');
   }
   for (const field of RECORD_COUNTS) {
-    if (!isCount(record[field])) throw bad(field, record[field], 'a whole number ≥ 0');
+    if (!isCount(record[field])) throw badField(record, field, record[field], 'a whole number ≥ 0');
   }
   if (typeof record.costFemto !== 'bigint' || record.costFemto < 0n) {
-    throw bad('costFemto', record.costFemto, 'a bigint of femto-dollars ≥ 0');
+    throw badField(record, 'costFemto', record.costFemto, 'a bigint of femto-dollars ≥ 0');
   }
 }
 
@@ -307,23 +312,43 @@ function copyText(value: string | null | undefined): string {
 }
 
 /**
- * The rows in COPY's text format, one line each, columns in the order of `COLUMNS` (written
- * out field by field: this runs for every record of every batch).
+ * The rows in COPY's text format, one line each, columns in the order of `COLUMNS`. This runs
+ * for every record of every batch: joined lines (flat strings) cost a third of what a string
+ * built by concatenation costs to build and then to encode.
  */
 export function copyTextOf(rows: readonly BatchRow[]): string {
   const t = copyText;
-  let out = '';
-  for (const { record: r, month } of rows) {
+  const lines: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const { record: r, month } = rows[i] as BatchRow;
     const metadata = r.metadata === undefined ? undefined : metadataJson(r.metadata);
-    out +=
-      `${month}\t${t(r.id)}\t${t(r.callId)}\t${r.timestamp}\t${t(r.sessionId)}` +
-      `\t${t(r.agent)}\t${t(r.node)}\t${t(r.model)}\t${t(r.provider)}` +
-      `\t${t(r.userId)}\t${t(r.tenantId)}\t${t(r.threadId)}` +
-      `\t${r.inputTokens}\t${r.cacheReadTokens}\t${r.cacheWriteTokens}\t${r.outputTokens}` +
-      `\t${r.reasoningTokens}\t${r.toolUsePromptTokens}\t${r.totalTokens}\t${r.priced ? 't' : 'f'}` +
-      `\t${r.costFemto}\t${t(metadata)}\t${t(storedTier(r.serviceTier))}\n`;
+    lines[i] = [
+      month,
+      t(r.id),
+      t(r.callId),
+      r.timestamp,
+      t(r.sessionId),
+      t(r.agent),
+      t(r.node),
+      t(r.model),
+      t(r.provider),
+      t(r.userId),
+      t(r.tenantId),
+      t(r.threadId),
+      r.inputTokens,
+      r.cacheReadTokens,
+      r.cacheWriteTokens,
+      r.outputTokens,
+      r.reasoningTokens,
+      r.toolUsePromptTokens,
+      r.totalTokens,
+      r.priced ? 't' : 'f',
+      r.costFemto,
+      t(metadata),
+      t(storedTier(r.serviceTier)),
+    ].join('\t');
   }
-  return out;
+  return `${lines.join('\n')}\n`;
 }
 
 /** The staging table COPY fills: one per connection, emptied when its transaction ends. */
