@@ -16,7 +16,7 @@ export {
   MIGRATIONS,
   type Migration,
   migrate,
-  rebuildUserRollupsSql,
+  rebuildDerivedRollupsSql,
   SCHEMA_VERSION,
   schemaVersion,
 } from './schema.js';

@@ -7,11 +7,18 @@
 import type { Pool, Queryable } from './connect.js';
 import { transaction } from './connect.js';
 
-/** The partitioned tables, all split by the same months. */
+/**
+ * The partitioned tables (the records and every rollup), all split by the same months.
+ *
+ * @example
+ * for (const table of PARTITIONED) await pool.query(`VACUUM ANALYZE "tollgate".${table}`);
+ */
 export const PARTITIONED = [
   'records',
   'rollup_hourly',
   'rollup_thread_hourly',
+  'rollup_tenant_hourly',
+  'rollup_tenant_daily',
   'rollup_user_hourly',
   'rollup_user_daily',
 ] as const;

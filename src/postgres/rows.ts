@@ -82,6 +82,8 @@ const HOUR_KEYS = ['tenant_id', 'user_id', 'agent', 'model'];
 export const ROLLUPS = {
   rollup_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id', 'agent', 'model'] },
   rollup_thread_hourly: { slot: 'hour', keys: ['thread_id', 'tenant_id', 'user_id'] },
+  rollup_tenant_hourly: { slot: 'hour', keys: ['tenant_id'] },
+  rollup_tenant_daily: { slot: 'day', keys: ['tenant_id'] },
   rollup_user_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id'] },
   rollup_user_daily: { slot: 'day', keys: ['tenant_id', 'user_id'] },
 } as const;

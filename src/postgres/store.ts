@@ -44,7 +44,7 @@ import {
   STAGE_TABLE,
   splitRows,
 } from './rows.js';
-import { migrate, rebuildUserRollupsSql } from './schema.js';
+import { migrate, rebuildDerivedRollupsSql } from './schema.js';
 import { FILTER_COLUMNS, summarize } from './summary.js';
 import { isPostgresUrl } from './url.js';
 
@@ -306,19 +306,20 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Builds the per-user rollups (hourly and daily) again from `rollup_hourly`, in one
-   * transaction (appends wait for it, then add to the rebuilt rows). Needed only after processes
-   * of a version before schema 4 appended to a ledger already at version 4: they keep the first
-   * two rollups, not these.
+   * Builds the derived rollups (per tenant, per tenant and user; hourly and daily) again from
+   * `rollup_hourly`, in one transaction (appends wait for it, then add to the rebuilt rows).
+   * Needed only after processes of a version before schema 4 appended to a ledger already at
+   * version 4: they keep the first two rollups, not these.
    *
    * @example
-   * await store.rebuildUserRollups(); // once the last older worker has stopped
+   * await store.rebuildDerivedRollups(); // once the last older worker has stopped
    */
-  async rebuildUserRollups(): Promise<void> {
-    this.live('rebuildUserRollups');
-    await guard('rebuildUserRollups', () =>
+  async rebuildDerivedRollups(): Promise<void> {
+    this.live('rebuildDerivedRollups');
+    await guard('rebuildDerivedRollups', () =>
       transaction(this.pool, async (client) => {
-        for (const statement of rebuildUserRollupsSql(this.schema)) await client.query(statement);
+        for (const statement of rebuildDerivedRollupsSql(this.schema))
+          await client.query(statement);
       }),
     );
   }

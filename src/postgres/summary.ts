@@ -6,11 +6,12 @@
  * they come from one snapshot. Every rollup is kept exact on every append.
  *
  * The hourly rollup is the first (the narrowest) whose dimensions hold every filter and the
- * grouped field: `rollup_user_hourly` (tenant, user), `rollup_hourly` (tenant, user, agent,
- * model), then `rollup_thread_hourly` (thread, tenant, user). The daily rollup
- * `rollup_user_daily` (tenant, user) serves summaries grouped by nothing, user, tenant or UTC
- * day and filtered by user or tenant; hour buckets, and day buckets in another zone (a New York
- * day is not a UTC day), read whole hours instead. A session filter,
+ * grouped field: `rollup_tenant_hourly` (tenant), `rollup_user_hourly` (tenant, user),
+ * `rollup_hourly` (tenant, user, agent, model), then `rollup_thread_hourly` (thread, tenant,
+ * user). The daily rollups `rollup_tenant_daily` (tenant) and `rollup_user_daily` (tenant, user)
+ * serve summaries grouped by nothing, tenant, user or UTC day and filtered by tenant or user;
+ * hour buckets, and day buckets in another zone (a New York day is not a UTC day), read whole
+ * hours instead. A session filter,
  * and buckets in a zone whose offset is not a whole number of hours (India, Nepal: quarter-hour
  * slots), are answered from the records alone.
  */
@@ -48,12 +49,16 @@ const DAY = 24 * HOUR;
 
 /** Each hourly rollup and the fields it keeps, in the order they are tried. */
 const HOURLY: readonly { table: string; fields: ReadonlySet<Field> }[] = [
+  { table: 'rollup_tenant_hourly', fields: new Set<Field>(['tenantId']) },
   { table: 'rollup_user_hourly', fields: new Set<Field>(['tenantId', 'userId']) },
   { table: 'rollup_hourly', fields: new Set<Field>(['tenantId', 'userId', 'agent', 'model']) },
   { table: 'rollup_thread_hourly', fields: new Set<Field>(['threadId', 'tenantId', 'userId']) },
 ];
-/** The daily rollup and the fields it keeps (those of `rollup_user_hourly`). */
-const DAILY = { table: 'rollup_user_daily', fields: new Set<Field>(['tenantId', 'userId']) };
+/** Each daily rollup and the fields it keeps, in the order they are tried. */
+const DAILY: readonly { table: string; fields: ReadonlySet<Field> }[] = [
+  { table: 'rollup_tenant_daily', fields: new Set<Field>(['tenantId']) },
+  { table: 'rollup_user_daily', fields: new Set<Field>(['tenantId', 'userId']) },
+];
 
 const RECORD_SUMS = `count(*) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output,
   sum(cache_read_tokens) AS cached, sum(reasoning_tokens) AS reasoning, sum(total_tokens) AS total,
@@ -84,16 +89,32 @@ class Params {
   }
 }
 
-/** One source of a summary: a table and the range of its time column to read. */
+/**
+ * One source of a summary: a table and the range of its time column to read.
+ *
+ * @example
+ * const part: SummaryPart = { table: 'rollup_user_daily', column: 'day', from: 1_790_000_000_000 };
+ */
 export interface SummaryPart {
+  /** `records` or a rollup table. */
   table: string;
+  /** Its time column: `ts` of the records, `hour` or `day` of a rollup. */
   column: 'ts' | 'hour' | 'day';
+  /** Inclusive start (epoch ms); none reads from the beginning. */
   from?: number;
+  /** Exclusive end (epoch ms); none reads to the end. */
   to?: number;
 }
 
-/** Where a summary reads from: rollups for whole days and hours, the records for the rest. */
+/**
+ * Where a summary reads from: rollups for whole days and hours, the records for the rest.
+ *
+ * @example
+ * const { parts } = planSummary({ groupBy: 'user', from: Date.now() - 30 * 86_400_000, to: Date.now() });
+ * console.log(parts.map((p) => p.table)); // ['rollup_user_daily', 'rollup_user_hourly', …, 'records', …]
+ */
 export interface SummaryPlan {
+  /** The sources, each a disjoint slice of [from, to). */
   parts: SummaryPart[];
   /** Width of the UTC slots time groupings use (ms), 0 for other groupings. */
   slot: number;
@@ -134,8 +155,9 @@ export function planSummary(options: SummaryOptions): SummaryPlan {
   const parts: SummaryPart[] = [];
   const dayFrom = ceilTo(from, DAY);
   const dayTo = floorTo(to, DAY);
-  if (slot % DAY === 0 && holds(DAILY) && before(dayFrom, dayTo)) {
-    parts.push({ table: DAILY.table, column: 'day', ...range(dayFrom, dayTo) });
+  const daily = slot % DAY === 0 ? DAILY.find(holds) : undefined;
+  if (daily && before(dayFrom, dayTo)) {
+    parts.push({ table: daily.table, column: 'day', ...range(dayFrom, dayTo) });
     if (hourFrom !== undefined && hourFrom < (dayFrom as number)) {
       parts.push({ table: hourly.table, column: 'hour', from: hourFrom, to: dayFrom as number });
     }

@@ -26,6 +26,8 @@ function fullScan(slot: 'hour' | 'day', width: number, dimensions: string[]) {
 export const FULL_SCANS = {
   rollup_hourly: fullScan('hour', 3_600_000, ['tenant_id', 'user_id', 'agent', 'model']),
   rollup_thread_hourly: fullScan('hour', 3_600_000, ['thread_id', 'tenant_id', 'user_id']),
+  rollup_tenant_hourly: fullScan('hour', 3_600_000, ['tenant_id']),
+  rollup_tenant_daily: fullScan('day', 86_400_000, ['tenant_id']),
   rollup_user_hourly: fullScan('hour', 3_600_000, ['tenant_id', 'user_id']),
   rollup_user_daily: fullScan('day', 86_400_000, ['tenant_id', 'user_id']),
 } as const;

@@ -218,6 +218,8 @@ describePostgres('Postgres rollups: exact sums kept on every append', () => {
     expect([...sources].sort()).toEqual([
       'records',
       'rollup_hourly',
+      'rollup_tenant_daily',
+      'rollup_tenant_hourly',
       'rollup_thread_hourly',
       'rollup_user_daily',
       'rollup_user_hourly',
