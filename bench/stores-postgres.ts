@@ -136,7 +136,7 @@ async function benchIngest(url: string, postmaster: number | undefined) {
     };
   };
   return {
-    what: 'PostgresStore.append: batches of 10,000 tracker-shaped records with UUID call ids, by COPY into a staging table then one INSERT … SELECT … ON CONFLICT feeding the four rollups (8 indexes on the records, fsync on), each batch split over 2 connections (the default appendConnections); the variants take turns batch by batch',
+    what: 'PostgresStore.append: batches of 10,000 tracker-shaped records with UUID call ids, by COPY into a staging table then one INSERT … SELECT … ON CONFLICT feeding the six rollups (8 indexes on the records, fsync on), each batch split over 2 connections (the default appendConnections); the variants take turns batch by batch',
     medianRecordsPerSecond: Math.round(main.perSecond),
     targetRecordsPerSecond: 50_000,
     meetsTarget: main.perSecond >= 50_000,
@@ -214,7 +214,7 @@ async function benchSummaries(store: PostgresStore, rows: number, end: number, u
     );
   const [one] = await store.summarize({ groupBy: 'none', userId: user(0), ...window });
   return {
-    what: `30-day per-user summaries over ${rows.toLocaleString('en-US')} records (12 months, ${users} users), from the daily and hourly rollups`,
+    what: `30-day per-user summaries over ${rows.toLocaleString('en-US')} records (12 months, ${users} users), from the rollups`,
     rows,
     rowsPerUserIn30Days: one?.calls ?? 0,
     medianMsByDayUtc: round2(byDay),
@@ -292,7 +292,7 @@ export async function runPostgresBenchmarks() {
       postgresIngest,
       postgresSummary,
       postgresRetention: {
-        what: 'dropBefore: one month out of twelve (records and the three rollups), by DROP TABLE of its partitions',
+        what: 'dropBefore: one month out of twelve (records and every rollup), by DROP TABLE of its partitions',
         monthsBefore: months.length,
         dropped,
         seconds: round2(dropMs / 1000),
