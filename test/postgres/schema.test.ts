@@ -281,6 +281,9 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     ['retention', { retention: 10 }, /retention must be like/],
     ['maxConnections', { maxConnections: 0 }, /maxConnections/],
     ['monthsAhead', { monthsAhead: -1 }, /monthsAhead/],
+    ['appendConnections', { appendConnections: 0 }, /appendConnections must be a whole number/],
+    ['appendConnections', { appendConnections: 2.5 }, /appendConnections must be a whole number/],
+    ['copy', { copy: 'yes' as unknown as boolean }, /copy must be true or false/],
   ])('refuses a bad %s with a ConfigurationError', async (_, options, message) => {
     const error = await rejection(
       createPostgresStore({ connectionString: server().url, ...options }),
