@@ -133,7 +133,8 @@ export class PostgresStore implements Store {
   private readonly ownsPool: boolean;
   private readonly appendStatement: string;
   private readonly copyStatement: string;
-  private readonly copy: CopyModule | undefined;
+  /** pg-copy-streams, until a role without the TEMPORARY privilege turns COPY off. */
+  private copy: CopyModule | undefined;
   private readonly appendConnections: number;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -189,27 +190,30 @@ export class PostgresStore implements Store {
   /** One part of a batch, in one transaction, tried again on a fresh connection if it dropped. */
   private async appendPart(rows: BatchRow[]): Promise<number> {
     const months = new Set(rows.map((row) => row.month));
-    const copy = this.copy;
-    const payload = copy ? copyTextOf(rows) : jsonOf(rows);
     for (let attempt = 1; ; attempt++) {
+      const copy = this.copy;
       try {
         await this.partitions.ensure(months);
         if (!copy) {
           const { rows: added } = await this.pool.query<{ added: number }>(this.appendStatement, [
-            payload,
+            jsonOf(rows),
           ]);
           return added[0]?.added ?? 0;
         }
+        const text = copyTextOf(rows);
         return await transaction(this.pool, async (client) => {
           await client.query(STAGE_SQL);
-          await copyIn(copy, client, `pg_temp.${STAGE_TABLE}`, payload);
+          await copyIn(copy, client, `pg_temp.${STAGE_TABLE}`, text);
           const { rows: added } = await client.query<{ added: number }>(this.copyStatement);
           return added[0]?.added ?? 0;
         });
       } catch (error) {
         const code = (error as { code?: unknown }).code;
+        // 42501 on the staging table: the role may not create temporary tables. Without them,
+        // the batch goes as a jsonb parameter, now and from now on.
+        if (code === '42501' && copy && attempt < APPEND_ATTEMPTS) this.copy = undefined;
         // 23514: no partition for a row. Another process dropped it (retention): make it again.
-        if (code === '23514' && attempt < APPEND_ATTEMPTS) this.partitions.forget();
+        else if (code === '23514' && attempt < APPEND_ATTEMPTS) this.partitions.forget();
         else if (!((isUnreachable(error) || isRetryable(error)) && attempt < APPEND_ATTEMPTS)) {
           throw error;
         }

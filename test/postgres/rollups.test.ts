@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { MemoryStore } from '../../src/keep/memory.js';
 import type { GroupBy, LedgerRecord, SummaryOptions } from '../../src/keep/types.js';
 import type { PostgresStore } from '../../src/postgres/index.js';
-import { planSummary } from '../../src/postgres/index.js';
+import { createPostgresStore, planSummary } from '../../src/postgres/index.js';
 import { ledgerRecord, ledgerRecords } from '../keep/fixtures.js';
 import { fillLedger } from '../support/postgres-fill.js';
 import { rollupDiffs } from './full-scan.js';
@@ -137,6 +137,45 @@ describePostgres('Postgres rollups: exact sums kept on every append', () => {
     const page = await store.query({ limit: 10 });
     expect(page.records).toEqual(records);
     await dropStore(server(), store);
+  });
+
+  it('a role that may not create temporary tables appends by the jsonb parameter instead', async () => {
+    const owner = await openStore(server());
+    const schema = owner.schema.replaceAll('"', '');
+    const role = `r_${schema}`;
+    await sql(server(), `CREATE ROLE ${role} LOGIN`);
+    await sql(server(), 'REVOKE TEMPORARY ON DATABASE postgres FROM PUBLIC');
+    for (const grant of [
+      `GRANT USAGE, CREATE ON SCHEMA ${owner.schema} TO ${role}`,
+      `GRANT ALL ON ALL TABLES IN SCHEMA ${owner.schema} TO ${role}`,
+      `GRANT ALL ON ALL SEQUENCES IN SCHEMA ${owner.schema} TO ${role}`,
+    ]) {
+      await sql(server(), grant);
+    }
+    try {
+      const store = await createPostgresStore({
+        connectionString: server().url.replace('postgres@', `${role}@`),
+        schema,
+        copy: true,
+      });
+      // This month's partitions exist (the owner made them); only the owner may add more.
+      const now = Date.now();
+      const records = ledgerRecords(2_500, (i) => ({
+        timestamp: now - (i % 600) * 1_000,
+        userId: `u${i % 9}`,
+        tenantId: `t${i % 2}`,
+      }));
+      expect(await store.append(records)).toBe(2_500);
+      expect(await store.append(records.slice(0, 1_000))).toBe(0);
+      await store.close();
+      for (const [table, diff] of Object.entries(await rollupDiffs(server(), owner.schema))) {
+        expect(diff, table).toEqual([]);
+      }
+    } finally {
+      await sql(server(), 'GRANT TEMPORARY ON DATABASE postgres TO PUBLIC');
+      await dropStore(server(), owner);
+      await sql(server(), `DROP ROLE ${role}`);
+    }
   });
 
   it('a bulk load (records, then rollups in one GROUP BY, then indexes) is exact and indexed like append', async () => {
