@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { LedgerRecord, Store } from '../src/keep/types.js';
-import { createPostgresStore } from '../src/postgres/index.js';
+import { createPostgresStore, PARTITIONED } from '../src/postgres/index.js';
 import { createApiKey, createHandler, serve } from '../src/server/index.js';
 import { createSqliteStore } from '../src/sqlite/index.js';
 import { fillLedger } from '../test/support/postgres-fill.js';
@@ -98,7 +98,7 @@ async function seedPostgres(url: string): Promise<{ seedSeconds: number; directM
     users: USERS,
     bulk: true,
   });
-  for (const table of ['records', 'rollup_hourly', 'rollup_thread_hourly']) {
+  for (const table of PARTITIONED) {
     await store.pool.query(`VACUUM ANALYZE ${store.schema}.${table}`);
   }
   const seedSeconds = (performance.now() - started) / 1000;
@@ -241,7 +241,7 @@ export async function runServerBenchmark(ledger: 'sqlite' | 'postgres' = 'sqlite
       meetsTarget: p99 <= 50 && errors === 0 && sent >= RATE * DURATION_S * 0.98,
       notes:
         ledger === 'postgres'
-          ? "A summary is two store summaries (by day, by user), each answered by Postgres from its hourly rollup tables (storeSummaryWithoutRollupMs) with the server's in-memory rollup off; the server reuses an answer for 1 s (stale-while-revalidate), so Postgres computes one summary about once a second under load."
+          ? "A summary is two store summaries (by UTC day, by user), each answered by Postgres from a daily rollup (29 whole days: per tenant for the trend, per tenant and user for the users), the matching hourly rollup (the hours at either end) and the records (the partial hours), both timed together in storeSummaryWithoutRollupMs, with the server's in-memory rollup off; the server shares one computation between concurrent identical requests and reuses an answer for 1 s (stale-while-revalidate), so Postgres computes one summary about once a second under load."
           : 'A summary is two store summaries (by day, by user); without the rollup each scans the 30 days (storeSummaryWithoutRollupMs). The server keeps settled 5-minute, hourly and daily buckets (built once: coldFirstRequestMs), reads only the first <5 and last ~10 minutes from the store, and reuses an answer for 1 s (stale-while-revalidate), so a recompute costs a few ms once a second.',
     };
   } finally {

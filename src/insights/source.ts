@@ -1,5 +1,6 @@
 import type { UsageRecord } from '../account/record.js';
 import { ConfigurationError, describe } from '../errors.js';
+import { RECORD_COUNTS } from '../keep/checks.js';
 import type { LedgerRecord } from '../keep/types.js';
 import { defaultPricer, type Pricer } from '../price/pricer.js';
 import type { TokenUsage } from '../usage/types.js';
@@ -21,16 +22,6 @@ export type InsightSource =
   | readonly UsageRecord[]
   | readonly LedgerRecord[]
   | { readonly records: readonly LedgerRecord[] };
-
-const COUNTS = [
-  'inputTokens',
-  'cacheReadTokens',
-  'cacheWriteTokens',
-  'outputTokens',
-  'reasoningTokens',
-  'toolUsePromptTokens',
-  'totalTokens',
-] as const;
 
 /** The calls of a source, oldest first, and the pricer to reprice them with. @internal */
 export function readSource(
@@ -85,7 +76,7 @@ function toCall(row: unknown, index: number): InsightCall {
     throw new ConfigurationError(`getInsights: ${at}.usage is missing (got ${describe(usage)})`);
   }
   const u = usage as Record<string, unknown>;
-  for (const field of COUNTS) {
+  for (const field of RECORD_COUNTS) {
     const value = u[field];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
       throw new ConfigurationError(

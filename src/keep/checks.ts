@@ -10,6 +10,17 @@ import { parseServiceTier } from '../usage/tier.js';
 import type { ServiceTier } from '../usage/types.js';
 import type { BudgetCounter, GroupBy, LedgerRecord, RateRequest, RecordFilter } from './types.js';
 
+/** The token counts of a ledger record: each a whole number ≥ 0. */
+export const RECORD_COUNTS = [
+  'inputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'toolUsePromptTokens',
+  'totalTokens',
+] as const;
+
 /** The largest epoch ms a `Date` holds (±100,000,000 days around 1970). */
 export const MAX_DATE_MS = 8.64e15;
 

@@ -84,6 +84,12 @@ export async function transaction<T>(
   for (let attempt = 0; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
+    // A connection dropped between two statements is reported as an 'error' event (no query is
+    // running to fail): unheard, that would end the process. The next statement then fails.
+    const dropped = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', dropped);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -95,6 +101,7 @@ export async function transaction<T>(
       if (isRetryable(error) && attempt < 5) continue;
       throw error;
     } finally {
+      client.off('error', dropped);
       client.release(broken);
     }
   }

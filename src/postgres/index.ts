@@ -9,10 +9,17 @@
  * const store = await createPostgresStore({ connectionString: process.env.DATABASE_URL });
  * const tracker = new TokenTracker({ store });
  */
-export { monthLabel, monthOf } from './partitions.js';
+export { monthLabel, monthOf, PARTITIONED } from './partitions.js';
 export { parseRetention } from './retention.js';
 export { insertSql, RECORD_INSERT_COLUMNS, rollupsFromRecordsSql } from './rows.js';
-export { MIGRATIONS, type Migration, migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
+export {
+  MIGRATIONS,
+  type Migration,
+  migrate,
+  rebuildDerivedRollupsSql,
+  SCHEMA_VERSION,
+  schemaVersion,
+} from './schema.js';
 export { createPostgresStore, PostgresStore, type PostgresStoreOptions } from './store.js';
-export { planSummary, type SummaryPlan } from './summary.js';
+export { planSummary, type SummaryPart, type SummaryPlan } from './summary.js';
 export { isPostgresUrl, maskedUrl } from './url.js';

@@ -1,5 +1,5 @@
 /**
- * Monthly range partitions of the records and both rollups. A month is numbered from 1970-01
+ * Monthly range partitions of the records and the rollups. A month is numbered from 1970-01
  * (UTC): 682 is 2026-11. Partitions are made ahead of need (this month and the next two, when
  * the store opens) and on demand for any other month a batch touches, old ones included.
  * Retention drops whole months: `DROP TABLE` of a partition, never a mass `DELETE`.
@@ -7,8 +7,21 @@
 import type { Pool, Queryable } from './connect.js';
 import { transaction } from './connect.js';
 
-/** The partitioned tables, all split by the same months. */
-export const PARTITIONED = ['records', 'rollup_hourly', 'rollup_thread_hourly'] as const;
+/**
+ * The partitioned tables (the records and every rollup), all split by the same months.
+ *
+ * @example
+ * for (const table of PARTITIONED) await pool.query(`VACUUM ANALYZE "tollgate".${table}`);
+ */
+export const PARTITIONED = [
+  'records',
+  'rollup_hourly',
+  'rollup_thread_hourly',
+  'rollup_tenant_hourly',
+  'rollup_tenant_daily',
+  'rollup_user_hourly',
+  'rollup_user_daily',
+] as const;
 
 /** The month number of an epoch-ms instant (UTC). */
 export function monthOf(ms: number): number {
@@ -89,8 +102,8 @@ export class Partitions {
   }
 
   /**
-   * Drops every month that ends at or before `cutoff` (epoch ms), in the records and both
-   * rollups at once, and returns those months. A month still partly inside the window stays.
+   * Drops every month that ends at or before `cutoff` (epoch ms), in the records and every
+   * rollup at once, and returns those months. A month still partly inside the window stays.
    */
   async dropBefore(cutoff: number): Promise<number[]> {
     const dropped = await transaction(this.pool, async (client) => {

@@ -1,11 +1,12 @@
 /**
- * Ledger rows: a batch of records to the one JSON parameter of one `INSERT … SELECT` (one
- * statement whatever the batch size), and rows back to records. The parameter is read as
- * `jsonb`: `e->>i` on a `jsonb` array is a direct lookup, whereas on `json` it scans the
- * element's text again for every field (twice the statement's time for 10,000 records).
+ * Ledger rows: a batch of records to the rows of one `INSERT … SELECT` (one statement whatever
+ * the batch size), and rows back to records. The rows travel by `COPY … FROM STDIN` in text
+ * format into a temporary staging table (pg-copy-streams), or, without that package, as one
+ * JSON parameter read as `jsonb` (`e->>i` on a `jsonb` array is a direct lookup, whereas on
+ * `json` it scans the element's text again for every field).
  */
 import { ConfigurationError, describe } from '../errors.js';
-import { storedTier } from '../keep/checks.js';
+import { RECORD_COUNTS, storedTier } from '../keep/checks.js';
 import { metadataJson } from '../keep/record.js';
 import { type LedgerColumns, recordFromColumns } from '../keep/sql-rows.js';
 import type { LedgerRecord } from '../keep/types.js';
@@ -44,69 +45,116 @@ const NAMES = COLUMNS.map(([name]) => name).join(', ');
 export const RECORD_INSERT_COLUMNS: readonly string[] = COLUMNS.map(([name]) => name);
 const FIELDS = COLUMNS.map(([, type], i) => `(e->>${i})::${type}`).join(', ');
 
-/** The sums a rollup row keeps, from the appended rows `ins`. */
-const SUMS = `count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
-  sum(reasoning_tokens), sum(total_tokens), count(*) FILTER (WHERE NOT priced),
-  COALESCE(sum(cost_femto) FILTER (WHERE priced), 0)`;
-const ADD = ['calls', 'input_tokens', 'output_tokens', 'cached_tokens', 'reasoning_tokens']
-  .concat(['total_tokens', 'unpriced_calls', 'cost_femto'])
-  .map((c) => `${c} = r.${c} + excluded.${c}`)
-  .join(', ');
-/** The UTC hour an epoch-ms `ts` falls in (floor, also before 1970). */
-const HOUR_OF = 'ts - ((ts % 3600000) + 3600000) % 3600000';
-const SUM_COLUMNS =
-  'calls, input_tokens, output_tokens, cached_tokens, reasoning_tokens, total_tokens, unpriced_calls, cost_femto';
+/** The sums a rollup row keeps, from the appended rows, and their columns. */
+const SUM_EXPRESSIONS = [
+  'count(*)',
+  'sum(input_tokens)',
+  'sum(output_tokens)',
+  'sum(cache_read_tokens)',
+  'sum(reasoning_tokens)',
+  'sum(total_tokens)',
+  'count(*) FILTER (WHERE NOT priced)',
+  'COALESCE(sum(cost_femto) FILTER (WHERE priced), 0)',
+];
+const SUM_COLUMNS = ['calls', 'input_tokens', 'output_tokens', 'cached_tokens'].concat([
+  'reasoning_tokens',
+  'total_tokens',
+  'unpriced_calls',
+  'cost_femto',
+]);
+const SUMS = SUM_EXPRESSIONS.join(', ');
+const NAMED_SUMS = SUM_EXPRESSIONS.map((sum, i) => `${sum} AS ${SUM_COLUMNS[i]}`).join(', ');
+const SUM_NAMES = SUM_COLUMNS.join(', ');
+const ADD = SUM_COLUMNS.map((c) => `${c} = r.${c} + excluded.${c}`).join(', ');
+
+/** The sums of rollup rows (the per-hour sums of a batch) into coarser ones. */
+const SUMS_OF_SUMS = SUM_COLUMNS.map((c) => `sum(${c})`).join(', ');
+
+const SLOT_MS = { hour: 3_600_000, day: 86_400_000 } as const;
+/** The UTC hour or day the epoch-ms `column` falls in (floor, also before 1970). */
+const slotOf = (slot: 'hour' | 'day', column: string) =>
+  `${column} - ((${column} % ${SLOT_MS[slot]}) + ${SLOT_MS[slot]}) % ${SLOT_MS[slot]}`;
+
+/** The batch's sums per `rollup_hourly` key, which the coarser rollups are summed from. */
+const HOUR_KEYS = ['tenant_id', 'user_id', 'agent', 'model'];
+
+/** Each rollup: its time slot and the dimensions of its key (after `month` and the slot). */
+export const ROLLUPS = {
+  rollup_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id', 'agent', 'model'] },
+  rollup_thread_hourly: { slot: 'hour', keys: ['thread_id', 'tenant_id', 'user_id'] },
+  rollup_tenant_hourly: { slot: 'hour', keys: ['tenant_id'] },
+  rollup_tenant_daily: { slot: 'day', keys: ['tenant_id'] },
+  rollup_user_hourly: { slot: 'hour', keys: ['tenant_id', 'user_id'] },
+  rollup_user_daily: { slot: 'day', keys: ['tenant_id', 'user_id'] },
+} as const;
+type Rollup = keyof typeof ROLLUPS;
+const ROLLUP_TABLES = Object.keys(ROLLUPS) as Rollup[];
 
 /**
  * One statement: inserts the new records (a call id already stored is skipped) and adds exactly
- * those to both rollups. It commits or fails as a whole, so a rollup never counts a record the
+ * those to every rollup. It commits or fails as a whole, so a rollup never counts a record the
  * ledger lacks, and a retried batch adds nothing twice. Rollup rows are upserted in key order,
  * so concurrent batches lock them in one order (no deadlock).
  */
 export function appendSql(s: string): string {
-  return insertSql(s, `SELECT ${FIELDS} FROM jsonb_array_elements($1::jsonb) e`);
+  return insertSql(
+    s,
+    `SELECT ${FIELDS} FROM jsonb_array_elements($1::jsonb) e
+     ORDER BY (e->>0)::int4, (e->>2) COLLATE "C"`,
+  );
 }
 
 /**
  * `appendSql` for any `source` query giving the columns of `RECORD_INSERT_COLUMNS` in order:
- * tools that load a ledger server-side (a migration from another store, the benchmarks) keep
- * the rollups exact the same way.
+ * the COPY path (from its staging table) and tools that load a ledger server-side (a migration
+ * from another store, the benchmarks) keep the rollups exact the same way.
  */
 export function insertSql(s: string, source: string): string {
+  // Rollups whose key is within rollup_hourly's are summed from the batch's hourly sums (a
+  // thousand rows for 10,000 records), not from every inserted record again.
+  const rollups = ROLLUP_TABLES.map(
+    (table) => `${table} AS (
+    ${fromHours(table) ? rollupInsert(s, table, 'hours', 'hour') : rollupInsert(s, table, 'ins', 'ts')}
+    ON CONFLICT (${rollupKey(table).join(', ')}) DO UPDATE SET ${ADD}
+  )`,
+  );
   return `WITH ins AS (
     INSERT INTO ${s}.records (${NAMES})
     ${source}
     ON CONFLICT (call_id, month) DO NOTHING
     RETURNING month, ts, tenant_id, user_id, thread_id, agent, model, input_tokens,
       output_tokens, cache_read_tokens, reasoning_tokens, total_tokens, priced, cost_femto
-  ), hourly AS (
-    ${rollupInsert(s, 'rollup_hourly', 'ins')}
-    ON CONFLICT (${ROLLUP_KEYS.rollup_hourly}) DO UPDATE SET ${ADD}
-  ), threads AS (
-    ${rollupInsert(s, 'rollup_thread_hourly', 'ins')}
-    ON CONFLICT (${ROLLUP_KEYS.rollup_thread_hourly}) DO UPDATE SET ${ADD}
-  )
+  ), hours AS (
+    SELECT month, ${slotOf('hour', 'ts')} AS hour, ${HOUR_KEYS.join(', ')}, ${NAMED_SUMS}
+    FROM ins GROUP BY 1, 2, 3, 4, 5, 6
+  ), ${rollups.join(', ')}
   SELECT count(*)::int AS added FROM ins`;
 }
 
-/** Each rollup's key columns (its unique index), `hour` being the UTC hour of `ts`. */
-const ROLLUP_KEYS = {
-  rollup_hourly: 'month, hour, tenant_id, user_id, agent, model',
-  rollup_thread_hourly: 'month, hour, thread_id, tenant_id, user_id',
-} as const;
+const fromHours = (table: Rollup) => ROLLUPS[table].keys.every((key) => HOUR_KEYS.includes(key));
 
-/** `INSERT INTO` a rollup the sums of the records in `from`, per key, in key order. */
-function rollupInsert(s: string, table: keyof typeof ROLLUP_KEYS, from: string): string {
-  const keys = ROLLUP_KEYS[table];
-  const count = keys.split(',').length;
-  const positions = Array.from({ length: count }, (_, i) => i + 1).join(', ');
-  return `INSERT INTO ${s}.${table} AS r (${keys}, ${SUM_COLUMNS})
-    SELECT ${keys.replace('hour', `${HOUR_OF}`)}, ${SUMS} FROM ${from}
+/** A rollup's key columns (its unique index): the month, the slot, the dimensions. */
+function rollupKey(table: Rollup): string[] {
+  const { slot, keys } = ROLLUPS[table];
+  return ['month', slot, ...keys];
+}
+
+/**
+ * `INSERT INTO` a rollup the sums per key, in key order, of `from`: records (their time in `ts`)
+ * or rows of hourly sums (their time in `hour`).
+ */
+function rollupInsert(s: string, table: Rollup, from: string, time: 'ts' | 'hour'): string {
+  const key = rollupKey(table);
+  const positions = key.map((_, i) => i + 1).join(', ');
+  const { slot, keys } = ROLLUPS[table];
+  const select = ['month', slotOf(slot, time), ...keys];
+  return `INSERT INTO ${s}.${table} AS r (${key.join(', ')}, ${SUM_NAMES})
+    SELECT ${select.join(', ')}, ${time === 'ts' ? SUMS : SUMS_OF_SUMS} FROM ${from}
     GROUP BY ${positions} ORDER BY ${positions}`;
 }
 
 /**
- * Builds both rollups from the stored records in two `INSERT … SELECT … GROUP BY`, for a
+ * Builds every rollup from the stored records, one `INSERT … SELECT … GROUP BY` each, for a
  * ledger loaded without them (a bulk load: one pass over the records instead of an upsert per
  * batch). The rollups must be empty before.
  *
@@ -114,10 +162,7 @@ function rollupInsert(s: string, table: keyof typeof ROLLUP_KEYS, from: string):
  * for (const statement of rollupsFromRecordsSql('"tollgate"')) await pool.query(statement);
  */
 export function rollupsFromRecordsSql(s: string): string[] {
-  return [
-    rollupInsert(s, 'rollup_hourly', `${s}.records`),
-    rollupInsert(s, 'rollup_thread_hourly', `${s}.records`),
-  ];
+  return ROLLUP_TABLES.map((table) => rollupInsert(s, table, `${s}.records`, 'ts'));
 }
 
 const REQUIRED_TEXT = ['id', 'sessionId', 'agent', 'model'] as const;
@@ -133,86 +178,198 @@ const TEXT = [
 
 const isCount = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
 
+/** The error for a record's field the ledger cannot store. */
+function badField(record: LedgerRecord, field: string, value: unknown, what: string) {
+  return new ConfigurationError(
+    `record ${describe(record?.callId)}: ${field} must be ${what}, got ${describe(value)}`,
+  );
+}
+
 /** Refuses a record the ledger cannot store exactly, naming the field (before any write). */
 function checkRecord(record: LedgerRecord): void {
-  const bad = (field: string, value: unknown, what: string) =>
-    new ConfigurationError(
-      `record ${describe(record?.callId)}: ${field} must be ${what}, got ${describe(value)}`,
-    );
-  if (typeof record?.callId !== 'string') throw bad('callId', record?.callId, 'a string');
+  if (typeof record?.callId !== 'string')
+    throw badField(record, 'callId', record?.callId, 'a string');
   for (const field of REQUIRED_TEXT) {
-    if (typeof record[field] !== 'string') throw bad(field, record[field], 'a string');
+    if (typeof record[field] !== 'string') throw badField(record, field, record[field], 'a string');
   }
   for (const field of TEXT) {
     const value = record[field];
     // Postgres text cannot hold U+0000; refused here rather than failing the whole batch there.
     if (typeof value === 'string' && value.includes('\u0000')) {
-      throw bad(field, value, 'text without U+0000');
+      throw badField(record, field, value, 'text without U+0000');
     }
   }
   storedTier(record.serviceTier);
-  if (typeof record.priced !== 'boolean') throw bad('priced', record.priced, 'a boolean');
+  if (typeof record.priced !== 'boolean')
+    throw badField(record, 'priced', record.priced, 'a boolean');
   if (!Number.isSafeInteger(record.timestamp) || Math.abs(record.timestamp) > 8.64e15) {
-    throw bad('timestamp', record.timestamp, 'whole epoch milliseconds');
+    throw badField(record, 'timestamp', record.timestamp, 'whole epoch milliseconds');
   }
-  for (const field of [
-    'inputTokens',
-    'cacheReadTokens',
-    'cacheWriteTokens',
-    'outputTokens',
-    'reasoningTokens',
-    'toolUsePromptTokens',
-    'totalTokens',
-  ] as const) {
-    if (!isCount(record[field])) throw bad(field, record[field], 'a whole number ≥ 0');
+  for (const field of RECORD_COUNTS) {
+    if (!isCount(record[field])) throw badField(record, field, record[field], 'a whole number ≥ 0');
   }
   if (typeof record.costFemto !== 'bigint' || record.costFemto < 0n) {
-    throw bad('costFemto', record.costFemto, 'a bigint of femto-dollars ≥ 0');
+    throw badField(record, 'costFemto', record.costFemto, 'a bigint of femto-dollars ≥ 0');
   }
 }
 
-/** The append statement's parameter (a JSON array of rows) and the months the batch touches. */
-export function rowsOf(records: readonly LedgerRecord[]): { json: string; months: Set<number> } {
+/** A checked record and the month partition it goes to. */
+export interface BatchRow {
+  record: LedgerRecord;
+  month: number;
+}
+
+/**
+ * Checks every record (nothing is sent when one is bad) and keeps the first of records that
+ * share a call id and a month, as `ON CONFLICT DO NOTHING` would. The append statements insert
+ * in (month, call id) order themselves: concurrent batches holding the same call ids then wait
+ * for each other in one direction and never deadlock.
+ */
+export function batchRows(records: readonly LedgerRecord[]): BatchRow[] {
   for (const record of records) checkRecord(record);
-  // In one global order (month, call id), so that concurrent batches holding the same call ids
-  // wait for each other in one direction and never deadlock.
-  const sorted = records
-    .map((record) => ({ record, month: monthOf(record.timestamp) }))
-    .sort(
-      (a, b) =>
-        a.month - b.month ||
-        (a.record.callId < b.record.callId ? -1 : a.record.callId > b.record.callId ? 1 : 0),
-    );
-  const months = new Set<number>();
-  const rows = sorted.map(({ record, month }) => {
-    months.add(month);
-    return [
+  const seen = new Set<string>();
+  const rows: BatchRow[] = [];
+  for (const record of records) {
+    const month = monthOf(record.timestamp);
+    const key = `${month}|${record.callId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push({ record, month });
+  }
+  return rows;
+}
+
+const DAY = 86_400_000;
+
+/**
+ * Splits rows into at most `parts` parts by tenant, user and UTC day. Every
+ * rollup key holds those three, so two parts never touch the same rollup row: appended at once
+ * on separate connections, they never wait for each other's locks.
+ */
+export function splitRows(rows: readonly BatchRow[], parts: number): BatchRow[][] {
+  if (parts <= 1) return [rows.slice()];
+  const split: BatchRow[][] = Array.from({ length: parts }, () => []);
+  for (const row of rows) {
+    const { tenantId, userId, timestamp } = row.record;
+    const key = `${tenantId ?? ''}\u0000${userId ?? ''}\u0000${Math.floor(timestamp / DAY)}`;
+    split[hash(key) % parts]?.push(row);
+  }
+  return split.filter((part) => part.length > 0);
+}
+
+/** FNV-1a over UTF-16 code units: a cheap, stable spread of keys over parts. */
+function hash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** The values of a row in the order of `COLUMNS` (text as it is, money as a decimal string). */
+function valuesOf({ record, month }: BatchRow): unknown[] {
+  return [
+    month,
+    record.id,
+    record.callId,
+    record.timestamp,
+    record.sessionId,
+    record.agent,
+    record.node ?? null,
+    record.model,
+    record.provider ?? null,
+    record.userId ?? null,
+    record.tenantId ?? null,
+    record.threadId ?? null,
+    record.inputTokens,
+    record.cacheReadTokens,
+    record.cacheWriteTokens,
+    record.outputTokens,
+    record.reasoningTokens,
+    record.toolUsePromptTokens,
+    record.totalTokens,
+    record.priced,
+    record.costFemto.toString(),
+    record.metadata === undefined ? null : metadataJson(record.metadata),
+    storedTier(record.serviceTier) ?? null,
+  ];
+}
+
+/** `appendSql`'s parameter: the rows as one JSON array of arrays. */
+export function jsonOf(rows: readonly BatchRow[]): string {
+  return JSON.stringify(rows.map(valuesOf));
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES = /[\\\n\r\t]/g;
+const COPY_ESCAPE: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/** Text in COPY's text format: `\\N` for none, backslash, tab and line ends escaped. */
+function copyText(value: string | null | undefined): string {
+  if (value === undefined || value === null) return '\\N';
+  return COPY_SPECIAL.test(value)
+    ? value.replace(COPY_ESCAPES, (c) => COPY_ESCAPE[c] as string)
+    : value;
+}
+
+/**
+ * The rows in COPY's text format, one line each, columns in the order of `COLUMNS`. This runs
+ * for every record of every batch: joined lines (flat strings) cost a third of what a string
+ * built by concatenation costs to build and then to encode.
+ */
+export function copyTextOf(rows: readonly BatchRow[]): string {
+  const t = copyText;
+  const lines: string[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const { record: r, month } = rows[i] as BatchRow;
+    const metadata = r.metadata === undefined ? undefined : metadataJson(r.metadata);
+    lines[i] = [
       month,
-      record.id,
-      record.callId,
-      record.timestamp,
-      record.sessionId,
-      record.agent,
-      record.node ?? null,
-      record.model,
-      record.provider ?? null,
-      record.userId ?? null,
-      record.tenantId ?? null,
-      record.threadId ?? null,
-      record.inputTokens,
-      record.cacheReadTokens,
-      record.cacheWriteTokens,
-      record.outputTokens,
-      record.reasoningTokens,
-      record.toolUsePromptTokens,
-      record.totalTokens,
-      record.priced,
-      record.costFemto.toString(),
-      record.metadata === undefined ? null : metadataJson(record.metadata),
-      storedTier(record.serviceTier) ?? null,
-    ];
-  });
-  return { json: JSON.stringify(rows), months };
+      t(r.id),
+      t(r.callId),
+      r.timestamp,
+      t(r.sessionId),
+      t(r.agent),
+      t(r.node),
+      t(r.model),
+      t(r.provider),
+      t(r.userId),
+      t(r.tenantId),
+      t(r.threadId),
+      r.inputTokens,
+      r.cacheReadTokens,
+      r.cacheWriteTokens,
+      r.outputTokens,
+      r.reasoningTokens,
+      r.toolUsePromptTokens,
+      r.totalTokens,
+      r.priced ? 't' : 'f',
+      r.costFemto,
+      t(metadata),
+      t(storedTier(r.serviceTier)),
+    ].join('\t');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The staging table COPY fills: one per connection, emptied when its transaction ends. */
+export const STAGE_TABLE = 'tollgate_append_stage';
+
+/** Creates the staging table on this connection when it has none yet. */
+export const STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_TABLE} (${COLUMNS.map(
+  ([name, type]) => `${name} ${type}${name === 'call_id' ? ' COLLATE "C"' : ''}`,
+).join(', ')}) ON COMMIT DELETE ROWS`;
+
+/**
+ * The COPY path's statement: `insertSql` from the staging table, in (month, call id) order (the
+ * lock order that prevents deadlocks, the same as `appendSql`'s).
+ */
+export function copyInsertSql(s: string): string {
+  return insertSql(
+    s,
+    `SELECT ${NAMES} FROM pg_temp.${STAGE_TABLE} ORDER BY month, call_id COLLATE "C"`,
+  );
 }
 
 /** A row of `records` as node-postgres returns it (int8 and numeric as strings). */

@@ -13,8 +13,11 @@
  *   on a partitioned table must hold the partition key); a retry carries the same record, and
  *   so the same month, so it is always caught.
  * - `rollup_hourly` and `rollup_thread_hourly`: exact sums per hour × (tenant, user, agent,
- *   model) and per hour × (thread, tenant, user), kept up to date by the same statement that
- *   appends the records, partitioned like them. Summaries read these, not the records.
+ *   model) and per hour × (thread, tenant, user); `rollup_tenant_hourly`, `rollup_tenant_daily`,
+ *   `rollup_user_hourly` and `rollup_user_daily`: per UTC hour and per UTC day × tenant and ×
+ *   (tenant, user), so a month-long per-user summary reads about 30 + 24 rows a user, and a
+ *   fleet's totals by day 30 + 24 rows a tenant. All are kept up to date by the same statement
+ *   that appends the records, and partitioned like them. Summaries read these, not the records.
  * - Money is `numeric` femto-dollars: exact at any size, summed exactly by Postgres.
  */
 import type { PoolClient, Queryable } from './connect.js';
@@ -40,6 +43,74 @@ const SUMS = `
   total_tokens bigint NOT NULL,
   unpriced_calls bigint NOT NULL,
   cost_femto numeric NOT NULL`;
+
+/**
+ * The rollups of migration 4, each a coarser cut of `rollup_hourly` (so it can be built from
+ * it): per UTC hour and per UTC day × tenant, and × (tenant, user).
+ */
+const DERIVED_ROLLUPS = [
+  { table: 'rollup_tenant_hourly', slot: 'hour', width: 3_600_000, keys: ['tenant_id'] },
+  { table: 'rollup_tenant_daily', slot: 'day', width: 86_400_000, keys: ['tenant_id'] },
+  { table: 'rollup_user_hourly', slot: 'hour', width: 3_600_000, keys: ['tenant_id', 'user_id'] },
+  { table: 'rollup_user_daily', slot: 'day', width: 86_400_000, keys: ['tenant_id', 'user_id'] },
+] as const;
+type DerivedRollup = (typeof DERIVED_ROLLUPS)[number];
+
+/** Fills an (empty) derived rollup from `rollup_hourly`: a UTC day is 24 whole UTC hours. */
+function derivedFromHourly(s: string, { table, slot, width, keys }: DerivedRollup): string {
+  return `INSERT INTO ${s}.${table} (month, ${slot}, ${keys.join(', ')}, calls, input_tokens,
+      output_tokens, cached_tokens, reasoning_tokens, total_tokens, unpriced_calls, cost_femto)
+    SELECT month, hour - ((hour % ${width}) + ${width}) % ${width}, ${keys.join(', ')},
+      sum(calls), sum(input_tokens), sum(output_tokens), sum(cached_tokens),
+      sum(reasoning_tokens), sum(total_tokens), sum(unpriced_calls), sum(cost_femto)
+    FROM ${s}.rollup_hourly GROUP BY ${keys.map((_, i) => i + 3).join(', ')}, 1, 2`;
+}
+
+/** A derived rollup's table, its indexes, a partition for every month the records have, its rows. */
+function derivedTable(rollup: DerivedRollup): string {
+  const { table, slot, keys } = rollup;
+  return `
+      CREATE TABLE {s}.${table} (
+        month integer NOT NULL,
+        ${slot} bigint NOT NULL,
+        ${keys.map((key) => `${key} text,`).join('\n        ')}${SUMS}
+      ) PARTITION BY RANGE (month);
+      CREATE UNIQUE INDEX ${table}_key ON {s}.${table}
+        (month, ${slot}, ${keys.join(', ')}) NULLS NOT DISTINCT;
+      ${keys.map((key) => `CREATE INDEX ${table}_${key.replace('_id', '')} ON {s}.${table} (${key}, ${slot});`).join('\n      ')}
+      DO $$
+      DECLARE part record;
+      BEGIN
+        FOR part IN
+          SELECT n.nspname AS schema, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+            FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE i.inhparent = '{s}.records'::regclass
+        LOOP
+          EXECUTE format('CREATE TABLE %I.%I PARTITION OF %I.${table} %s', part.schema,
+            '${table}' || substr(part.name, 8), part.schema, part.bound);
+        END LOOP;
+      END $$;
+      ${derivedFromHourly('{s}', rollup)};`;
+}
+
+/**
+ * The statements that build the derived rollups (per tenant, per tenant and user) again from
+ * `rollup_hourly`, to run in one transaction (`TRUNCATE` holds them locked until it commits, so
+ * appends wait, then add to the rebuilt rows): for a ledger that processes of an older version
+ * kept appending to after version 4 was applied (they add to the first two rollups only).
+ *
+ * @example
+ * await pool.query('BEGIN');
+ * for (const statement of rebuildDerivedRollupsSql('"tollgate"')) await pool.query(statement);
+ * await pool.query('COMMIT');
+ */
+export function rebuildDerivedRollupsSql(s: string): string[] {
+  return [
+    `TRUNCATE ${DERIVED_ROLLUPS.map(({ table }) => `${s}.${table}`).join(', ')}`,
+    ...DERIVED_ROLLUPS.map((rollup) => derivedFromHourly(s, rollup)),
+  ];
+}
 
 /**
  * Every migration of the ledger, oldest first; `migrate` applies the pending ones in one
@@ -163,6 +234,14 @@ export const MIGRATIONS: readonly Migration[] = [
     // NULL is standard (the default tier); existing records were all standard-priced. Adding a
     // nullable column without a default is a catalog change, instant at any ledger size.
     sql: `ALTER TABLE {s}.records ADD COLUMN service_tier text;`,
+  },
+  {
+    version: 4,
+    name: 'per-tenant and per-user rollups (hourly and daily), built from the hourly rollup',
+    // Each gets a partition for every month the records have, then one GROUP BY pass over
+    // rollup_hourly. Appends of a process still on version 3 do not add to them: see the
+    // upgrade notes and `rebuildDerivedRollups`.
+    sql: DERIVED_ROLLUPS.map(derivedTable).join('\n'),
   },
 ];
 

@@ -25,11 +25,26 @@ import {
   loadPg,
   type Pool,
   schemaIdentifier,
+  transaction,
 } from './connect.js';
+import { type CopyModule, copyIn, loadCopyStreams } from './copy.js';
 import { monthLabel, monthOf, Partitions } from './partitions.js';
 import { parseRetention } from './retention.js';
-import { appendSql, fromRow, RECORD_COLUMNS, type RecordRow, rowsOf } from './rows.js';
-import { migrate } from './schema.js';
+import {
+  appendSql,
+  type BatchRow,
+  batchRows,
+  copyInsertSql,
+  copyTextOf,
+  fromRow,
+  jsonOf,
+  RECORD_COLUMNS,
+  type RecordRow,
+  STAGE_SQL,
+  STAGE_TABLE,
+  splitRows,
+} from './rows.js';
+import { migrate, rebuildDerivedRollupsSql } from './schema.js';
 import { FILTER_COLUMNS, summarize } from './summary.js';
 import { isPostgresUrl } from './url.js';
 
@@ -60,6 +75,17 @@ export interface PostgresStoreOptions {
   maxConnections?: number | undefined;
   /** Partitions made ahead of need: this month and the next `monthsAhead` (default 2). */
   monthsAhead?: number | undefined;
+  /**
+   * Send batches by `COPY … FROM STDIN` (needs the `pg-copy-streams` package). Default: when
+   * that package is installed; `false` sends each batch as one `jsonb` parameter instead.
+   */
+  copy?: boolean | undefined;
+  /**
+   * How many connections one large batch is spread over (default 2; 1 keeps every batch on one
+   * connection). A batch of at least 2,000 records is split by tenant, user and day into parts
+   * appended at once, each in its own transaction; `append` resolves once every part committed.
+   */
+  appendConnections?: number | undefined;
 }
 
 const DEFAULT_LIMIT = 100;
@@ -67,15 +93,18 @@ const MAX_LIMIT = 10_000;
 const HOUR = 3_600_000;
 /** How often an append batch is tried on a fresh connection when the connection dropped. */
 const APPEND_ATTEMPTS = 3;
+/** Fewest records in a part of a batch split over several connections. */
+const MIN_PART = 1_000;
 
 /**
  * The Postgres ledger: one history shared by a fleet of workers, with every capability
  * (budgets, rate limits, alerts) shared by all processes that use the same schema.
  *
- * - `append` is one statement per batch (a multi-row insert from arrays) that also adds the
- *   new records to the hourly rollups; a call id already stored is skipped, so a batch retried
- *   after a dropped connection is never counted twice. A batch is acknowledged only once it
- *   committed.
+ * - `append` sends a batch by `COPY` into a staging table, then one statement inserts the new
+ *   records and adds exactly those to the rollups; a call id already stored is skipped, so a
+ *   batch retried after a dropped connection is never counted twice. A large batch is split over
+ *   `appendConnections` connections by tenant, user and day (so its parts share no rollup row)
+ *   and acknowledged only once every part committed.
  * - Summaries are read from the rollups (see summary.ts); records are partitioned by month and
  *   retention drops whole partitions.
  * - Check-and-reserve is one transaction under advisory locks, serialized across machines.
@@ -103,11 +132,24 @@ export class PostgresStore implements Store {
   private readonly budgets: PostgresBudgets;
   private readonly ownsPool: boolean;
   private readonly appendStatement: string;
+  private readonly copyStatement: string;
+  /** pg-copy-streams, until a role without the TEMPORARY privilege turns COPY off. */
+  private copy: CopyModule | undefined;
+  private readonly appendConnections: number;
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   /** Wraps a pool; `createPostgresStore` (which also migrates) is the usual way in. */
-  constructor(pool: Pool, options: { schema?: string; retentionMs?: number; ownsPool?: boolean }) {
+  constructor(
+    pool: Pool,
+    options: {
+      schema?: string;
+      retentionMs?: number;
+      ownsPool?: boolean;
+      copy?: CopyModule | undefined;
+      appendConnections?: number;
+    },
+  ) {
     this.pool = pool;
     this.schema = schemaIdentifier(options.schema ?? 'tollgate');
     this.retentionMs = options.retentionMs;
@@ -115,34 +157,68 @@ export class PostgresStore implements Store {
     this.partitions = new Partitions(pool, this.schema);
     this.budgets = new PostgresBudgets(pool, this.schema);
     this.appendStatement = appendSql(this.schema);
+    this.copyStatement = copyInsertSql(this.schema);
+    this.copy = options.copy;
+    this.appendConnections = options.appendConnections ?? 1;
   }
 
   /**
-   * Appends a batch in one statement; returns how many records were new. Resolves only once
-   * the batch committed. A dropped connection is retried on a fresh one (the call ids make the
-   * retry harmless); an unreachable server is a `StoreUnavailableError`, and nothing of the
-   * batch is acknowledged.
+   * Appends a batch; returns how many records were new. Resolves only once the batch committed
+   * (every part of it, when it was split). A dropped connection is retried on a fresh one (the
+   * call ids make the retry harmless); an unreachable server is a `StoreUnavailableError`, and
+   * nothing of the batch is acknowledged: parts that did commit are skipped when it is sent again.
    */
   async append(records: readonly LedgerRecord[]): Promise<number> {
     this.live('append');
     if (!records.length) return 0;
-    const { json, months } = rowsOf(records);
+    const rows = batchRows(records);
+    const parts = splitRows(
+      rows,
+      Math.min(this.appendConnections, Math.floor(rows.length / MIN_PART)),
+    );
     return guard('append', async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.partitions.ensure(months);
-          const { rows } = await this.pool.query<{ added: number }>(this.appendStatement, [json]);
-          return rows[0]?.added ?? 0;
-        } catch (error) {
-          const code = (error as { code?: unknown }).code;
-          // 23514: no partition for a row. Another process dropped it (retention): make it again.
-          if (code === '23514' && attempt < APPEND_ATTEMPTS) this.partitions.forget();
-          else if (!((isUnreachable(error) || isRetryable(error)) && attempt < APPEND_ATTEMPTS)) {
-            throw error;
-          }
+      const settled = await Promise.allSettled(parts.map((part) => this.appendPart(part)));
+      let added = 0;
+      for (const result of settled) {
+        if (result.status === 'rejected') throw result.reason;
+        added += result.value;
+      }
+      return added;
+    });
+  }
+
+  /** One part of a batch, in one transaction, tried again on a fresh connection if it dropped. */
+  private async appendPart(rows: BatchRow[]): Promise<number> {
+    const months = new Set(rows.map((row) => row.month));
+    for (let attempt = 1; ; attempt++) {
+      const copy = this.copy;
+      try {
+        await this.partitions.ensure(months);
+        if (!copy) {
+          const { rows: added } = await this.pool.query<{ added: number }>(this.appendStatement, [
+            jsonOf(rows),
+          ]);
+          return added[0]?.added ?? 0;
+        }
+        const text = copyTextOf(rows);
+        return await transaction(this.pool, async (client) => {
+          await client.query(STAGE_SQL);
+          await copyIn(copy, client, `pg_temp.${STAGE_TABLE}`, text);
+          const { rows: added } = await client.query<{ added: number }>(this.copyStatement);
+          return added[0]?.added ?? 0;
+        });
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        // 42501 on the staging table: the role may not create temporary tables. Without them,
+        // the batch goes as a jsonb parameter, now and from now on.
+        if (code === '42501' && copy && attempt < APPEND_ATTEMPTS) this.copy = undefined;
+        // 23514: no partition for a row. Another process dropped it (retention): make it again.
+        else if (code === '23514' && attempt < APPEND_ATTEMPTS) this.partitions.forget();
+        else if (!((isUnreachable(error) || isRetryable(error)) && attempt < APPEND_ATTEMPTS)) {
+          throw error;
         }
       }
-    });
+    }
   }
 
   /**
@@ -183,7 +259,10 @@ export class PostgresStore implements Store {
     return pageOf(rows, limit, order, fromRow);
   }
 
-  /** Totals per group from the hourly rollups, the partial hours at the ends from the records. */
+  /**
+   * Totals per group: whole UTC days from the daily rollup where it holds the filters and the
+   * grouping, whole hours from an hourly rollup, the partial hours at the ends from the records.
+   */
   async summarize(options: SummaryOptions): Promise<SummaryRow[]> {
     this.live('summarize');
     return guard('summarize', () => summarize(this.pool, this.schema, options));
@@ -228,6 +307,25 @@ export class PostgresStore implements Store {
   async markAlert(key: string, threshold: number, expiresAt: number): Promise<boolean> {
     this.live('markAlert');
     return guard('markAlert', () => this.budgets.markAlert(key, threshold, expiresAt));
+  }
+
+  /**
+   * Builds the derived rollups (per tenant, per tenant and user; hourly and daily) again from
+   * `rollup_hourly`, in one transaction (appends wait for it, then add to the rebuilt rows).
+   * Needed only after processes of a version before schema 4 appended to a ledger already at
+   * version 4: they keep the first two rollups, not these.
+   *
+   * @example
+   * await store.rebuildDerivedRollups(); // once the last older worker has stopped
+   */
+  async rebuildDerivedRollups(): Promise<void> {
+    this.live('rebuildDerivedRollups');
+    await guard('rebuildDerivedRollups', () =>
+      transaction(this.pool, async (client) => {
+        for (const statement of rebuildDerivedRollupsSql(this.schema))
+          await client.query(statement);
+      }),
+    );
   }
 
   /** Makes the partitions of this month and the next `monthsAhead` months. */
@@ -309,7 +407,12 @@ export async function createPostgresStore(
   const retentionMs = parseRetention(options.retention);
   const schema = options.schema ?? 'tollgate';
   schemaIdentifier(schema);
-  const monthsAhead = checkMonthsAhead(options.monthsAhead);
+  const monthsAhead = wholeOption('monthsAhead', options.monthsAhead, 2, 0, 120);
+  const appendConnections = wholeOption('appendConnections', options.appendConnections, 2, 1, 64);
+  if (options.copy !== undefined && typeof options.copy !== 'boolean') {
+    throw new ConfigurationError(`copy must be true or false, got ${describe(options.copy)}`);
+  }
+  const copy = loadCopyStreams(options.copy);
   let pool = options.pool;
   const ownsPool = pool === undefined;
   if (!pool) {
@@ -336,6 +439,9 @@ export async function createPostgresStore(
   const store = new PostgresStore(pool, {
     schema,
     ownsPool,
+    copy,
+    // Never more connections than the pool has.
+    appendConnections: Math.min(appendConnections, pool.options.max ?? 10),
     ...(retentionMs === undefined ? {} : { retentionMs }),
   });
   try {
@@ -357,11 +463,18 @@ export async function createPostgresStore(
   return store;
 }
 
-function checkMonthsAhead(value: number | undefined): number {
-  if (value === undefined) return 2;
-  if (!Number.isInteger(value) || value < 0 || value > 120) {
+/** A whole-number option within [min, max], or its default when absent. */
+function wholeOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigurationError(
-      `monthsAhead must be a whole number from 0 to 120, got ${describe(value)}`,
+      `${name} must be a whole number from ${min} to ${max}, got ${describe(value)}`,
     );
   }
   return value;

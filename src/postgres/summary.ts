@@ -1,13 +1,19 @@
 /**
- * Summaries from the hourly rollups. A summary is split by time: the whole UTC hours inside
- * [from, to) are read from a rollup (one row per hour and group, kept exact on every append),
- * and the partial hours at either end (under an hour each) from the records, through the time
- * index. Both parts are added up in ONE statement (`UNION ALL`), so they come from one snapshot.
+ * Summaries from the rollups. A summary is split by time: the whole UTC days inside [from, to)
+ * from the daily rollup (one row per day, tenant and user), the whole UTC hours left at either
+ * end from an hourly rollup, and the partial hours at the ends (under an hour each) from the
+ * records, through the time index. All parts are added up in ONE statement (`UNION ALL`), so
+ * they come from one snapshot. Every rollup is kept exact on every append.
  *
- * The rollup is the first whose dimensions hold every filter and the grouped field:
+ * The hourly rollup is the first (the narrowest) whose dimensions hold every filter and the
+ * grouped field: `rollup_tenant_hourly` (tenant), `rollup_user_hourly` (tenant, user),
  * `rollup_hourly` (tenant, user, agent, model), then `rollup_thread_hourly` (thread, tenant,
- * user). A session filter, and hour or day buckets in a zone whose offset is not a whole number
- * of hours (India, Nepal: quarter-hour slots), are answered from the records alone.
+ * user). The daily rollups `rollup_tenant_daily` (tenant) and `rollup_user_daily` (tenant, user)
+ * serve summaries grouped by nothing, tenant, user or UTC day and filtered by tenant or user;
+ * hour buckets, and day buckets in another zone (a New York day is not a UTC day), read whole
+ * hours instead. A session filter,
+ * and buckets in a zone whose offset is not a whole number of hours (India, Nepal: quarter-hour
+ * slots), are answered from the records alone.
  */
 import { bucketKeys, checkTimeZone, slotMs } from '../keep/buckets.js';
 import { checkBounds, checkGroupBy } from '../keep/checks.js';
@@ -39,10 +45,19 @@ const GROUP_FIELDS: Partial<Record<GroupBy, Field>> = {
   model: 'model',
 };
 
-/** Each rollup and the fields it keeps, in the order they are tried. */
-const ROLLUPS: readonly { table: string; fields: ReadonlySet<Field> }[] = [
+const DAY = 24 * HOUR;
+
+/** Each hourly rollup and the fields it keeps, in the order they are tried. */
+const HOURLY: readonly { table: string; fields: ReadonlySet<Field> }[] = [
+  { table: 'rollup_tenant_hourly', fields: new Set<Field>(['tenantId']) },
+  { table: 'rollup_user_hourly', fields: new Set<Field>(['tenantId', 'userId']) },
   { table: 'rollup_hourly', fields: new Set<Field>(['tenantId', 'userId', 'agent', 'model']) },
   { table: 'rollup_thread_hourly', fields: new Set<Field>(['threadId', 'tenantId', 'userId']) },
+];
+/** Each daily rollup and the fields it keeps, in the order they are tried. */
+const DAILY: readonly { table: string; fields: ReadonlySet<Field> }[] = [
+  { table: 'rollup_tenant_daily', fields: new Set<Field>(['tenantId']) },
+  { table: 'rollup_user_daily', fields: new Set<Field>(['tenantId', 'userId']) },
 ];
 
 const RECORD_SUMS = `count(*) AS calls, sum(input_tokens) AS input, sum(output_tokens) AS output,
@@ -74,15 +89,51 @@ class Params {
   }
 }
 
-/** Where a summary reads from: a rollup for whole hours, the records for the rest. */
+/**
+ * One source of a summary: a table and the range of its time column to read.
+ *
+ * @example
+ * const part: SummaryPart = { table: 'rollup_user_daily', column: 'day', from: 1_790_000_000_000 };
+ */
+export interface SummaryPart {
+  /** `records` or a rollup table. */
+  table: string;
+  /** Its time column: `ts` of the records, `hour` or `day` of a rollup. */
+  column: 'ts' | 'hour' | 'day';
+  /** Inclusive start (epoch ms); none reads from the beginning. */
+  from?: number;
+  /** Exclusive end (epoch ms); none reads to the end. */
+  to?: number;
+}
+
+/**
+ * Where a summary reads from: rollups for whole days and hours, the records for the rest.
+ *
+ * @example
+ * const { parts } = planSummary({ groupBy: 'user', from: Date.now() - 30 * 86_400_000, to: Date.now() });
+ * console.log(parts.map((p) => p.table)); // ['rollup_user_daily', 'rollup_user_hourly', …, 'records', …]
+ */
 export interface SummaryPlan {
-  rollup?: { table: string; from?: number; to?: number };
-  records: { from?: number; to?: number }[];
+  /** The sources, each a disjoint slice of [from, to). */
+  parts: SummaryPart[];
   /** Width of the UTC slots time groupings use (ms), 0 for other groupings. */
   slot: number;
 }
 
-/** Chooses the sources of a summary (exported for the EXPLAIN tests). */
+const ceilTo = (ms: number | undefined, unit: number) =>
+  ms === undefined ? undefined : Math.ceil(ms / unit) * unit;
+const floorTo = (ms: number | undefined, unit: number) =>
+  ms === undefined ? undefined : Math.floor(ms / unit) * unit;
+/** a < b, an undefined `a` being −∞ and an undefined `b` +∞. */
+const before = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || a < b;
+
+/**
+ * Chooses the sources of a summary (exported for the EXPLAIN tests). From the outside in: the
+ * partial hours at either end from the records; the whole hours from the first hourly rollup
+ * that holds every filter and the grouped field; and, when the daily rollup holds them too and
+ * the grouping is not by hour or by day in a zone other than UTC, the whole UTC days from it.
+ */
 export function planSummary(options: SummaryOptions): SummaryPlan {
   const { groupBy, from, to } = options;
   const time = groupBy === 'hour' || groupBy === 'day';
@@ -90,40 +141,45 @@ export function planSummary(options: SummaryOptions): SummaryPlan {
   const needed = (Object.keys(FILTER_COLUMNS) as Field[]).filter((f) => options[f] !== undefined);
   const grouped = GROUP_FIELDS[groupBy];
   if (grouped) needed.push(grouped);
-  const rollup = ROLLUPS.find(({ fields }) => needed.every((f) => fields.has(f)));
-  const whole = { from: from === undefined ? undefined : Math.ceil(from / HOUR) * HOUR };
-  const end = to === undefined ? undefined : Math.floor(to / HOUR) * HOUR;
-  const usable =
-    rollup &&
-    (slot === 0 || slot % HOUR === 0) &&
-    !(whole.from !== undefined && end !== undefined && whole.from >= end);
-  if (!usable)
-    return {
-      records: [{ ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) }],
-      slot,
-    };
-  const records: { from?: number; to?: number }[] = [];
-  if (from !== undefined && whole.from !== undefined && from < whole.from) {
-    records.push({ from, to: whole.from });
+  const holds = ({ fields }: { fields: ReadonlySet<Field> }) => needed.every((f) => fields.has(f));
+  const hourly = slot % HOUR === 0 ? HOURLY.find(holds) : undefined;
+  const hourFrom = ceilTo(from, HOUR);
+  const hourTo = floorTo(to, HOUR);
+  const range = (lo: number | undefined, hi: number | undefined) => ({
+    ...(lo === undefined ? {} : { from: lo }),
+    ...(hi === undefined ? {} : { to: hi }),
+  });
+  if (!hourly || !before(hourFrom, hourTo)) {
+    return { parts: [{ table: 'records', column: 'ts', ...range(from, to) }], slot };
   }
-  if (to !== undefined && end !== undefined && end < to) records.push({ from: end, to });
-  return {
-    rollup: {
-      table: rollup.table,
-      ...(whole.from === undefined ? {} : { from: whole.from }),
-      ...(end === undefined ? {} : { to: end }),
-    },
-    records,
-    slot,
-  };
+  const parts: SummaryPart[] = [];
+  const dayFrom = ceilTo(from, DAY);
+  const dayTo = floorTo(to, DAY);
+  const daily = slot % DAY === 0 ? DAILY.find(holds) : undefined;
+  if (daily && before(dayFrom, dayTo)) {
+    parts.push({ table: daily.table, column: 'day', ...range(dayFrom, dayTo) });
+    if (hourFrom !== undefined && hourFrom < (dayFrom as number)) {
+      parts.push({ table: hourly.table, column: 'hour', from: hourFrom, to: dayFrom as number });
+    }
+    if (hourTo !== undefined && (dayTo as number) < hourTo) {
+      parts.push({ table: hourly.table, column: 'hour', from: dayTo as number, to: hourTo });
+    }
+  } else {
+    parts.push({ table: hourly.table, column: 'hour', ...range(hourFrom, hourTo) });
+  }
+  if (from !== undefined && from < (hourFrom as number)) {
+    parts.push({ table: 'records', column: 'ts', from, to: hourFrom as number });
+  }
+  if (to !== undefined && (hourTo as number) < to) {
+    parts.push({ table: 'records', column: 'ts', from: hourTo as number, to });
+  }
+  return { parts, slot };
 }
 
 /** The SQL of one part: the filter, the time range on `column`, and month pruning. */
 function part(
   s: string,
-  table: string,
-  column: 'ts' | 'hour',
-  range: { from?: number; to?: number },
+  { table, column, from, to }: SummaryPart,
   options: SummaryOptions,
   key: string,
   params: Params,
@@ -133,13 +189,15 @@ function part(
     const value = options[field];
     if (value !== undefined) clauses.push(`${FILTER_COLUMNS[field]} = ${params.add(value)}`);
   }
-  if (range.from !== undefined) {
-    clauses.push(`${column} >= ${params.add(range.from)}`);
-    clauses.push(`month >= ${params.add(monthOf(range.from))}`);
-  }
-  if (range.to !== undefined) {
-    clauses.push(`${column} < ${params.add(range.to)}`);
-    clauses.push(`month <= ${params.add(monthOf(range.to - 1))}`);
+  if (from !== undefined) clauses.push(`${column} >= ${params.add(from)}`);
+  if (to !== undefined) clauses.push(`${column} < ${params.add(to)}`);
+  const first = from === undefined ? undefined : monthOf(from);
+  const last = to === undefined ? undefined : monthOf(to - 1);
+  // One month as an equality: an index on (month, time, …) then stops at the range's end.
+  if (first !== undefined && first === last) clauses.push(`month = ${params.add(first)}`);
+  else {
+    if (first !== undefined) clauses.push(`month >= ${params.add(first)}`);
+    if (last !== undefined) clauses.push(`month <= ${params.add(last)}`);
   }
   const where = clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '';
   const sums = table === 'records' ? RECORD_SUMS : ROLLUP_SUMS;
@@ -147,7 +205,7 @@ function part(
 }
 
 /** The grouping key of a part: a slot start for time, the column ('' for none) otherwise. */
-function keyOf(groupBy: GroupBy, column: 'ts' | 'hour', slot: number): string {
+function keyOf(groupBy: GroupBy, column: SummaryPart['column'], slot: number): string {
   if (slot) return `(${column} - ((${column} % ${slot}) + ${slot}) % ${slot})::text`;
   const field = GROUP_FIELDS[groupBy];
   return field ? `COALESCE(${FILTER_COLUMNS[field]}, '')` : `''`;
@@ -156,18 +214,9 @@ function keyOf(groupBy: GroupBy, column: 'ts' | 'hour', slot: number): string {
 /** The one statement of a summary and its parameters. */
 export function summarySql(s: string, options: SummaryOptions, plan: SummaryPlan) {
   const params = new Params();
-  const parts: string[] = [];
-  const { rollup, records, slot } = plan;
-  if (rollup) {
-    parts.push(
-      part(s, rollup.table, 'hour', rollup, options, keyOf(options.groupBy, 'hour', slot), params),
-    );
-  }
-  for (const range of records) {
-    parts.push(
-      part(s, 'records', 'ts', range, options, keyOf(options.groupBy, 'ts', slot), params),
-    );
-  }
+  const parts = plan.parts.map((source) =>
+    part(s, source, options, keyOf(options.groupBy, source.column, plan.slot), params),
+  );
   const sql =
     parts.length === 1
       ? parts[0]

@@ -2,9 +2,10 @@ import { expect, it } from 'vitest';
 import { MemoryStore } from '../../src/keep/memory.js';
 import type { GroupBy, LedgerRecord, SummaryOptions } from '../../src/keep/types.js';
 import type { PostgresStore } from '../../src/postgres/index.js';
-import { planSummary } from '../../src/postgres/index.js';
+import { createPostgresStore, planSummary } from '../../src/postgres/index.js';
 import { ledgerRecord, ledgerRecords } from '../keep/fixtures.js';
 import { fillLedger } from '../support/postgres-fill.js';
+import { rollupDiffs } from './full-scan.js';
 import { describePostgres, dropStore, openStore, sql, usePostgresServer } from './support.js';
 
 const HOUR = 3_600_000;
@@ -48,30 +49,6 @@ function varied(count: number, seed: number): LedgerRecord[] {
   });
 }
 
-/** The rows of each rollup, recomputed from the records by a full scan. */
-const FULL_SCANS = {
-  rollup_hourly: {
-    keys: 'month, hour, tenant_id, user_id, agent, model',
-    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
-      tenant_id, user_id, agent, model, count(*) AS calls, sum(input_tokens) AS input_tokens,
-      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
-      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
-      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
-      FROM ${s}.records GROUP BY 1, 2, 3, 4, 5, 6`,
-  },
-  rollup_thread_hourly: {
-    keys: 'month, hour, thread_id, tenant_id, user_id',
-    scan: (s: string) => `SELECT month, ts - ((ts % 3600000) + 3600000) % 3600000 AS hour,
-      thread_id, tenant_id, user_id, count(*) AS calls, sum(input_tokens) AS input_tokens,
-      sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cached_tokens,
-      sum(reasoning_tokens) AS reasoning_tokens, sum(total_tokens) AS total_tokens,
-      count(*) FILTER (WHERE NOT priced) AS unpriced_calls,
-      COALESCE(sum(cost_femto) FILTER (WHERE priced), 0) AS cost_femto
-      FROM ${s}.records GROUP BY 1, 2, 3, 4, 5`,
-  },
-} as const;
-
 describePostgres('Postgres rollups: exact sums kept on every append', () => {
   const server = usePostgresServer();
 
@@ -87,15 +64,7 @@ describePostgres('Postgres rollups: exact sums kept on every append', () => {
   }
 
   async function expectRollupsExact(store: PostgresStore): Promise<void> {
-    for (const [table, { keys, scan }] of Object.entries(FULL_SCANS)) {
-      const columns = `${keys}, calls, input_tokens, output_tokens, cached_tokens,
-        reasoning_tokens, total_tokens, unpriced_calls, cost_femto`;
-      const diff = await sql(
-        server(),
-        `(SELECT ${columns} FROM ${store.schema}.${table} EXCEPT ALL SELECT ${columns} FROM (${scan(store.schema)}) a)
-         UNION ALL
-         (SELECT ${columns} FROM (${scan(store.schema)}) b EXCEPT ALL SELECT ${columns} FROM ${store.schema}.${table})`,
-      );
+    for (const [table, diff] of Object.entries(await rollupDiffs(server(), store.schema))) {
       expect(diff, table).toEqual([]);
       const [count] = await sql(
         server(),
@@ -111,6 +80,102 @@ describePostgres('Postgres rollups: exact sums kept on every append', () => {
     const [records] = await sql(server(), `SELECT count(*)::int AS n FROM ${store.schema}.records`);
     expect(records?.n).toBe(2_400);
     await dropStore(server(), store);
+  });
+
+  it.each([
+    ['COPY, split over 4 connections', { copy: true, appendConnections: 4 }],
+    ['COPY, one connection', { copy: true, appendConnections: 1 }],
+    ['a jsonb parameter, split over 3 connections', { copy: false, appendConnections: 3 }],
+  ])(
+    'large batches by %s: duplicate call ids within and across batches count once, rollups exact',
+    async (_, options) => {
+      const store = await openStore(server(), options);
+      const records = varied(6_000, 23);
+      // Within a batch: 500 repeats, and one call id twice with other fields (the first wins).
+      const first = records[0] as LedgerRecord;
+      const twin = { ...first, userId: 'impostor', costFemto: 1n };
+      const a = records.slice(0, 4_000).concat(records.slice(0, 500), [twin]);
+      // Across batches: 1,000 call ids in both, sent at the same moment.
+      const b = records.slice(3_000);
+      const added = await Promise.all([store.append(a), store.append(b)]);
+      expect(added[0] + added[1]).toBe(6_000);
+      expect(await store.append(a)).toBe(0);
+      expect(await store.append(records.slice(2_000, 5_000))).toBe(0);
+      const [count] = await sql(server(), `SELECT count(*)::int AS n FROM ${store.schema}.records`);
+      expect(count?.n).toBe(6_000);
+      const stored = await sql(
+        server(),
+        `SELECT user_id, cost_femto::text AS cost FROM ${store.schema}.records WHERE call_id = $1`,
+        [first.callId],
+      );
+      expect(stored).toEqual([{ user_id: first.userId ?? null, cost: first.costFemto.toString() }]);
+      await expectRollupsExact(store);
+      const memory = new MemoryStore();
+      await memory.append(records);
+      for (const groupBy of ['user', 'model', 'day'] as const) {
+        const range = { from: START + 3 * DAY + 1_234, to: START + 33 * DAY - 999 };
+        expect(await store.summarize({ groupBy, ...range })).toEqual(
+          await memory.summarize({ groupBy, ...range }),
+        );
+      }
+      await dropStore(server(), store);
+    },
+  );
+
+  it('COPY carries tabs, line ends, backslashes and quotes in any text field unchanged', async () => {
+    const store = await openStore(server(), { copy: true });
+    const odd = 'a\tb\\N\\\\.\r\n"q"\\';
+    const records = ledgerRecords(3, (i) => ({
+      agent: `${odd}${i}`,
+      node: i === 0 ? odd : undefined,
+      userId: i === 1 ? odd : undefined,
+      threadId: '\\.',
+      provider: '\\N',
+      metadata: { note: odd, nested: { line: 'x\ny' } },
+    }));
+    expect(await store.append(records)).toBe(3);
+    const page = await store.query({ limit: 10 });
+    expect(page.records).toEqual(records);
+    await dropStore(server(), store);
+  });
+
+  it('a role that may not create temporary tables appends by the jsonb parameter instead', async () => {
+    const owner = await openStore(server());
+    const schema = owner.schema.replaceAll('"', '');
+    const role = `r_${schema}`;
+    await sql(server(), `CREATE ROLE ${role} LOGIN`);
+    await sql(server(), 'REVOKE TEMPORARY ON DATABASE postgres FROM PUBLIC');
+    for (const grant of [
+      `GRANT USAGE, CREATE ON SCHEMA ${owner.schema} TO ${role}`,
+      `GRANT ALL ON ALL TABLES IN SCHEMA ${owner.schema} TO ${role}`,
+      `GRANT ALL ON ALL SEQUENCES IN SCHEMA ${owner.schema} TO ${role}`,
+    ]) {
+      await sql(server(), grant);
+    }
+    try {
+      const store = await createPostgresStore({
+        connectionString: server().url.replace('postgres@', `${role}@`),
+        schema,
+        copy: true,
+      });
+      // This month's partitions exist (the owner made them); only the owner may add more.
+      const now = Date.now();
+      const records = ledgerRecords(2_500, (i) => ({
+        timestamp: now - (i % 600) * 1_000,
+        userId: `u${i % 9}`,
+        tenantId: `t${i % 2}`,
+      }));
+      expect(await store.append(records)).toBe(2_500);
+      expect(await store.append(records.slice(0, 1_000))).toBe(0);
+      await store.close();
+      for (const [table, diff] of Object.entries(await rollupDiffs(server(), owner.schema))) {
+        expect(diff, table).toEqual([]);
+      }
+    } finally {
+      await sql(server(), 'GRANT TEMPORARY ON DATABASE postgres TO PUBLIC');
+      await dropStore(server(), owner);
+      await sql(server(), `DROP ROLE ${role}`);
+    }
   });
 
   it('a bulk load (records, then rollups in one GROUP BY, then indexes) is exact and indexed like append', async () => {
@@ -183,14 +248,21 @@ describePostgres('Postgres rollups: exact sums kept on every append', () => {
         const width = next() < 0.2 ? Math.floor(next() * HOUR) : Math.floor(next() * 20 * DAY);
         options.to = (options.from ?? START) + width;
       }
-      const plan = planSummary(options);
-      sources.add(plan.rollup?.table ?? 'records');
+      for (const part of planSummary(options).parts) sources.add(part.table);
       expect(await store.summarize(options), JSON.stringify(options)).toEqual(
         await memory.summarize(options),
       );
     }
     // The random cases reached every source.
-    expect([...sources].sort()).toEqual(['records', 'rollup_hourly', 'rollup_thread_hourly']);
+    expect([...sources].sort()).toEqual([
+      'records',
+      'rollup_hourly',
+      'rollup_tenant_daily',
+      'rollup_tenant_hourly',
+      'rollup_thread_hourly',
+      'rollup_user_daily',
+      'rollup_user_hourly',
+    ]);
     await dropStore(server(), store);
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { QueryOptions, SummaryOptions } from '../../src/keep/types.js';
-import type { PostgresStore } from '../../src/postgres/index.js';
+import { PARTITIONED, type PostgresStore } from '../../src/postgres/index.js';
 import { ledgerRecords } from '../keep/fixtures.js';
 import { fillLedger } from '../support/postgres-fill.js';
 import { describePostgres, dropStore, openStore, sql, usePostgresServer } from './support.js';
@@ -34,9 +34,7 @@ describePostgres('Postgres at scale: indexes for every filter, retention by part
     // 12 models. Enough rows that a sequential scan of a partition is the costly plan it is
     // in production, and statistics taken, as autovacuum would.
     await fillLedger(store.pool, store.schema, { count: 250_000, from: FROM, to: TO });
-    await sql(server(), `ANALYZE ${store.schema}.records`);
-    await sql(server(), `ANALYZE ${store.schema}.rollup_hourly`);
-    await sql(server(), `ANALYZE ${store.schema}.rollup_thread_hourly`);
+    for (const table of PARTITIONED) await sql(server(), `ANALYZE ${store.schema}.${table}`);
     const [filled] = await sql(
       server(),
       `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -125,6 +123,14 @@ describePostgres('Postgres at scale: indexes for every filter, retention by part
     ['agent, by user', { groupBy: 'user', agent: 'agent-2', from: NOW - 7 * DAY }],
     ['model, by hour', { groupBy: 'hour', model: 'model-5', from: NOW - DAY, to: NOW }],
     ['user, by thread', { groupBy: 'thread', userId: 'user-17', from: NOW - month }],
+    [
+      'user, 30 days by UTC day (daily rollup)',
+      { groupBy: 'day', userId: 'user-17', from: NOW - month - 1234, to: NOW + 999 },
+    ],
+    [
+      'tenant, by user (daily rollup)',
+      { groupBy: 'user', tenantId: 'tenant-3', from: NOW - month },
+    ],
     ['thread', { groupBy: 'agent', threadId: 'thread-42' }],
     ['session', { groupBy: 'none', sessionId: 'session-7', from: NOW - month }],
     [
@@ -146,7 +152,22 @@ describePostgres('Postgres at scale: indexes for every filter, retention by part
     const found = await plansOf(() =>
       store.summarize({ groupBy: 'model', userId: 'user-17', from: NOW - month, to: NOW }),
     );
+    expect(found.some((s) => s.includes('rollup_user_'))).toBe(false);
     expect(found.some((s) => s.includes('rollup_hourly'))).toBe(true);
+    expect(found.some((s) => / on records_/.test(s))).toBe(false);
+  });
+
+  it('a per-user summary of whole UTC days reads the daily rollup, hours only at the ends', async () => {
+    const found = await plansOf(() =>
+      store.summarize({
+        groupBy: 'day',
+        userId: 'user-17',
+        from: NOW - month - 7_200_000,
+        to: NOW,
+      }),
+    );
+    expect(found.some((s) => s.includes('rollup_user_daily'))).toBe(true);
+    expect(found.some((s) => s.includes('rollup_user_hourly'))).toBe(true);
     expect(found.some((s) => / on records_/.test(s))).toBe(false);
   });
 

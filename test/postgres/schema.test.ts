@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors.js';
+import { MemoryStore } from '../../src/keep/memory.js';
+import type { LedgerRecord } from '../../src/keep/types.js';
 import {
   createPostgresStore,
   MIGRATIONS,
@@ -8,11 +10,78 @@ import {
   SCHEMA_VERSION,
   schemaVersion,
 } from '../../src/postgres/index.js';
-import { monthOf, Partitions } from '../../src/postgres/partitions.js';
+import { monthLabel, monthOf } from '../../src/postgres/partitions.js';
+import { rollupsFromRecordsSql } from '../../src/postgres/rows.js';
 import { ledgerRecords } from '../keep/fixtures.js';
 import { rejection } from '../support/rejection.js';
+import { rollupDiffs } from './full-scan.js';
 import { runWorker } from './processes.js';
 import { describePostgres, dropStore, freshSchema, sql, usePostgresServer } from './support.js';
+
+/** The partitions a process before schema 4 made: records and the two hourly rollups. */
+async function oldPartitions(pool: pg.Pool, schema: string, months: number[]): Promise<void> {
+  for (const month of new Set(months)) {
+    for (const table of ['records', 'rollup_hourly', 'rollup_thread_hourly']) {
+      await pool.query(
+        `CREATE TABLE IF NOT EXISTS ${schema}.${table}_${monthLabel(month).replace('-', '_')}
+         PARTITION OF ${schema}.${table} FOR VALUES FROM (${month}) TO (${month + 1})`,
+      );
+    }
+  }
+}
+
+/** Inserts records with the columns every version before 3 knew (no service tier). */
+async function insertOldRecords(
+  db: Pick<pg.Pool, 'query'>,
+  schema: string,
+  records: LedgerRecord[],
+) {
+  for (const r of records) {
+    await db.query(
+      `INSERT INTO ${schema}.records (month, id, call_id, ts, session_id, agent, model, user_id,
+         tenant_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens,
+         reasoning_tokens, tool_use_prompt_tokens, total_tokens, priced, cost_femto)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+      [
+        monthOf(r.timestamp),
+        r.id,
+        r.callId,
+        r.timestamp,
+        r.sessionId,
+        r.agent,
+        r.model,
+        r.userId,
+        r.tenantId,
+        r.inputTokens,
+        r.cacheReadTokens,
+        r.cacheWriteTokens,
+        r.outputTokens,
+        r.reasoningTokens,
+        r.toolUsePromptTokens,
+        r.totalTokens,
+        r.priced,
+        r.costFemto.toString(),
+      ],
+    );
+  }
+}
+
+/**
+ * Appends as a process on schema 3 did: the records and the two rollups it knew, never the
+ * per-user ones. `records` must hold nothing else (those rollups are rebuilt from all of them).
+ */
+async function appendAsVersion3(pool: pg.Pool, schema: string, records: LedgerRecord[]) {
+  await oldPartitions(
+    pool,
+    schema,
+    records.map((r) => monthOf(r.timestamp)),
+  );
+  await insertOldRecords(pool, schema, records);
+  await pool.query(`TRUNCATE ${schema}.rollup_hourly, ${schema}.rollup_thread_hourly`);
+  for (const statement of rollupsFromRecordsSql(schema)) {
+    if (/rollup_(hourly|thread_hourly) AS/.test(statement)) await pool.query(statement);
+  }
+}
 
 describePostgres('Postgres schema: versioned migrations under an advisory lock', () => {
   const server = usePostgresServer();
@@ -93,34 +162,12 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     try {
       expect(await migrate(client, `"${schema}"`, 2)).toEqual([1, 2]);
       // Records written by a version-2 process: the columns it knew, nothing of tiers.
-      await new Partitions(pool, `"${schema}"`).ensure(old.map((r) => monthOf(r.timestamp)));
-      for (const r of old) {
-        await client.query(
-          `INSERT INTO "${schema}".records (month, id, call_id, ts, session_id, agent, model,
-             user_id, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens,
-             tool_use_prompt_tokens, total_tokens, priced, cost_femto)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-          [
-            monthOf(r.timestamp),
-            r.id,
-            r.callId,
-            r.timestamp,
-            r.sessionId,
-            r.agent,
-            r.model,
-            r.userId,
-            r.inputTokens,
-            r.cacheReadTokens,
-            r.cacheWriteTokens,
-            r.outputTokens,
-            r.reasoningTokens,
-            r.toolUsePromptTokens,
-            r.totalTokens,
-            r.priced,
-            r.costFemto.toString(),
-          ],
-        );
-      }
+      await oldPartitions(
+        pool,
+        `"${schema}"`,
+        old.map((r) => monthOf(r.timestamp)),
+      );
+      await insertOldRecords(client, `"${schema}"`, old);
     } finally {
       client.release();
       await pool.end();
@@ -140,6 +187,93 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     await dropStore(server(), store);
   });
 
+  it('upgrades a version-3 ledger: the derived rollups are built from the hourly one, exact', async () => {
+    const schema = freshSchema();
+    const quoted = `"${schema}"`;
+    const pool = new pg.Pool({ connectionString: server().url });
+    const day = 86_400_000;
+    // Three months of records, several a day, users and tenants mixed, some unpriced.
+    const old = ledgerRecords(
+      400,
+      (i) => ({
+        timestamp: Date.UTC(2026, 7, 20) + i * 0.23 * day,
+        userId: i % 5 === 0 ? undefined : `u${i % 7}`,
+        tenantId: i % 3 === 0 ? undefined : `t${i % 2}`,
+        priced: i % 11 !== 0,
+        costFemto: i % 11 === 0 ? 0n : BigInt(i) * 10n ** 15n + 7n,
+      }),
+      0,
+    );
+    try {
+      const client = await pool.connect();
+      try {
+        expect(await migrate(client, quoted, 3)).toEqual([1, 2, 3]);
+      } finally {
+        client.release();
+      }
+      await appendAsVersion3(pool, quoted, old);
+    } finally {
+      await pool.end();
+    }
+    const store = await createPostgresStore({ connectionString: server().url, schema });
+    expect(await schemaVersion(store.pool, store.schema)).toBe(SCHEMA_VERSION);
+    for (const table of [
+      'rollup_tenant_hourly',
+      'rollup_tenant_daily',
+      'rollup_user_hourly',
+      'rollup_user_daily',
+    ]) {
+      const [built] = await sql(server(), `SELECT count(*)::int AS n FROM ${quoted}.${table}`);
+      expect(built?.n, table).toBeGreaterThan(50);
+    }
+    for (const [table, diff] of Object.entries(await rollupDiffs(server(), quoted))) {
+      expect(diff, table).toEqual([]);
+    }
+    // Appends after the upgrade keep every rollup exact, in months old and new.
+    await store.append(
+      ledgerRecords(30, (i) => ({ userId: `u${i % 4}`, timestamp: old[i * 13]!.timestamp + 1 })),
+    );
+    for (const [table, diff] of Object.entries(await rollupDiffs(server(), quoted))) {
+      expect(diff, table).toEqual([]);
+    }
+    const memory = new MemoryStore();
+    await memory.append(old);
+    await memory.append(
+      (await store.query({ limit: 10_000 })).records.filter(
+        (r) => !old.some((o) => o.callId === r.callId),
+      ),
+    );
+    const range = { from: Date.UTC(2026, 7, 25, 5, 30), to: Date.UTC(2026, 9, 30, 17) };
+    for (const groupBy of ['user', 'tenant', 'day', 'none'] as const) {
+      expect(await store.summarize({ groupBy, ...range })).toEqual(
+        await memory.summarize({ groupBy, ...range }),
+      );
+    }
+    // A worker still on version 3 appends meanwhile: the derived rollups miss its records
+    // until they are rebuilt.
+    const late = ledgerRecords(20, (i) => ({
+      userId: 'late',
+      timestamp: old[i * 17]!.timestamp + 2,
+    }));
+    const versionThree = new pg.Pool({ connectionString: server().url });
+    await appendAsVersion3(versionThree, quoted, late);
+    await versionThree.end();
+    const stale = await rollupDiffs(server(), quoted);
+    for (const table of [
+      'rollup_tenant_hourly',
+      'rollup_tenant_daily',
+      'rollup_user_hourly',
+      'rollup_user_daily',
+    ]) {
+      expect(stale[table], table).not.toEqual([]);
+    }
+    await store.rebuildDerivedRollups();
+    for (const [table, diff] of Object.entries(await rollupDiffs(server(), quoted))) {
+      expect(diff, table).toEqual([]);
+    }
+    await dropStore(server(), store);
+  });
+
   it.each([
     ['schema', { schema: 'bad name; DROP TABLE x' }, /schema must be a name/],
     ['schema', { schema: '1abc' }, /schema must be a name/],
@@ -147,6 +281,9 @@ describePostgres('Postgres schema: versioned migrations under an advisory lock',
     ['retention', { retention: 10 }, /retention must be like/],
     ['maxConnections', { maxConnections: 0 }, /maxConnections/],
     ['monthsAhead', { monthsAhead: -1 }, /monthsAhead/],
+    ['appendConnections', { appendConnections: 0 }, /appendConnections must be a whole number/],
+    ['appendConnections', { appendConnections: 2.5 }, /appendConnections must be a whole number/],
+    ['copy', { copy: 'yes' as unknown as boolean }, /copy must be true or false/],
   ])('refuses a bad %s with a ConfigurationError', async (_, options, message) => {
     const error = await rejection(
       createPostgresStore({ connectionString: server().url, ...options }),

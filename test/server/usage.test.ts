@@ -13,6 +13,39 @@ describe('GET /api/health', () => {
 });
 
 describe('GET /api/usage/summary', () => {
+  it('concurrent identical requests share one computation: two store summaries, not two per request', async () => {
+    const inner = new MemoryStore();
+    await inner.append([rec({ userId: 'alice' }), rec({ userId: 'bob' })]);
+    let summaries = 0;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A slow store: every summary waits until all requests have arrived.
+    const store = Object.assign(Object.create(inner) as MemoryStore, {
+      summarize: async (options: Parameters<MemoryStore['summarize']>[0]) => {
+        summaries++;
+        await gate;
+        return inner.summarize(options);
+      },
+    });
+    const { handler, keys } = await fixture({
+      store,
+      summaries: { rollup: false, cacheTtlMs: 1_000 },
+    });
+    const answers = Array.from({ length: 25 }, () =>
+      call(handler, 'GET /api/usage/summary?days=30', { key: keys.viewer }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    const results = await Promise.all(answers);
+    expect(results.every((r) => r.status === 200 && r.body.totals.calls === 2)).toBe(true);
+    expect(summaries).toBe(2); // by day and by user, once for all 25
+    // Another tenant or range is another computation.
+    await call(handler, 'GET /api/usage/summary?days=7', { key: keys.viewer });
+    expect(summaries).toBe(4);
+  });
+
   it('totals, top users and the daily trend over [now − days, now)', async () => {
     const { handler, keys } = await fixture();
     const res = await call(handler, 'GET /api/usage/summary?days=30', { key: keys.viewer });

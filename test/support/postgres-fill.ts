@@ -7,6 +7,7 @@ import type pg from 'pg';
 import {
   insertSql,
   monthOf,
+  PARTITIONED,
   RECORD_INSERT_COLUMNS,
   rollupsFromRecordsSql,
 } from '../../src/postgres/index.js';
@@ -56,7 +57,7 @@ export async function fillLedger(
   for (let t = from; t < to; t += 86_400_000) months.add(monthOf(t));
   months.add(monthOf(to - 1));
   for (const month of months) {
-    for (const table of ['records', 'rollup_hourly', 'rollup_thread_hourly']) {
+    for (const table of PARTITIONED) {
       const label = new Date(Date.UTC(1970, month, 1)).toISOString().slice(0, 7).replace('-', '_');
       await pool.query(
         `CREATE TABLE IF NOT EXISTS ${schema}.${table}_${label} PARTITION OF ${schema}.${table}
@@ -100,16 +101,15 @@ export async function fillLedger(
  * make them again; refuses a ledger that holds anything.
  */
 async function dropIndexes(pool: pg.Pool, schema: string): Promise<string[]> {
-  for (const table of ['records', 'rollup_hourly', 'rollup_thread_hourly']) {
+  for (const table of PARTITIONED) {
     const { rows } = await pool.query(`SELECT 1 FROM ${schema}.${table} LIMIT 1`);
     if (rows.length) throw new Error(`bulk fill needs an empty ledger (${table} holds rows)`);
   }
   const { rows } = await pool.query<{ name: string; definition: string }>(
     `SELECT c.relname AS name, pg_get_indexdef(c.oid) AS definition
        FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
-      WHERE c.relkind = 'I' AND i.indrelid IN (
-        to_regclass($1), to_regclass($2), to_regclass($3))`,
-    [`${schema}.records`, `${schema}.rollup_hourly`, `${schema}.rollup_thread_hourly`],
+      WHERE c.relkind = 'I' AND i.indrelid = ANY($1::regclass[])`,
+    [PARTITIONED.map((table) => `${schema}.${table}`)],
   );
   for (const { name } of rows) await pool.query(`DROP INDEX ${schema}."${name}"`);
   // A partitioned index reads `ON ONLY parent` (the parent alone); made again on every partition.
