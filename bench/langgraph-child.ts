@@ -5,7 +5,10 @@
  * runs. Prints one JSON line: the times of every round, per variant.
  *
  * One graph, the research workflow's (13 model calls, one of them streamed), run in eight
- * variants alternated round by round (the order rotates), so machine drift hits all alike.
+ * variants alternated round by round, so machine drift hits all alike. Each round runs them in a
+ * fresh shuffled order (seeded, so runs repeat): a fixed cyclic order gives every variant the same
+ * predecessor, whose garbage it then collects, which biases the paired differences; and each timed
+ * run follows an untimed run of the same variant.
  * With Gemini SDK-shaped models (`generateContent`):
  * - `gemini.plain`: no tollgate (plain models, no feed calls); `gemini.plainAgain`: the same
  *   again, a control whose difference to `gemini.plain` is the noise of the method;
@@ -244,9 +247,31 @@ const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [
  */
 const cpuTimes: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
 
+/** A seeded PRNG (mulberry32), for an order that differs every round but repeats run to run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = seeded(12);
+const order = [...names];
+
 for (let round = 0; round < warmup + rounds; round++) {
-  for (let i = 0; i < names.length; i++) {
-    const name = names[(round + i) % names.length] as string;
+  // Fisher–Yates: every variant follows every other about equally often.
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j] as string, order[i] as string];
+  }
+  for (const name of order) {
+    // An untimed run of the same variant first: the timed run then pays for collecting its own
+    // kind of garbage (its steady state, as a process running it over and over does), not for
+    // whatever the variant before it left.
+    await (variants[name] as () => Promise<unknown>)();
     const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
     await (variants[name] as () => Promise<unknown>)();
