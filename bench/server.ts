@@ -84,6 +84,18 @@ async function directSummaryMs(store: Store, end: number): Promise<number> {
 }
 
 /**
+ * The Postgres ledger's size: `ROWS` in the 30 days asked about, or, with
+ * `TOLLGATE_BENCH_PG_ROWS`, that many over 12 months (the Postgres benchmark's ledger: 10,000,000
+ * over 12 months puts 833,333 in the 30 days).
+ */
+function postgresLedgerSize(): { count: number; days: number } {
+  const asked = Number(process.env.TOLLGATE_BENCH_PG_ROWS ?? Number.NaN);
+  return Number.isSafeInteger(asked) && asked > 0
+    ? { count: asked, days: 365 }
+    : { count: ROWS, days: 30 };
+}
+
+/**
  * Seeds a Postgres ledger server-side (the same spread: 30 days, `USERS` users) and times one
  * summary straight from the store.
  */
@@ -91,9 +103,10 @@ async function seedPostgres(url: string): Promise<{ seedSeconds: number; directM
   const end = Date.now();
   const started = performance.now();
   const store = await createPostgresStore({ connectionString: url, schema: 'ledger' });
+  const { count, days } = postgresLedgerSize();
   await fillLedger(store.pool, store.schema, {
-    count: ROWS,
-    from: end - 30 * DAY,
+    count,
+    from: end - days * DAY,
     to: end,
     users: USERS,
     bulk: true,
@@ -217,9 +230,11 @@ export async function runServerBenchmark(ledger: 'sqlite' | 'postgres' = 'sqlite
     const sent = result.requests.total;
     const errors = result.errors + result.timeouts + result.non2xx;
     const p99 = result.latency.p99;
+    const size = ledger === 'postgres' ? postgresLedgerSize() : { count: ROWS, days: 30 };
     return {
-      what: `autocannon, ${RATE} req/s for ${DURATION_S} s, GET ${PATH}, ${ROWS.toLocaleString('en-US')}-row ${ledger === 'postgres' ? 'Postgres ledger (server rollup off)' : 'SQLite ledger'} over 30 days, ${USERS} users, loopback, server in its own process`,
-      rows: ROWS,
+      what: `autocannon, ${RATE} req/s for ${DURATION_S} s, GET ${PATH}, ${size.count.toLocaleString('en-US')}-row ${ledger === 'postgres' ? 'Postgres ledger (server rollup off)' : 'SQLite ledger'} over ${size.days} days, ${USERS} users, loopback, server in its own process`,
+      rows: size.count,
+      ledgerDays: size.days,
       seedSeconds: round(seedSeconds),
       storeSummaryWithoutRollupMs: round(directMs),
       coldFirstRequestMs: round(cold.ms),

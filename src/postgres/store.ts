@@ -200,10 +200,11 @@ export class PostgresStore implements Store {
           ]);
           return added[0]?.added ?? 0;
         }
-        const text = copyTextOf(rows);
         return await transaction(this.pool, async (client) => {
           await client.query(STAGE_SQL);
-          await copyIn(copy, client, `pg_temp.${STAGE_TABLE}`, text);
+          // Built here, not before the transaction: the parts of a split batch then take turns
+          // (one part's text is built while the server already works on the part before it).
+          await copyIn(copy, client, `pg_temp.${STAGE_TABLE}`, copyTextOf(rows));
           const { rows: added } = await client.query<{ added: number }>(this.copyStatement);
           return added[0]?.added ?? 0;
         });
