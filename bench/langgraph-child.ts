@@ -44,6 +44,7 @@ import {
 import { AGENTS, type AgentName } from '../examples/research/agents.js';
 import { fakeGenerativeModel } from '../examples/research/fake-model.js';
 import { buildResearchGraph, type ResearchModel } from '../examples/research/graph.js';
+import { seededRandom } from '../src/testing/responder.js';
 import { asResearchModel, InstantChatModel } from './instant-chat-model.js';
 
 const input = { topic: 'Transformer architectures', depth: 'standard' as const, maxIterations: 2 };
@@ -247,18 +248,8 @@ const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [
  */
 const cpuTimes: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
 
-/** A seeded PRNG (mulberry32), for an order that differs every round but repeats run to run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(12);
+// Seeded: the order differs every round but repeats run to run.
+const random = seededRandom(12);
 const order = [...names];
 
 for (let round = 0; round < warmup + rounds; round++) {
