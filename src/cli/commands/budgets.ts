@@ -185,3 +185,20 @@ export function readConfig(path: string) {
     throw new CommandError(firstLine(error));
   }
 }
+
+/**
+ * The ledger a long-running command serves (`--db`, else `TOLLGATE_DB`), its rules file, and a
+ * `BudgetManager` holding that file's budgets (no default daily user limit: only the file's).
+ */
+export async function openLedgerWithRules(dbFlag: string | undefined, env: NodeJS.ProcessEnv) {
+  const db = dbPath(dbFlag, env);
+  const settings = configPath(dbFlag, env);
+  const config = readConfig(settings);
+  const store = await openLedger(db);
+  const budgets = new BudgetManager({
+    store,
+    rules: config.budgets,
+    defaultDailyUserLimitUsd: null,
+  });
+  return { db, settings, config, store, budgets };
+}

@@ -9,23 +9,20 @@ import {
   type ProxyUpstream,
   serveProxy,
 } from '../../proxy/index.js';
-import { BudgetManager } from '../../react/budgets/index.js';
 import { RateLimiter } from '../../react/rate-limit.js';
 import { applyConfig, hashApiKey, watchConfigFile } from '../../server/index.js';
 import {
   type Command,
   CommandError,
-  dbPath,
   firstLine,
   ledgerName,
   listenFlags,
-  openLedger,
   parse,
   text,
   UsageError,
   write,
 } from '../args.js';
-import { configPath, readConfig } from './budgets.js';
+import { openLedgerWithRules } from './budgets.js';
 import { metricsIfInstalled, stopped } from './serve.js';
 
 /** Where each provider's key and upstream come from. */
@@ -121,15 +118,10 @@ Environment:
       throw new CommandError('--metrics needs the prom-client package: npm install prom-client');
     }
 
-    const db = dbPath(text(args, 'db'), io.env);
-    const settings = configPath(text(args, 'db'), io.env);
-    const config = readConfig(settings);
-    const store = await openLedger(db);
-    const budgets = new BudgetManager({
-      store,
-      rules: config.budgets,
-      defaultDailyUserLimitUsd: null,
-    });
+    const { db, settings, config, store, budgets } = await openLedgerWithRules(
+      text(args, 'db'),
+      io.env,
+    );
     const rateLimiter = new RateLimiter({ store, limits: config.rateLimits });
     const proxy = createProxy({
       store,

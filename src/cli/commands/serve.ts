@@ -1,7 +1,6 @@
 /** `tollgate serve`: the HTTP API over the SQLite ledger. */
 import { createRequire } from 'node:module';
 import { MissingPeerError } from '../../errors.js';
-import { BudgetManager } from '../../react/budgets/index.js';
 import {
   type ApiKeyRecord,
   applyChange,
@@ -19,11 +18,9 @@ import {
 import {
   type Command,
   CommandError,
-  dbPath,
   firstLine,
   ledgerName,
   listenFlags,
-  openLedger,
   parse,
   text,
   UsageError,
@@ -36,7 +33,7 @@ import {
   forecastInterval,
   watchForecasts,
 } from '../serve-alerts.js';
-import { configPath, readConfig } from './budgets.js';
+import { openLedgerWithRules } from './budgets.js';
 
 /**
  * `TOLLGATE_API_KEYS`: comma-separated `role:key[:tenant]`, e.g. `admin:s3cret,viewer:k2:acme`.
@@ -123,16 +120,10 @@ ${ALERT_ENV_HELP}`,
     const forecastEvery = forecastInterval(text(args, 'forecast-every'));
     const channels = alertChannels(io.env);
     const fxRates = await ratesFromFlag(text(args, 'rates'), io.env);
-    const db = dbPath(text(args, 'db'), io.env);
-    const settings = configPath(text(args, 'db'), io.env);
-    const config = readConfig(settings);
-
-    const store = await openLedger(db);
-    const budgets = new BudgetManager({
-      store,
-      rules: config.budgets,
-      defaultDailyUserLimitUsd: null,
-    });
+    const { db, settings, config, store, budgets } = await openLedgerWithRules(
+      text(args, 'db'),
+      io.env,
+    );
     const rateLimits = new RateLimitList(config.rateLimits);
     const metrics = metricsIfInstalled();
     const stopFollowing = metrics?.follow(store) ?? (() => {});
