@@ -5,9 +5,9 @@ import {
   composeReply,
   piecesTokens,
   positiveInt,
+  requestView,
   toolsOf,
   turnOf,
-  turnText,
 } from './conversation.js';
 import { defaultThoughtsTokens, splitText } from './generate.js';
 import {
@@ -243,15 +243,7 @@ export async function startAnthropicStandIn(
     const total = piecesTokens(pieces);
     const cache = cacheUsage(record.model, pieces, breakpoints);
     const creation = cache.written['5m'] + cache.written['1h'];
-    const lastUser = [...turns].reverse().find((turn) => turn.role === 'user');
-    const view: ChatStandInRequest = {
-      model: record.model,
-      operation: record.operation,
-      text: turnText(lastUser),
-      promptText: [system, ...turns].map(turnText).filter(Boolean).join('\n'),
-      body,
-      stream: record.stream,
-    };
+    const view = requestView(record, body, system, turns);
     // Extended thinking spends its tokens (up to budget_tokens) before the visible text.
     const thinkingConfig = body.thinking as { type?: unknown; budget_tokens?: unknown } | null;
     const budget =

@@ -74,6 +74,24 @@ export function turnText(turn: Content | undefined): string {
     .join('\n');
 }
 
+/** What a `respond` script sees of a chat request: its last user turn and all its prompt text. */
+export function requestView(
+  request: { model: string; operation: string; stream: boolean },
+  body: Record<string, unknown>,
+  system: Content | undefined,
+  turns: readonly Content[],
+): ChatStandInRequest {
+  const lastUser = [...turns].reverse().find((turn) => turn.role === 'user');
+  return {
+    model: request.model,
+    operation: request.operation,
+    text: turnText(lastUser),
+    promptText: [system, ...turns].map(turnText).filter(Boolean).join('\n'),
+    body,
+    stream: request.stream,
+  };
+}
+
 /** Tool definitions as Gemini-style tools, counted as the text of their JSON. */
 export function toolsOf(tools: unknown): Tool[] | undefined {
   return Array.isArray(tools) ? tools.map((tool) => ({ definition: tool })) : undefined;

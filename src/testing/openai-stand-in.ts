@@ -6,9 +6,9 @@ import {
   composeReply,
   piecesTokens,
   positiveInt,
+  requestView,
   toolsOf,
   turnOf,
-  turnText,
 } from './conversation.js';
 import { defaultThoughtsTokens, PrefixCache, splitText } from './generate.js';
 import {
@@ -232,15 +232,7 @@ export async function startOpenAIStandIn(
     const prefix = piecesTokens(cache.longestPrefix(record.model, pieces));
     const cached = prefix >= cacheMin ? prefix : 0;
     cache.remember(record.model, pieces);
-    const lastUser = [...turns].reverse().find((turn) => turn.role === 'user');
-    const view: ChatStandInRequest = {
-      model: record.model,
-      operation: record.operation,
-      text: turnText(lastUser),
-      promptText: [system, ...turns].map(turnText).filter(Boolean).join('\n'),
-      body,
-      stream: record.stream,
-    };
+    const view = requestView(record, body, system, turns);
     const effort = body.reasoning_effort ?? (body.reasoning as { effort?: unknown } | null)?.effort;
     const reasoning =
       reasons(record.model) && effort !== 'none'
